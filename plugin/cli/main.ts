@@ -10,8 +10,9 @@
  * ```
  */
 import { CliCommand, CliIo, processIo, UsageError } from './command';
+import { labCommand } from './commands/lab';
 
-const commands: CliCommand[] = [];
+const commands: CliCommand[] = [labCommand];
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
@@ -52,6 +53,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 }
 
 if (require.main === module) {
+  // `homenet ... | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

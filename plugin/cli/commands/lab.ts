@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { CliCommand, CliIo, UsageError } from '../command';
+import { labDown, labRebootRouter, labStatus, labUp, LabStatus } from '../../lab/lab';
+import { LAB_ROLES, LabRole, labPlan } from '../../lab/lab-plan';
+import { labProbe } from '../../lab/lab-probe';
+
+const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router> [--prefix P] [--json]
+  up                 build the lab home (idempotent)
+  down               kill what the lab started and delete its namespaces
+  status             what exists and what runs
+  exec ROLE -- CMD   run CMD inside ROLE's namespace (${LAB_ROLES.join(', ')})
+  probe --to console|console2 --family ipv6|ipv4 --port N [--protocol udp|tcp] [--external-port N] [--timeout-ms N]
+                     send a real packet from the WAN peer; prints delivered or dropped
+  reboot-router [--forget-leases]
+                     kill miniupnpd, flush its rules, start it again (new BOOTID)
+  --prefix P         namespace prefix of this lab instance (default: hn)`;
+
+/** The JSON that `lab up` and `lab status` print: every namespace, interface and address. */
+export function describeLab(status: LabStatus) {
+  return {
+    prefix: status.prefix,
+    running: status.running,
+    runDir: status.plan.runDir,
+    hosts: Object.values(status.plan.hosts).map((host) => ({
+      role: host.role,
+      namespace: host.namespace,
+      present: status.namespaces.find((n) => n.name === host.namespace)?.present ?? false,
+      interfaces: host.interfaces,
+    })),
+    processes: status.processes.map((p) => ({ name: p.name, namespace: p.namespace, pid: p.pid, alive: p.alive, log: p.log })),
+    wan: status.plan.wan,
+    lan: status.plan.lan,
+  };
+}
+
+function printStatus(io: CliIo, status: LabStatus, json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(describeLab(status), null, 2));
+    return;
+  }
+  io.out(`lab '${status.prefix}': ${status.running ? 'running' : 'not running'}`);
+  for (const host of Object.values(status.plan.hosts)) {
+    const present = status.namespaces.find((n) => n.name === host.namespace)?.present;
+    io.out(`  ${host.role.padEnd(8)} ${host.namespace}${present ? '' : ' (absent)'}`);
+    for (const iface of host.interfaces) {
+      const addrs = [...iface.ipv4.map((a) => `${a.address}/${a.prefixLength}`), ...iface.ipv6.map((a) => `${a.address}/${a.prefixLength} (${a.kind})`)];
+      io.out(`    ${iface.name}: ${addrs.join(', ')}`);
+    }
+  }
+  for (const p of status.processes) io.out(`  ${p.name} pid ${p.pid} in ${p.namespace}: ${p.alive ? 'alive' : 'dead'}`);
+}
+
+function execInRole(prefix: string, role: LabRole, command: string[]): Promise<number> {
+  const plan = labPlan({ prefix });
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', plan.hosts[role].namespace, ...command], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+export const labCommand: CliCommand = {
+  name: 'lab',
+  summary: 'build, inspect, probe and tear down the built-in lab home (root)',
+  usage: USAGE,
+  async run(argv, io) {
+    const dashdash = argv.indexOf('--');
+    const own = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
+    const rest = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+    const { values, positionals } = parseArgs({
+      args: own,
+      allowPositionals: true,
+      options: {
+        prefix: { type: 'string', default: 'hn' },
+        json: { type: 'boolean', default: false },
+        to: { type: 'string' },
+        family: { type: 'string', default: 'ipv6' },
+        protocol: { type: 'string', default: 'udp' },
+        port: { type: 'string' },
+        'external-port': { type: 'string' },
+        'timeout-ms': { type: 'string', default: '1500' },
+        'forget-leases': { type: 'boolean', default: false },
+      },
+    });
+    const [action, role] = positionals;
+    const prefix = values.prefix!;
+    switch (action) {
+      case 'up': {
+        await labUp({ prefix, log: (l) => io.err(l) });
+        printStatus(io, await labStatus({ prefix }), values.json!);
+        return 0;
+      }
+      case 'down': {
+        const result = await labDown({ prefix });
+        if (values.json) io.out(JSON.stringify(result));
+        else io.out(`lab '${prefix}' down: killed ${result.killed.join(', ') || 'nothing'}; removed ${result.removed.join(', ') || 'nothing'}`);
+        return 0;
+      }
+      case 'status': {
+        const status = await labStatus({ prefix });
+        printStatus(io, status, values.json!);
+        return status.running ? 0 : 3;
+      }
+      case 'exec': {
+        if (!role || !LAB_ROLES.includes(role as LabRole)) throw new UsageError(`exec needs a role: ${LAB_ROLES.join(', ')}`);
+        if (rest.length === 0) throw new UsageError('exec needs a command after --');
+        return execInRole(prefix, role as LabRole, rest);
+      }
+      case 'probe': {
+        const to = values.to;
+        if (to !== 'console' && to !== 'console2') throw new UsageError('--to must be console or console2');
+        if (values.family !== 'ipv4' && values.family !== 'ipv6') throw new UsageError('--family must be ipv4 or ipv6');
+        if (values.protocol !== 'udp' && values.protocol !== 'tcp') throw new UsageError('--protocol must be udp or tcp');
+        const port = Number(values.port);
+        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('--port must be 1-65535');
+        const result = await labProbe(labPlan({ prefix }), {
+          to,
+          family: values.family,
+          protocol: values.protocol,
+          port,
+          externalPort: values['external-port'] ? Number(values['external-port']) : undefined,
+          timeoutMs: Number(values['timeout-ms']),
+        });
+        if (values.json) io.out(JSON.stringify(result));
+        else io.out(`${result.delivered ? 'DELIVERED' : 'DROPPED'} ${result.target}${result.from ? ` from ${result.from}` : ''} (${result.elapsedMs} ms)`);
+        return result.delivered ? 0 : 1;
+      }
+      case 'reboot-router': {
+        const proc = await labRebootRouter({ prefix, keepLeases: !values['forget-leases'] });
+        io.out(`router rebooted: miniupnpd pid ${proc.pid}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(action ? `unknown lab action '${action}'` : 'which lab action?');
+    }
+  },
+};

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { LabPlan, LabRole } from './lab-plan';
+
+export interface LabProbeOptions {
+  /** The LAN host that listens. */
+  readonly to: Exclude<LabRole, 'router' | 'wan'>;
+  readonly family: 'ipv4' | 'ipv6';
+  readonly protocol?: 'udp' | 'tcp';
+  /** The port the listener binds on the LAN host. */
+  readonly port: number;
+  /**
+   * Where the WAN peer sends: for IPv4 the router's WAN address and this
+   * external port (default: `port`); for IPv6 the given address (default: the
+   * host's stable GUA) and `port`.
+   */
+  readonly externalPort?: number;
+  readonly address?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface LabProbeResult {
+  readonly delivered: boolean;
+  /** The source address the listener saw. */
+  readonly from?: string;
+  readonly target: string;
+  readonly elapsedMs: number;
+}
+
+const AGENT = join(__dirname, 'probe-agent.js');
+
+/**
+ * Proves reachability with a real packet: a listener on the LAN host, a sender
+ * on the WAN peer (the remote player). `delivered: false` means nothing arrived
+ * within the timeout, i.e. the router's firewall dropped it.
+ *
+ * @example
+ * ```ts
+ * const r = await labProbe(plan, { to: 'console', family: 'ipv6', port: 40000 });
+ * if (!r.delivered) console.log('dropped');
+ * ```
+ */
+export function labProbe(plan: LabPlan, options: LabProbeOptions): Promise<LabProbeResult> {
+  const protocol = options.protocol ?? 'udp';
+  const timeoutMs = options.timeoutMs ?? 1500;
+  const family = options.family === 'ipv6' ? '6' : '4';
+  const host = plan.hosts[options.to];
+  const address =
+    options.address ??
+    (options.family === 'ipv6'
+      ? host.interfaces[0].ipv6.find((a) => a.kind === 'gua-stable')!.address
+      : plan.wan.routerIpv4);
+  const port = options.family === 'ipv4' ? (options.externalPort ?? options.port) : options.port;
+  const target = options.family === 'ipv6' ? `[${address}]:${port}/${protocol}` : `${address}:${port}/${protocol}`;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const listener = spawn('ip', ['netns', 'exec', host.namespace, process.execPath, AGENT, 'listen', protocol, family, String(options.port), String(timeoutMs + 500)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let sender: ReturnType<typeof spawn> | undefined;
+    let errors = '';
+    listener.stderr.on('data', (b: Buffer) => (errors += b.toString()));
+    const deadline = setTimeout(() => listener.kill('SIGKILL'), timeoutMs + 3000);
+    listener.stdout.on('data', (b: Buffer) => {
+      output += b.toString();
+      if (!sender && output.includes('ready\n')) {
+        sender = spawn('ip', ['netns', 'exec', plan.hosts.wan.namespace, process.execPath, AGENT, 'send', protocol, family, address, String(port), String(timeoutMs)], {
+          stdio: 'ignore',
+        });
+      }
+    });
+    listener.on('error', reject);
+    listener.on('close', (code) => {
+      clearTimeout(deadline);
+      sender?.kill('SIGKILL');
+      const elapsedMs = Date.now() - started;
+      const line = output.split('\n').find((l) => l.startsWith('{'));
+      if (code === 0 && line) {
+        resolve({ delivered: true, from: (JSON.parse(line) as { from: string }).from, target, elapsedMs });
+      } else if (code === 3 || code === null) {
+        resolve({ delivered: false, target, elapsedMs });
+      } else {
+        reject(new Error(`probe listener in ${host.namespace} failed (exit ${code}): ${errors.trim()}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,35 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { LabProcess } from './lab-process';
+
+/** What `homenet lab up` leaves on disk (`<runDir>/state.json`). */
+export interface LabState {
+  readonly prefix: string;
+  readonly runDir: string;
+  readonly startedAt: string;
+  readonly processes: LabProcess[];
+}
+
+export function labStatePath(runDir: string): string {
+  return `${runDir}/state.json`;
+}
+
+export async function readLabState(runDir: string): Promise<LabState | undefined> {
+  try {
+    return JSON.parse(await readFile(labStatePath(runDir), 'utf8')) as LabState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`lab state ${labStatePath(runDir)} is unreadable: ${(error as Error).message}`);
+  }
+}
+
+/** Written atomically (temp file + rename), so a killed `up` leaves old or new state, never half. */
+export async function writeLabState(state: LabState): Promise<void> {
+  await mkdir(state.runDir, { recursive: true });
+  const path = labStatePath(state.runDir);
+  await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(`${path}.tmp`, path);
+}
+
+export async function removeLabRunDir(runDir: string): Promise<void> {
+  await rm(runDir, { recursive: true, force: true });
+}

@@ -1,0 +1,60 @@
+import { LabPlan } from './lab-plan';
+
+/** Files miniupnpd keeps, all inside the lab's run directory. */
+export function miniupnpdPaths(plan: LabPlan) {
+  return {
+    config: `${plan.runDir}/miniupnpd.conf`,
+    pidFile: `${plan.runDir}/miniupnpd.pid`,
+    leaseFile: `${plan.runDir}/upnp.leases`,
+    leaseFile6: `${plan.runDir}/upnp.leases6`,
+    minissdpdSocket: `${plan.runDir}/minissdpd.sock`,
+    log: `${plan.runDir}/miniupnpd.log`,
+  };
+}
+
+export interface MiniupnpdConfigOptions {
+  /** Keep leases across restarts (default true). A router "reboot" test turns it off. */
+  readonly leaseFiles?: boolean;
+  readonly uuid?: string;
+}
+
+/**
+ * miniupnpd.conf for the lab router (Debian `miniupnpd-nftables` 2.3.1: IGD:2,
+ * IPv6, NAT-PMP/PCP). The WAN address is a documentation address, which
+ * miniupnpd refuses unless a STUN test shows no NAT, so it runs that test
+ * against the WAN peer's STUN server. `listening_ip` is the LAN interface name;
+ * `ipv6_listening_ip` is left unset on purpose (2.3.1 would then refuse IPv4
+ * HTTP clients).
+ */
+export function miniupnpdConfig(plan: LabPlan, options: MiniupnpdConfigOptions = {}): string {
+  const paths = miniupnpdPaths(plan);
+  const leases = options.leaseFiles ?? true;
+  return [
+    'ext_ifname=wan0',
+    `listening_ip=${plan.lan.bridge}`,
+    'ext_perform_stun=yes',
+    `ext_stun_host=${plan.wan.peerIpv4}`,
+    `ext_stun_port=${plan.stunPort}`,
+    `http_port=${plan.upnpHttpPort}`,
+    'enable_upnp=yes',
+    'enable_natpmp=yes',
+    'min_lifetime=120',
+    'max_lifetime=86400',
+    'force_igd_desc_v1=no',
+    'secure_mode=yes',
+    `uuid=${options.uuid ?? '6c8d0f2a-8a5e-4b7c-9f11-0242c0a84d01'}`,
+    `friendly_name=homenet lab router (${plan.prefix})`,
+    'manufacturer_name=homenet lab',
+    'model_name=miniupnpd-nftables',
+    'model_number=2.3.1',
+    'serial=00000001',
+    'system_uptime=no',
+    'notify_interval=30',
+    'clean_ruleset_interval=600',
+    ...(leases ? [`lease_file=${paths.leaseFile}`, `lease_file6=${paths.leaseFile6}`] : []),
+    `minissdpdsocket=${paths.minissdpdSocket}`,
+    'allow 1024-65535 192.168.77.0/24 1024-65535',
+    'deny 0-65535 0.0.0.0/0 0-65535',
+    '',
+  ].join('\n');
+}
