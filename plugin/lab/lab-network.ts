@@ -1,5 +1,5 @@
-import { LabHost, LabPlan, lanRoles } from './lab-plan';
-import { runCommand } from './run-command';
+import { LAN_ROLES, LabHost, LabPlan } from './lab-plan';
+import { runCommand } from '../../adapters/system/run-command';
 
 /** Runs `ip -n NS -batch -` with the given lines. */
 async function ipBatch(namespace: string, lines: string[]): Promise<void> {
@@ -64,7 +64,7 @@ export async function buildLabNetwork(plan: LabPlan): Promise<void> {
   await runCommand('ip', ['link', 'add', 'wan0', 'netns', router.namespace, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', wan.namespace]);
   // LAN: a bridge on the router, one veth port per LAN host.
   await ipBatch(router.namespace, [`link add ${plan.lan.bridge} type bridge mcast_snooping 0 stp_state 0`]);
-  for (const role of lanRoles()) {
+  for (const role of LAN_ROLES) {
     const host = plan.hosts[role];
     const port = `lan-${role}`;
     await runCommand('ip', ['link', 'add', port, 'netns', router.namespace, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.namespace]);
@@ -85,11 +85,10 @@ export async function buildLabNetwork(plan: LabPlan): Promise<void> {
   // The WAN peer reaches the LAN /64 through the router, as an ISP routes a
   // delegated prefix; it has no route to the private IPv4 LAN.
   await ipBatch(wan.namespace, [`route add ${plan.wan.lanIpv6Prefix} via ${plan.wan.routerIpv6} dev eth0`]);
-  for (const role of lanRoles()) {
-    await ipBatch(plan.hosts[role].namespace, [
-      `route add default via ${plan.lan.routerIpv4} dev eth0`,
-      `route add default via ${plan.lan.routerIpv6} dev eth0`,
-    ]);
+  for (const role of LAN_ROLES) {
+    const host = plan.hosts[role];
+    const v4 = host.interfaces[0].ipv4.length > 0 ? [`route add default via ${plan.lan.routerIpv4} dev eth0`] : [];
+    await ipBatch(host.namespace, [...v4, `route add default via ${plan.lan.routerIpv6} dev eth0`]);
   }
 }
 

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { runCommand } from './run-command';
+import { runCommand } from '../../adapters/system/run-command';
 
 /** A program the lab runs and the Debian package that ships it. */
 export interface LabRequirement {

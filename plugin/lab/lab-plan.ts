@@ -15,8 +15,11 @@
  * ```
  */
 
-export type LabRole = 'router' | 'console' | 'console2' | 'wan';
-export const LAB_ROLES: readonly LabRole[] = ['router', 'console', 'console2', 'wan'];
+/** A LAN host of the lab: two game consoles, a hub, and two Matter devices. */
+export type LabLanRole = 'console' | 'console2' | 'hub' | 'plug' | 'lock';
+export type LabRole = 'router' | 'wan' | LabLanRole;
+export const LAN_ROLES: readonly LabLanRole[] = ['console', 'console2', 'hub', 'plug', 'lock'];
+export const LAB_ROLES: readonly LabRole[] = ['router', 'wan', ...LAN_ROLES];
 
 /** What an IPv6 address is for; `temporary` ones are made by the kernel (RFC 8981). */
 export type LabIpv6Kind = 'gua-stable' | 'ula' | 'wan' | 'router';
@@ -78,14 +81,14 @@ export function validateLabPrefix(prefix: string): string {
   return prefix;
 }
 
-function lanHost(role: 'console' | 'console2', prefix: string, host: number): LabHost {
+function lanHost(role: LabLanRole, prefix: string, host: number, options: { ipv4: boolean }): LabHost {
   return {
     role,
     namespace: `${prefix}-${role}`,
     interfaces: [
       {
         name: 'eth0',
-        ipv4: [{ address: `192.168.77.${host}`, prefixLength: 24 }],
+        ipv4: options.ipv4 ? [{ address: `192.168.77.${host}`, prefixLength: 24 }] : [],
         ipv6: [
           { address: `2001:db8:77::${host}`, prefixLength: 64, kind: 'gua-stable' },
           { address: `fd00:77::${host}`, prefixLength: 64, kind: 'ula' },
@@ -120,8 +123,13 @@ export function labPlan(options: LabPlanOptions): LabPlan {
           },
         ],
       },
-      console: lanHost('console', prefix, 10),
-      console2: lanHost('console2', prefix, 11),
+      console: lanHost('console', prefix, 10, { ipv4: true }),
+      console2: lanHost('console2', prefix, 11, { ipv4: true }),
+      hub: lanHost('hub', prefix, 5, { ipv4: true }),
+      // Matter devices: the plug is dual-stack, the lock IPv6-only (as a Thread
+      // device behind a border router would be).
+      plug: lanHost('plug', prefix, 20, { ipv4: true }),
+      lock: lanHost('lock', prefix, 21, { ipv4: false }),
       wan: {
         role: 'wan',
         namespace: `${prefix}-wan`,
@@ -149,9 +157,4 @@ export function labPlan(options: LabPlanOptions): LabPlan {
     stunPort: 3478,
     upnpHttpPort: 5000,
   };
-}
-
-/** The LAN hosts (everything but the router and the WAN peer). */
-export function lanRoles(): ('console' | 'console2')[] {
-  return ['console', 'console2'];
 }

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { LabPlan, LabRole } from './lab-plan';
+import { LabLanRole, LabPlan } from './lab-plan';
 
 export interface LabProbeOptions {
   /** The LAN host that listens. */
-  readonly to: Exclude<LabRole, 'router' | 'wan'>;
+  readonly to: LabLanRole;
   readonly family: 'ipv4' | 'ipv6';
   readonly protocol?: 'udp' | 'tcp';
   /** The port the listener binds on the LAN host. */

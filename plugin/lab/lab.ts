@@ -21,7 +21,7 @@ import { isLabProcessAlive, isPidRunning, LabProcess, startInNamespace, stopLabP
 import { readLabState, removeLabRunDir, writeLabState, LabState } from './lab-state';
 import { miniupnpdConfig, miniupnpdPaths, MiniupnpdConfigOptions } from './miniupnpd-config';
 import { routerFirewallRuleset } from './router-firewall';
-import { CommandResult, runCommand, RunOptions } from './run-command';
+import { CommandResult, runCommand, RunOptions } from '../../adapters/system/run-command';
 
 export interface LabUpOptions extends LabPlanOptions {
   readonly log?: (line: string) => void;

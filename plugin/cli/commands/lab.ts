@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { CliCommand, CliIo, UsageError } from '../command';
 import { labDown, labRebootRouter, labStatus, labUp, LabStatus } from '../../lab/lab';
-import { LAB_ROLES, LabRole, labPlan } from '../../lab/lab-plan';
+import { LAB_ROLES, LAN_ROLES, LabLanRole, LabRole, labPlan } from '../../lab/lab-plan';
 import { labProbe } from '../../lab/lab-probe';
 
 const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router> [--prefix P] [--json]
@@ -10,7 +10,7 @@ const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router> [--prefix P
   down               kill what the lab started and delete its namespaces
   status             what exists and what runs
   exec ROLE -- CMD   run CMD inside ROLE's namespace (${LAB_ROLES.join(', ')})
-  probe --to console|console2 --family ipv6|ipv4 --port N [--protocol udp|tcp] [--external-port N] [--timeout-ms N]
+  probe --to ROLE --family ipv6|ipv4 --port N [--protocol udp|tcp] [--external-port N] [--timeout-ms N]
                      send a real packet from the WAN peer; prints delivered or dropped
   reboot-router [--forget-leases]
                      kill miniupnpd, flush its rules, start it again (new BOOTID)
@@ -108,8 +108,8 @@ export const labCommand: CliCommand = {
         return execInRole(prefix, role as LabRole, rest);
       }
       case 'probe': {
-        const to = values.to;
-        if (to !== 'console' && to !== 'console2') throw new UsageError('--to must be console or console2');
+        const to = values.to as LabLanRole;
+        if (!LAN_ROLES.includes(to)) throw new UsageError(`--to must be one of ${LAN_ROLES.join(', ')}`);
         if (values.family !== 'ipv4' && values.family !== 'ipv6') throw new UsageError('--family must be ipv4 or ipv6');
         if (values.protocol !== 'udp' && values.protocol !== 'tcp') throw new UsageError('--protocol must be udp or tcp');
         const port = Number(values.port);
