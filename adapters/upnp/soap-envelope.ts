@@ -1,0 +1,148 @@
+/**
+ * SOAP 1.1 envelopes for UPnP control: building a request (arguments in order, XML-escaped,
+ * same bytes as miniupnpc's), reading a request back (for tests and fake routers), and
+ * reading a response into its output arguments or a typed {@link UpnpFault}.
+ *
+ * @example
+ * ```ts
+ * const body = buildSoapRequestBody(SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, 'DeletePinhole', [['UniqueID', 1]]);
+ * soapActionHeader(SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, 'DeletePinhole');
+ * // '"urn:schemas-upnp-org:service:WANIPv6FirewallControl:1#DeletePinhole"'
+ * const out = parseSoapResponseBody(responseXml, { serviceType, action: 'AddPinhole', httpStatus: 200 });
+ * out.UniqueID; // '1'
+ * ```
+ */
+import { UpnpFault } from './upnp-fault';
+import { childText, child, escapeXml, isNode, parseXmlDocument, textOf, XmlNode } from './safe-xml';
+import { UpnpProtocolError } from './upnp-errors';
+
+/** Input arguments, in the order the SCPD lists them. */
+export type SoapArguments = ReadonlyArray<readonly [name: string, value: string | number | boolean]>;
+
+/** Output arguments by name (text values; the service clients type them). */
+export type SoapOutput = Record<string, string>;
+
+const ENVELOPE_OPEN = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/">';
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** The SOAPAction header value, quotes included. */
+export function soapActionHeader(serviceType: string, action: string): string {
+  return `"${serviceType}#${action}"`;
+}
+
+function checkName(what: string, name: string): void {
+  if (!NAME.test(name)) throw new UpnpProtocolError(`Invalid SOAP ${what} name ${JSON.stringify(name)}`);
+}
+
+function valueText(v: string | number | boolean): string {
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  return String(v);
+}
+
+/** The request body for `action` of `serviceType` with `args`. */
+export function buildSoapRequestBody(serviceType: string, action: string, args: SoapArguments = []): string {
+  checkName('action', action);
+  if (/["<>&\s]/.test(serviceType)) throw new UpnpProtocolError(`Invalid service type ${JSON.stringify(serviceType)}`);
+  let inner = '';
+  for (const [name, value] of args) {
+    checkName('argument', name);
+    inner += `<${name}>${escapeXml(valueText(value))}</${name}>`;
+  }
+  return `<?xml version="1.0" encoding="utf-8"?>\r\n${ENVELOPE_OPEN}<s:Body><u:${action} xmlns:u="${serviceType}">${inner}</u:${action}></s:Body></s:Envelope>\r\n`;
+}
+
+/** A request read back from its HTTP parts. */
+export interface ParsedSoapRequest {
+  serviceType: string;
+  action: string;
+  /** Arguments in document order. */
+  args: Array<[string, string]>;
+}
+
+/**
+ * Reads a SOAP request (SOAPAction header + body). Used by tests and by fake routers; also
+ * checks the header and the body name the same action.
+ */
+export function parseSoapRequest(soapActionHeaderValue: string, body: string): ParsedSoapRequest {
+  const m = /^\s*"?([^"#]+)#([^"]+)"?\s*$/.exec(soapActionHeaderValue);
+  if (!m) throw new UpnpProtocolError(`Bad SOAPAction header ${JSON.stringify(soapActionHeaderValue)}`);
+  const serviceType = m[1] as string;
+  const action = m[2] as string;
+  const doc = parseXmlDocument(body, 'SOAP request');
+  const b = child(child(doc, 'Envelope'), 'Body');
+  if (!b) throw new UpnpProtocolError('SOAP request: no Envelope/Body');
+  const names = Object.keys(b);
+  if (names.length !== 1 || names[0] !== action) {
+    throw new UpnpProtocolError(`SOAP request: body names ${names.join(',') || 'nothing'}, header names ${action}`);
+  }
+  const el = b[action];
+  const args: Array<[string, string]> = [];
+  if (isNode(el)) {
+    for (const [k, v] of Object.entries(el)) args.push([k, textOf(v) ?? '']);
+  }
+  // Document order: fast-xml-parser keeps insertion order of first occurrences, which is the document order.
+  const ordered = orderByDocument(body, args);
+  return { serviceType, action, args: ordered };
+}
+
+function orderByDocument(body: string, args: Array<[string, string]>): Array<[string, string]> {
+  const pos = (name: string): number => {
+    const i = body.search(new RegExp(`<(?:[A-Za-z0-9_]+:)?${name}[\\s/>]`));
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  return [...args].sort((a, b) => pos(a[0]) - pos(b[0]));
+}
+
+/** What the response answers. */
+export interface SoapResponseContext {
+  serviceType: string;
+  action: string;
+  httpStatus: number;
+}
+
+/**
+ * Reads a SOAP response body. Returns the output arguments of `<actionResponse>`; throws a
+ * {@link UpnpFault} for a UPnPError, {@link UpnpProtocolError} for anything unusable.
+ */
+export function parseSoapResponseBody(body: string, ctx: SoapResponseContext): SoapOutput {
+  const doc = parseXmlDocument(body, `${ctx.action} response`);
+  const envelope = child(doc, 'Envelope');
+  const b = child(envelope, 'Body');
+  if (!b) throw new UpnpProtocolError(`${ctx.action} response: no SOAP Envelope/Body`, { httpStatus: ctx.httpStatus });
+  const fault = child(b, 'Fault');
+  if (fault) {
+    const upnpError = child(child(fault, 'detail'), 'UPnPError');
+    const codeText = childText(upnpError, 'errorCode');
+    if (!upnpError || codeText === undefined || !/^\d{1,4}$/.test(codeText.trim())) {
+      const fs = childText(fault, 'faultstring') ?? '';
+      throw new UpnpProtocolError(`${ctx.action}: SOAP fault without a UPnPError code (${fs})`, { httpStatus: ctx.httpStatus });
+    }
+    throw new UpnpFault({
+      code: Number(codeText.trim()),
+      description: childText(upnpError, 'errorDescription') ?? '',
+      action: ctx.action,
+      serviceType: ctx.serviceType,
+      httpStatus: ctx.httpStatus,
+    });
+  }
+  if (ctx.httpStatus !== 200) {
+    throw new UpnpProtocolError(`${ctx.action}: HTTP ${ctx.httpStatus} without a SOAP fault`, { httpStatus: ctx.httpStatus });
+  }
+  const responseName = `${ctx.action}Response`;
+  if (!Object.prototype.hasOwnProperty.call(b, responseName)) {
+    throw new UpnpProtocolError(`${ctx.action}: response body has no <${responseName}> (got ${Object.keys(b).join(',') || 'nothing'})`);
+  }
+  const el = child(b, responseName) ?? {};
+  return readOutputs(el, ctx.action);
+}
+
+function readOutputs(el: XmlNode, action: string): SoapOutput {
+  const out: SoapOutput = Object.create(null) as SoapOutput;
+  for (const [k, v] of Object.entries(el)) {
+    if (k === '#text' || k === '#cdata') continue;
+    const t = textOf(v);
+    if (t === undefined) throw new UpnpProtocolError(`${action}: output ${k} is not text`);
+    out[k] = t;
+  }
+  return out;
+}
