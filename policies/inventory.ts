@@ -1,0 +1,122 @@
+/**
+ * The device inventory: applies device observations to the indexed state
+ * (devices by id, by identity, by address) and tells which needs they affect.
+ */
+import { DeviceAddress, toDeviceAddress } from './model/address';
+import { identityKeys } from './model/device';
+import { DeviceSeen } from './model/event';
+import { DeviceRecord, HomeState, NeedRecord } from './state';
+
+function sameAddresses(a: readonly DeviceAddress[], b: readonly DeviceAddress[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.address !== y.address || x.deprecated !== y.deprecated || x.stable !== y.stable || x.scope !== y.scope) return false;
+  }
+  return true;
+}
+
+export class Inventory {
+  constructor(private readonly home: HomeState) {}
+
+  /** The device id an observation refers to: a known identity wins over a new id. */
+  resolve(deviceId: string, keys: string[]): string {
+    if (this.home.devices.has(deviceId)) return deviceId;
+    for (const key of keys) {
+      const known = this.home.identities.get(key);
+      if (known !== undefined) return known;
+    }
+    return deviceId;
+  }
+
+  /**
+   * Applies a `device-seen`. Returns the needs to re-settle (requested by the
+   * device, or targeting any of its old or new addresses), or an empty list
+   * when nothing that matters to a rule changed.
+   */
+  seen(ev: DeviceSeen, now: number): NeedRecord[] {
+    const home = this.home;
+    const keys = ev.identities ? identityKeys(ev.identities) : [];
+    const id = this.resolve(ev.deviceId, keys);
+    let rec = home.devices.get(id);
+    let changed = false;
+    if (!rec) {
+      rec = { id, identities: {}, kinds: [], addresses: [], ownerAllowed: false, firstSeenAt: now };
+      home.devices.set(id, rec);
+      changed = true;
+    }
+    if (ev.identities) {
+      rec.identities = { ...rec.identities, ...ev.identities };
+      for (const key of keys) home.identities.set(key, id);
+    }
+    if (ev.kinds) {
+      for (const k of ev.kinds) {
+        if (!rec.kinds.some((x) => x.kind === k.kind)) {
+          rec.kinds = [...rec.kinds, { kind: k.kind, evidence: k.evidence }];
+          changed = true;
+        }
+      }
+    }
+    const old = rec.addresses;
+    if (ev.addresses) {
+      const next: DeviceAddress[] = [];
+      for (const input of ev.addresses) {
+        const a = toDeviceAddress(input);
+        if (a && !next.some((x) => x.address === a.address)) next.push(a);
+      }
+      if (!sameAddresses(old, next)) {
+        changed = true;
+        rec.addresses = next;
+        for (const a of old) {
+          if (!next.some((x) => x.address === a.address) && home.addressOwner.get(a.address) === id) home.addressOwner.delete(a.address);
+        }
+        for (const a of next) home.addressOwner.set(a.address, id);
+      } else {
+        for (const a of next) if (home.addressOwner.get(a.address) !== id) {
+          home.addressOwner.set(a.address, id);
+          changed = true;
+        }
+      }
+    }
+    if (ev.ipv6Only !== undefined) {
+      const v = ev.ipv6Only ?? undefined;
+      if (v !== rec.ipv6Only) {
+        changed = true;
+        if (v === undefined) delete rec.ipv6Only;
+        else rec.ipv6Only = v;
+      }
+    }
+    return changed ? this.affected(rec, old) : [];
+  }
+
+  /** Needs requested by the device or targeting one of its (old or current) addresses. */
+  affected(rec: DeviceRecord, oldAddresses: readonly DeviceAddress[] = []): NeedRecord[] {
+    const home = this.home;
+    const out = new Set<NeedRecord>();
+    const own = home.needsByDevice.get(rec.id);
+    if (own) for (const n of own) out.add(n);
+    for (const list of [oldAddresses, rec.addresses]) {
+      for (const a of list) {
+        const set = home.needsByAddress.get(a.address);
+        if (set) for (const n of set) out.add(n);
+      }
+    }
+    return [...out];
+  }
+
+  /** Forgets a device; returns the needs it requested or that targeted it. */
+  left(deviceId: string): NeedRecord[] {
+    const home = this.home;
+    const rec = home.devices.get(deviceId);
+    if (!rec) {
+      const own = home.needsByDevice.get(deviceId);
+      return own ? [...own] : [];
+    }
+    const needs = this.affected(rec);
+    for (const a of rec.addresses) if (home.addressOwner.get(a.address) === rec.id) home.addressOwner.delete(a.address);
+    for (const key of identityKeys(rec.identities)) if (home.identities.get(key) === rec.id) home.identities.delete(key);
+    home.devices.delete(rec.id);
+    return needs;
+  }
+}

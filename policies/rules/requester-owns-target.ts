@@ -1,0 +1,35 @@
+import { Device } from '../model/device';
+import { Need } from '../model/need';
+import { Reason, reason } from '../model/reason';
+
+/**
+ * Rule 2, requester owns the target (the IGD:2 rule): a LAN client may only
+ * ask for reachability of its own addresses. An `admin` need may target any
+ * device. `targetOwnerId` is the device currently holding the need's
+ * InternalClient address, if any device does.
+ *
+ * @returns a denial reason, or `undefined` when the need may proceed.
+ */
+export function checkRequesterOwnsTarget(
+  need: Need,
+  requester: Device | undefined,
+  targetOwnerId: string | undefined,
+): Reason | undefined {
+  if (need.class === 'admin') return undefined;
+  const target = need.internalClient;
+  if (target === undefined) {
+    // The need targets the requester itself: it must be known by device or address.
+    if (requester || need.requester.address !== undefined) return undefined;
+    return reason('requester-owns-target', 'requester-unknown', {
+      conflictsWith: { kind: 'device', id: need.requester.deviceId },
+      detail: 'no address to target: the requester is unknown and sent no address',
+    });
+  }
+  if (need.requester.address === target) return undefined;
+  if (requester && requester.addresses.some((a) => a.address === target)) return undefined;
+  if (targetOwnerId !== undefined && targetOwnerId === need.requester.deviceId) return undefined;
+  return reason('requester-owns-target', 'target-not-owned', {
+    conflictsWith: { kind: 'device', id: targetOwnerId ?? `address:${target}` },
+    detail: `${need.requester.deviceId} asked for ${target}, which is not its own address`,
+  });
+}

@@ -1,0 +1,564 @@
+/**
+ * Settlement: applies the rules to a need and turns the outcome into grants,
+ * queue entries and actions, resolving conflicts between needs (external
+ * ports, table capacity) by rank. Every operation touches only the need at
+ * hand and the indexes it is in: no scan over all needs on the hot path.
+ */
+import { Family, canonicalAddress, familyOf, isWildcardAddress } from './model/address';
+import { PolicyConfig } from './model/config';
+import { Change } from './model/decision';
+import { Table, capacityOf } from './model/gateway';
+import { Need, NeedRequest } from './model/need';
+import { rankOf } from './model/rank';
+import { Reason, reason } from './model/reason';
+import { admitToTable } from './rules/capacity';
+import { PortHolder, findFreePort, settleExternalPort } from './rules/ipv4-external-port-exclusive';
+import { WithdrawalCause, leaseTerms, LeaseTerms, withdrawalReason } from './rules/lease-policy';
+import { checkIsolation } from './rules/matter-isolation';
+import { checkPortHygiene, normaliseProtocol } from './rules/port-hygiene';
+import { checkRequesterOwnsTarget } from './rules/requester-owns-target';
+import { followedReason, noAddressReason, selectInternalClient } from './rules/address-churn';
+import { planFamilies } from './rules/ipv6-mostly';
+import { gatewayGate } from './rules/router-feedback';
+import { LeaseScheduler } from './lease-scheduler';
+import { OutputBuffer } from './output';
+import { DeviceRecord, GatewayRecord, GrantRecord, HomeState, LegRecord, NeedRecord, TableRecord } from './state';
+
+const FAMILIES: readonly Family[] = ['ipv6', 'ipv4'];
+
+export function tableOf(family: Family): Table {
+  return family === 'ipv6' ? 'pinhole' : 'port-mapping';
+}
+
+export class Settlement {
+  /** Tables where a slot was freed during the current step. */
+  private readonly freed = new Set<TableRecord>();
+  /** Needs that may have lost their last live leg during the current step. */
+  private readonly recheck = new Set<NeedRecord>();
+
+  constructor(
+    private readonly home: HomeState,
+    private readonly out: OutputBuffer,
+    private readonly leases: LeaseScheduler,
+    private readonly config: PolicyConfig,
+    private readonly now: () => number,
+  ) {}
+
+  // ---------------------------------------------------------------- needs
+
+  /** Admits a new need (or re-settles one submitted again with the same id). */
+  submit(req: NeedRequest): NeedRecord {
+    const home = this.home;
+    const existing = home.needs.get(req.id);
+    if (existing) {
+      this.settle(existing);
+      this.out.touch(existing, true);
+      return existing;
+    }
+    const ic = req.internalClient;
+    const internalClient = ic === undefined ? undefined : isWildcardAddress(ic) ? ic : (canonicalAddress(ic) ?? null);
+    const requesterAddress = req.requester.address !== undefined ? canonicalAddress(req.requester.address) : undefined;
+    const protocol = normaliseProtocol(req.protocol) ?? 'udp';
+    const need: Need = {
+      id: req.id,
+      requester: requesterAddress !== undefined ? { deviceId: req.requester.deviceId, address: requesterAddress } : { deviceId: req.requester.deviceId },
+      ...(typeof internalClient === 'string' && !isWildcardAddress(internalClient) ? { internalClient } : {}),
+      protocol,
+      internalPort: req.internalPort,
+      ...(req.externalPort ? { externalPort: req.externalPort } : {}),
+      remoteHost: req.remoteHost ? (canonicalAddress(req.remoteHost) ?? req.remoteHost) : '',
+      remotePort: req.remotePort ?? 0,
+      family: req.family,
+      leaseSeconds: req.leaseSeconds ?? 0,
+      class: req.class,
+      priority: req.priority ?? 0,
+      ...(req.sessionId !== undefined ? { sessionId: req.sessionId } : {}),
+      ...(req.gatewayId !== undefined ? { gatewayId: req.gatewayId } : {}),
+      submittedAt: this.now(),
+      order: ++home.needOrder,
+    };
+    const nr: NeedRecord = {
+      need,
+      rank: rankOf(need, this.config),
+      status: 'active',
+      notes: [],
+      planChanges: [],
+      ineffective: [],
+      signature: '',
+      addressKeys: [],
+      deviceKeys: [],
+      submittedAt: need.submittedAt,
+    };
+    const hygiene = checkPortHygiene({
+      protocol: String(req.protocol),
+      internalPort: req.internalPort,
+      externalPort: req.externalPort,
+      remotePort: req.remotePort,
+      internalClient,
+      class: req.class,
+    });
+    this.out.touch(nr, true);
+    if (hygiene) {
+      nr.denial = hygiene;
+      nr.status = 'closed';
+      return nr;
+    }
+    home.needs.set(need.id, nr);
+    nr.deviceKeys.push(need.requester.deviceId);
+    home.register(home.needsByDevice, need.requester.deviceId, nr);
+    if (need.internalClient !== undefined) this.registerAddress(nr, need.internalClient);
+    if (need.requester.address !== undefined) this.registerAddress(nr, need.requester.address);
+    this.settle(nr);
+    return nr;
+  }
+
+  /** Ends a need: its grants are withdrawn now. */
+  end(needId: string, cause: WithdrawalCause, detail?: string): boolean {
+    const nr = this.home.needs.get(needId);
+    if (!nr || nr.status !== 'active') return false;
+    this.close(nr, { verdict: 'withdrawn', reasons: [withdrawalReason(cause, detail)] });
+    this.out.touch(nr, true);
+    return true;
+  }
+
+  /**
+   * Applies every rule to the need as things stand and brings its legs in
+   * line. Idempotent: settling an unchanged need changes nothing and emits
+   * nothing.
+   */
+  settle(nr: NeedRecord): void {
+    if (nr.status !== 'active') return;
+    const home = this.home;
+    const need = nr.need;
+    this.out.touch(nr);
+    const requester = this.device(need.requester.deviceId);
+    const targetOwnerId =
+      need.internalClient !== undefined
+        ? home.addressOwner.get(need.internalClient)
+        : (requester?.id ?? (need.requester.address !== undefined ? home.addressOwner.get(need.requester.address) : undefined));
+    const target = targetOwnerId !== undefined ? home.devices.get(targetOwnerId) : undefined;
+    if (target && !nr.deviceKeys.includes(target.id)) {
+      nr.deviceKeys.push(target.id);
+      home.register(home.needsByDevice, target.id, nr);
+    }
+    nr.notes = [];
+    let denial = checkRequesterOwnsTarget(need, requester, targetOwnerId);
+    if (!denial) {
+      const iso = checkIsolation(target);
+      if (iso && 'deny' in iso) denial = iso.deny;
+      else if (iso) nr.notes.push(iso.allow);
+    }
+    if (denial) {
+      nr.denial = denial;
+      this.close(nr);
+      return;
+    }
+    const plan = planFamilies(need.family, (target ?? requester)?.ipv6Only, home.network);
+    for (const r of plan.reasons) nr.notes.push(r);
+    nr.planChanges = plan.changes as Change[];
+    nr.ineffective = plan.ineffective as Reason[];
+    let lost: Reason | undefined;
+    for (const family of FAMILIES) {
+      if (plan.legs.includes(family)) {
+        const r = this.settleLeg(nr, family, target, requester);
+        if (r) lost = r;
+      } else {
+        this.dropLeg(nr, family, plan.ineffective[0] ?? plan.reasons[0]);
+      }
+    }
+    if (!this.hasLiveLeg(nr)) {
+      if (lost) this.close(nr, { verdict: 'withdrawn', reasons: [lost] });
+      else this.close(nr);
+    }
+  }
+
+  /** Called at the end of every step: admits queued legs where slots freed up, closes dead needs. */
+  finishStep(): void {
+    let guard = 0;
+    while (this.freed.size > 0) {
+      const tables = [...this.freed];
+      this.freed.clear();
+      for (const tbl of tables) {
+        const gw = this.home.gateways.get(tbl.gatewayId);
+        if (!gw) continue;
+        const cap = capacityOf(gw.facts, tbl.table);
+        while (tbl.queue.size > 0 && tbl.grants.size < cap) {
+          const leg = tbl.queue.pop() as LegRecord;
+          this.home.queuedCount--;
+          leg.queuedIn = undefined;
+          leg.state = 'none';
+          if (++guard > 1_000_000) throw new Error('settlement did not converge');
+          this.settle(leg.need);
+        }
+      }
+    }
+    for (const nr of this.recheck) {
+      if (nr.status === 'active' && !this.hasLiveLeg(nr)) this.close(nr);
+    }
+    this.recheck.clear();
+  }
+
+  /** Closes a need: releases its grants and queue places and forgets it. */
+  close(nr: NeedRecord, closing?: NeedRecord['closing']): void {
+    const home = this.home;
+    if (closing) nr.closing = closing;
+    const why = closing?.reasons[0] ?? nr.denial ?? reason('lease-policy', 'need-released');
+    nr.status = 'closed';
+    for (const family of FAMILIES) {
+      const leg = family === 'ipv6' ? nr.ipv6 : nr.ipv4;
+      if (!leg) continue;
+      if (leg.grant) this.releaseGrant(leg.grant, true, why);
+      this.dequeue(leg);
+    }
+    if (home.needs.get(nr.need.id) === nr) home.needs.delete(nr.need.id);
+    for (const key of nr.deviceKeys) home.unregister(home.needsByDevice, key, nr);
+    for (const key of nr.addressKeys) home.unregister(home.needsByAddress, key, nr);
+    home.waitingForGateway.delete(nr);
+    this.out.touch(nr);
+  }
+
+  hasLiveLeg(nr: NeedRecord): boolean {
+    const a = nr.ipv6?.state;
+    const b = nr.ipv4?.state;
+    return a === 'granted' || a === 'not-needed' || a === 'queued' || b === 'granted' || b === 'not-needed' || b === 'queued';
+  }
+
+  device(id: string): DeviceRecord | undefined {
+    return this.home.devices.get(id);
+  }
+
+  registerAddress(nr: NeedRecord, address: string): void {
+    if (nr.addressKeys.includes(address)) return;
+    nr.addressKeys.push(address);
+    this.home.register(this.home.needsByAddress, address, nr);
+  }
+
+  // ---------------------------------------------------------------- legs
+
+  private leg(nr: NeedRecord, family: Family): LegRecord {
+    let leg = family === 'ipv6' ? nr.ipv6 : nr.ipv4;
+    if (!leg) {
+      leg = { family, need: nr, state: 'none', lastGeneration: 0, reasons: [], changes: [], queuePos: -1 };
+      if (family === 'ipv6') nr.ipv6 = leg;
+      else nr.ipv4 = leg;
+    }
+    return leg;
+  }
+
+  private dropLeg(nr: NeedRecord, family: Family, why: Reason | undefined): void {
+    const leg = family === 'ipv6' ? nr.ipv6 : nr.ipv4;
+    if (!leg) return;
+    this.resetLeg(leg, why ?? reason('lease-policy', 'need-released', { family }));
+    if (family === 'ipv6') nr.ipv6 = undefined;
+    else nr.ipv4 = undefined;
+  }
+
+  private resetLeg(leg: LegRecord, why: Reason): void {
+    if (leg.grant) this.releaseGrant(leg.grant, true, why);
+    this.dequeue(leg);
+    leg.state = 'none';
+    leg.reasons = [];
+    leg.changes = [];
+  }
+
+  private dequeue(leg: LegRecord): void {
+    if (leg.queuedIn) {
+      if (leg.queuedIn.queue.remove(leg)) this.home.queuedCount--;
+      leg.queuedIn = undefined;
+      leg.queuedAddr = undefined;
+    }
+  }
+
+  /** Settles one family of a need. Returns a withdrawal reason when its address is gone for good. */
+  private settleLeg(nr: NeedRecord, family: Family, target: DeviceRecord | undefined, requester: DeviceRecord | undefined): Reason | undefined {
+    const home = this.home;
+    const leg = this.leg(nr, family);
+    const need = nr.need;
+    if (leg.sticky) {
+      if (leg.grant || leg.queuedIn) this.resetLeg(leg, leg.sticky);
+      leg.state = 'denied';
+      leg.reasons = [leg.sticky];
+      return undefined;
+    }
+    const table = tableOf(family);
+    const gwId = need.gatewayId ?? this.config.defaultGatewayId ?? home.gateways.keys().next().value;
+    const gw = gwId !== undefined ? home.gateways.get(gwId) : undefined;
+    const gate = gatewayGate(gw?.facts, table);
+    if (!('ok' in gate)) {
+      const r = 'queue' in gate ? gate.queue : 'deny' in gate ? gate.deny : gate.notNeeded;
+      const state = 'queue' in gate ? 'queued' : 'deny' in gate ? 'denied' : 'not-needed';
+      if (leg.state === state && !leg.grant && !leg.queuedIn && leg.reasons.length === 1 && leg.reasons[0].code === r.code) return undefined;
+      this.resetLeg(leg, r);
+      leg.state = state;
+      leg.reasons = [r];
+      if ('queue' in gate) home.waitingForGateway.add(nr);
+      return undefined;
+    }
+    const gateway = gw as GatewayRecord;
+    const explicit = need.internalClient !== undefined && familyOf(need.internalClient) === family ? need.internalClient : undefined;
+    const inUse = leg.grant?.internalClient ?? leg.queuedAddr ?? explicit;
+    const fallback = need.requester.address !== undefined && familyOf(need.requester.address) === family ? need.requester.address : undefined;
+    const choice = selectInternalClient(target, family, inUse, fallback);
+    if ('lost' in choice) {
+      const why = reason('lease-policy', 'address-deprecated', {
+        family,
+        detail: `${choice.lost} was deprecated or removed and ${target?.id ?? 'the device'} has no stable replacement`,
+      });
+      this.resetLeg(leg, why);
+      leg.state = 'denied';
+      leg.reasons = [why];
+      return why;
+    }
+    if ('none' in choice) {
+      const why = noAddressReason(family, target?.id ?? requester?.id ?? need.requester.deviceId);
+      this.resetLeg(leg, why);
+      leg.state = 'denied';
+      leg.reasons = [why];
+      return undefined;
+    }
+    const address = choice.address;
+    if (leg.state === 'granted' && leg.grant && leg.grant.gatewayId === gateway.facts.id && leg.grant.internalClient === address) return undefined;
+    if (leg.state === 'queued' && leg.queuedIn && leg.queuedIn.gatewayId === gateway.facts.id && leg.queuedAddr === address) return undefined;
+    const extraReasons: Reason[] = [];
+    const extraChanges: Change[] = [];
+    if (choice.followedFrom !== undefined) {
+      extraReasons.push(followedReason(family, choice.followedFrom, address));
+      extraChanges.push({ field: 'internalClient', family, wanted: choice.followedFrom, got: address });
+    }
+    this.resetLeg(leg, extraReasons[0] ?? reason('capacity', 'admitted', { family }));
+    this.registerAddress(nr, address);
+    this.allocate(leg, gateway, address, extraReasons, extraChanges);
+    return undefined;
+  }
+
+  /** Capacity, lease and external port for a leg that has an address and a gateway. */
+  private allocate(leg: LegRecord, gw: GatewayRecord, address: string, extraReasons: Reason[], extraChanges: Change[]): void {
+    const nr = leg.need;
+    const need = nr.need;
+    const family = leg.family;
+    const table = tableOf(family);
+    const tbl = gw[table];
+    const weakest = tbl.grants.peek();
+    const outcome = admitToTable(
+      {
+        gatewayId: gw.facts.id,
+        table,
+        used: tbl.grants.size,
+        capacity: capacityOf(gw.facts, table),
+        weakest: weakest ? { needId: weakest.needId, rank: weakest.rank } : undefined,
+      },
+      nr.rank,
+      need.id,
+      family,
+    );
+    if ('queue' in outcome) {
+      this.enqueue(leg, tbl, address, [outcome.queue, ...extraReasons]);
+      leg.changes = extraChanges;
+      return;
+    }
+    if ('victim' in outcome && weakest) this.evict(weakest, outcome.victimReason);
+    const reasons: Reason[] = [outcome.admit, ...extraReasons];
+    const changes: Change[] = [...extraChanges];
+    const lease = leaseTerms(need.leaseSeconds, need.class, family, this.config, this.now());
+    if (lease.reason && lease.change) {
+      reasons.push(lease.reason);
+      changes.push(lease.change);
+    }
+    let externalPort: number | undefined;
+    let displaced: GrantRecord | undefined;
+    if (family === 'ipv4') {
+      const wish = need.externalPort || need.internalPort;
+      const settled = settleExternalPort({
+        wish,
+        claimant: nr.rank,
+        gatewayId: gw.facts.id,
+        portSet: this.portSet(),
+        minPort: this.config.minExternalPort,
+        holderOf: this.holderOf(gw, need.protocol),
+      });
+      if ('exhausted' in settled) {
+        leg.state = 'denied';
+        leg.reasons = [settled.exhausted, ...extraReasons];
+        leg.changes = extraChanges;
+        this.recheck.add(nr);
+        return;
+      }
+      for (const r of settled.reasons) reasons.push(r);
+      if (settled.port !== wish) changes.push({ field: 'externalPort', family: 'ipv4', wanted: wish, got: settled.port });
+      externalPort = settled.port;
+      if (settled.displace !== undefined) displaced = this.home.ports.get(HomeState.portKey(gw.facts.id, need.protocol, settled.port));
+    }
+    if (displaced) this.releaseGrant(displaced, true, reason('ipv4-external-port-exclusive', 'external-port-reassigned', { family: 'ipv4', conflictsWith: { kind: 'need', id: need.id } }));
+    this.createGrant(leg, gw, address, externalPort, lease.terms, outcome.admit);
+    leg.state = 'granted';
+    leg.reasons = reasons;
+    leg.changes = changes;
+    if (displaced) this.relocate(displaced, need.id);
+  }
+
+  private portSet() {
+    const t = this.home.network.ipv4OverIpv6;
+    return t.mode === 'map-e' ? t.portSet : undefined;
+  }
+
+  private holderOf(gw: GatewayRecord, protocol: string): (port: number) => PortHolder | undefined {
+    const ports = this.home.ports;
+    const prefix = `${gw.facts.id}|${protocol}|`;
+    return (port) => {
+      const g = ports.get(prefix + port);
+      if (g) return { kind: 'need', needId: g.needId, rank: g.rank };
+      if (gw.routerHeld.size > 0 && gw.routerHeld.has(`${protocol}|${port}`)) return { kind: 'router' };
+      return undefined;
+    };
+  }
+
+  /** A grant lost its external port to a need that outranks it: give it another one. */
+  private relocate(old: GrantRecord, winnerNeedId: string): void {
+    const leg = old.owner;
+    const nr = leg.need;
+    const gw = this.home.gateways.get(old.gatewayId) as GatewayRecord;
+    const wish = nr.need.externalPort || nr.need.internalPort;
+    const port = findFreePort((old.externalPort ?? wish) + 1, this.portSet(), this.config.minExternalPort, this.holderOf(gw, old.protocol));
+    const kept = leg.reasons.filter((r) => r.rule !== 'ipv4-external-port-exclusive');
+    const keptChanges = leg.changes.filter((c) => c.field !== 'externalPort');
+    this.out.touch(nr);
+    if (port === undefined) {
+      leg.state = 'denied';
+      leg.reasons = [reason('ipv4-external-port-exclusive', 'external-ports-exhausted', { family: 'ipv4', conflictsWith: { kind: 'need', id: winnerNeedId } })];
+      leg.changes = [];
+      this.recheck.add(nr);
+      return;
+    }
+    const why = reason('ipv4-external-port-exclusive', 'external-port-reassigned', {
+      family: 'ipv4',
+      conflictsWith: { kind: 'need', id: winnerNeedId },
+      detail: `external port ${old.externalPort} went to ${winnerNeedId}, which outranks this need; moved to ${port}`,
+    });
+    const lease = leaseTerms(nr.need.leaseSeconds, nr.need.class, 'ipv4', this.config, this.now());
+    this.createGrant(leg, gw, old.internalClient, port, lease.terms, why);
+    leg.state = 'granted';
+    leg.reasons = [...kept, why];
+    leg.changes = [...keptChanges, ...(port !== wish ? [{ field: 'externalPort' as const, family: 'ipv4' as const, wanted: wish, got: port }] : [])];
+  }
+
+  private enqueue(leg: LegRecord, tbl: TableRecord, address: string, reasons: Reason[]): void {
+    leg.state = 'queued';
+    leg.reasons = reasons;
+    leg.queuedAddr = address;
+    leg.queuedIn = tbl;
+    tbl.queue.push(leg);
+    this.home.queuedCount++;
+  }
+
+  /** Takes a grant's slot away; its leg waits in the queue. */
+  evict(g: GrantRecord, why: Reason, emitDelete = true): void {
+    const leg = g.owner;
+    const gw = this.home.gateways.get(g.gatewayId) as GatewayRecord;
+    this.releaseGrant(g, emitDelete, why, false);
+    this.enqueue(leg, gw[g.table], g.internalClient, [why]);
+    leg.changes = [];
+    this.out.touch(leg.need);
+  }
+
+  // ---------------------------------------------------------------- grants
+
+  createGrant(leg: LegRecord, gw: GatewayRecord, address: string, externalPort: number | undefined, terms: LeaseTerms, why: Reason): GrantRecord {
+    const home = this.home;
+    const nr = leg.need;
+    const need = nr.need;
+    const g: GrantRecord = {
+      id: `${need.id}#${leg.family}`,
+      serial: ++home.grantSerial,
+      needId: need.id,
+      owner: leg,
+      class: need.class,
+      rank: nr.rank,
+      gatewayId: gw.facts.id,
+      table: tableOf(leg.family),
+      family: leg.family,
+      protocol: need.protocol,
+      internalClient: address,
+      internalPort: need.internalPort,
+      externalPort,
+      remoteHost: need.remoteHost,
+      remotePort: need.remotePort,
+      leaseSeconds: terms.leaseSeconds,
+      leaseStartedAt: terms.leaseStartedAt,
+      expiresAt: terms.expiresAt,
+      renewAt: terms.renewAt,
+      generation: leg.lastGeneration + 1,
+      state: 'pending',
+      renewals: 0,
+      live: true,
+      tablePos: -1,
+      renewPos: -1,
+    };
+    if (externalPort === undefined) delete g.externalPort;
+    leg.lastGeneration = g.generation;
+    leg.grant = g;
+    gw[g.table].grants.push(g);
+    if (externalPort !== undefined) home.ports.set(HomeState.portKey(gw.facts.id, g.protocol, externalPort), g);
+    this.leases.track(g);
+    home.grantCount++;
+    home.pendingCount++;
+    this.emitAdd(g, why);
+    return g;
+  }
+
+  /** Emits an add for the grant's current generation and indexes its key. */
+  emitAdd(g: GrantRecord, why: Reason): void {
+    const gw = this.home.gateways.get(g.gatewayId) as GatewayRecord;
+    const routerLease = g.table === 'port-mapping' && gw.facts.permanentLeasesOnly ? 0 : g.leaseSeconds;
+    if (g.addKey !== undefined) this.home.grantsByKey.delete(g.addKey);
+    if (g.renewKey !== undefined) this.home.grantsByKey.delete(g.renewKey);
+    g.renewKey = undefined;
+    g.addKey = this.out.action('add', g, why, routerLease);
+    this.home.grantsByKey.set(g.addKey, g);
+  }
+
+  /** Emits a renewal for the grant's lease (already moved forward) and indexes its key. */
+  emitRenew(g: GrantRecord, why: Reason): void {
+    const gw = this.home.gateways.get(g.gatewayId) as GatewayRecord;
+    if (g.table === 'port-mapping' && gw.facts.permanentLeasesOnly) return;
+    if (g.renewKey !== undefined) this.home.grantsByKey.delete(g.renewKey);
+    g.renewKey = this.out.action('renew', g, why, g.leaseSeconds);
+    this.home.grantsByKey.set(g.renewKey, g);
+  }
+
+  /**
+   * Forgets a grant: out of its table, port and renewal indexes; a delete
+   * action when it may exist on the router. `freesSlot` lets queued legs in.
+   */
+  releaseGrant(g: GrantRecord, emitDelete: boolean, why: Reason, freesSlot = true): void {
+    if (!g.live) return;
+    const home = this.home;
+    g.live = false;
+    const gw = home.gateways.get(g.gatewayId) as GatewayRecord;
+    const tbl = gw[g.table];
+    tbl.grants.remove(g);
+    if (g.state === 'active') tbl.active--;
+    if (freesSlot && tbl.queue.size > 0) this.freed.add(tbl);
+    if (g.externalPort !== undefined) {
+      const key = HomeState.portKey(g.gatewayId, g.protocol, g.externalPort);
+      if (home.ports.get(key) === g) home.ports.delete(key);
+    }
+    this.leases.untrack(g);
+    if (g.addKey !== undefined) home.grantsByKey.delete(g.addKey);
+    if (g.renewKey !== undefined) home.grantsByKey.delete(g.renewKey);
+    home.grantCount--;
+    if (g.state === 'pending') home.pendingCount--;
+    if (emitDelete) this.out.action('delete', g, why, 0);
+    if (g.owner.grant === g) g.owner.grant = undefined;
+    this.out.touch(g.owner.need);
+  }
+
+  /** Marks that a need may have lost its last live leg (checked at the end of the step). */
+  markRecheck(nr: NeedRecord): void {
+    this.recheck.add(nr);
+  }
+
+  /** Lets queued legs of a table in if slots are free (e.g. capacity raised). */
+  markFreed(tbl: TableRecord): void {
+    if (tbl.queue.size > 0) this.freed.add(tbl);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The engine's mutable, indexed state. Internal: nothing here is exported from
+ * `policies/index.ts`; the engine hands out immutable views only.
+ */
+import { DeviceAddress, Family } from './model/address';
+import { ActionOp } from './model/action';
+import { Change, Verdict } from './model/decision';
+import { Device, DeviceIdentities, Ipv6OnlyEvidence, KindEvidence } from './model/device';
+import { Gateway, Table } from './model/gateway';
+import { Need, NeedClass, Protocol } from './model/need';
+import { NetworkFacts } from './model/network';
+import { Rank, outranks } from './model/rank';
+import { Reason } from './model/reason';
+import { IndexedHeap } from './util/indexed-heap';
+
+export interface DeviceRecord {
+  id: string;
+  identities: DeviceIdentities;
+  kinds: KindEvidence[];
+  addresses: DeviceAddress[];
+  ipv6Only?: Ipv6OnlyEvidence;
+  ownerAllowed: boolean;
+  firstSeenAt: number;
+}
+
+export type LegState = 'none' | 'granted' | 'not-needed' | 'queued' | 'denied';
+
+export interface GrantRecord {
+  id: string;
+  serial: number;
+  needId: string;
+  owner: LegRecord;
+  class: NeedClass;
+  rank: Rank;
+  gatewayId: string;
+  table: Table;
+  family: Family;
+  protocol: Protocol;
+  internalClient: string;
+  internalPort: number;
+  externalPort?: number;
+  remoteHost: string;
+  remotePort: number;
+  leaseSeconds: number;
+  leaseStartedAt: number;
+  expiresAt: number;
+  renewAt: number;
+  generation: number;
+  state: 'pending' | 'active';
+  uniqueId?: number;
+  renewals: number;
+  addKey?: string;
+  renewKey?: string;
+  /** Live in the engine (false once released). */
+  live: boolean;
+  tablePos: number;
+  renewPos: number;
+}
+
+export interface LegRecord {
+  family: Family;
+  need: NeedRecord;
+  state: LegState;
+  grant?: GrantRecord;
+  /** Generation of the last grant this leg held, so re-adds get fresh keys. */
+  lastGeneration: number;
+  reasons: Reason[];
+  changes: Change[];
+  /** A router denial that sticks until the need is submitted again. */
+  sticky?: Reason;
+  queuedIn?: TableRecord;
+  /** The address the leg will use when admitted from the queue. */
+  queuedAddr?: string;
+  queuePos: number;
+}
+
+export interface NeedRecord {
+  need: Need;
+  rank: Rank;
+  status: 'active' | 'closed';
+  ipv6?: LegRecord;
+  ipv4?: LegRecord;
+  /** Need-level denial (hygiene, ownership, isolation). */
+  denial?: Reason;
+  /** Reasons and changes of the family plan and informational notes. */
+  notes: Reason[];
+  planChanges: Change[];
+  ineffective: Reason[];
+  /** Final verdict and reasons when closed by withdrawal. */
+  closing?: { verdict: Verdict; reasons: Reason[] };
+  /** Last emitted decision's signature (to emit only on change). */
+  signature: string;
+  /** Addresses and device ids this need is registered under. */
+  addressKeys: string[];
+  deviceKeys: string[];
+  submittedAt: number;
+  firstGrantAt?: number;
+}
+
+export class TableRecord {
+  /** Grants the router confirmed (state active). */
+  active = 0;
+  /** Weakest grant on top: the pre-emption candidate. */
+  readonly grants = new IndexedHeap<GrantRecord, 'tablePos'>((a, b) => outranks(b.rank, a.rank), 'tablePos');
+  /** Strongest queued leg on top: the next to admit. */
+  readonly queue = new IndexedHeap<LegRecord, 'queuePos'>((a, b) => outranks(a.need.rank, b.need.rank), 'queuePos');
+  constructor(
+    readonly gatewayId: string,
+    readonly table: Table,
+  ) {}
+}
+
+export interface GatewayRecord {
+  facts: { -readonly [K in keyof Gateway]: Gateway[K] };
+  pinhole: TableRecord;
+  'port-mapping': TableRecord;
+  /** External ports the router reported held by someone else (718): `proto|port`. */
+  routerHeld: Set<string>;
+  order: number;
+}
+
+export class HomeState {
+  readonly devices = new Map<string, DeviceRecord>();
+  /** Identity key (`mac:…`) -> device id. */
+  readonly identities = new Map<string, string>();
+  /** Address -> device id that last claimed it. */
+  readonly addressOwner = new Map<string, string>();
+  readonly needs = new Map<string, NeedRecord>();
+  readonly needsByDevice = new Map<string, Set<NeedRecord>>();
+  readonly needsByAddress = new Map<string, Set<NeedRecord>>();
+  readonly gateways = new Map<string, GatewayRecord>();
+  /** `gateway|proto|externalPort` -> grant. */
+  readonly ports = new Map<string, GrantRecord>();
+  /** Current add/renew action key -> grant. */
+  readonly grantsByKey = new Map<string, GrantRecord>();
+  /** Needs waiting for a gateway to appear. */
+  readonly waitingForGateway = new Set<NeedRecord>();
+  network: NetworkFacts;
+  needOrder = 0;
+  grantSerial = 0;
+  grantCount = 0;
+  pendingCount = 0;
+  queuedCount = 0;
+
+  constructor(network: NetworkFacts) {
+    this.network = network;
+  }
+
+  static portKey(gatewayId: string, protocol: Protocol, port: number): string {
+    return `${gatewayId}|${protocol}|${port}`;
+  }
+
+  register(index: Map<string, Set<NeedRecord>>, key: string, need: NeedRecord): void {
+    let set = index.get(key);
+    if (!set) index.set(key, (set = new Set()));
+    set.add(need);
+  }
+
+  unregister(index: Map<string, Set<NeedRecord>>, key: string, need: NeedRecord): void {
+    const set = index.get(key);
+    if (set && set.delete(need) && set.size === 0) index.delete(key);
+  }
+
+  deviceView(record: DeviceRecord | undefined): Device | undefined {
+    return record;
+  }
+}
+
+export type { ActionOp };
