@@ -158,13 +158,13 @@ export class Settlement {
     nr.planChanges = plan.changes as Change[];
     nr.ineffective = plan.ineffective as Reason[];
     let lost: Reason | undefined;
+    // Drop legs the plan no longer wants first, so their slots and ports are free.
     for (const family of FAMILIES) {
-      if (plan.legs.includes(family)) {
-        const r = this.settleLeg(nr, family, target, requester);
-        if (r) lost = r;
-      } else {
-        this.dropLeg(nr, family, plan.ineffective[0] ?? plan.reasons[0]);
-      }
+      if (!plan.legs.includes(family)) this.dropLeg(nr, family, plan.ineffective[0] ?? plan.reasons[0]);
+    }
+    for (const family of plan.legs) {
+      const r = this.settleLeg(nr, family, target, requester);
+      if (r) lost = r;
     }
     if (!this.hasLiveLeg(nr)) {
       if (lost) this.close(nr, { verdict: 'withdrawn', reasons: [lost] });

@@ -1,0 +1,44 @@
+import { checkRequesterOwnsTarget } from '../../../../policies/rules/requester-owns-target';
+import { Device, Need } from '../../../../policies';
+import { consoleDevice, gateway, harness, need } from '../support';
+
+const base: Need = {
+  id: 'n', requester: { deviceId: 'a', address: '2001:db8::a' }, protocol: 'udp', internalPort: 4000, remoteHost: '', remotePort: 0,
+  family: 'ipv6', leaseSeconds: 0, class: 'game-session', priority: 0, submittedAt: 0, order: 1,
+};
+const devA: Device = { id: 'a', identities: {}, kinds: [], ownerAllowed: false, firstSeenAt: 0,
+  addresses: [{ address: '2001:db8::a', family: 'ipv6', scope: 'gua', stable: true, deprecated: false }, { address: '2001:db8::aa', family: 'ipv6', scope: 'gua', stable: false, deprecated: false }] };
+
+describe('rule: requester-owns-target', () => {
+  it('allows the request source address and the device own addresses', () => {
+    expect(checkRequesterOwnsTarget({ ...base, internalClient: '2001:db8::a' }, undefined, undefined)).toBeUndefined();
+    expect(checkRequesterOwnsTarget({ ...base, internalClient: '2001:db8::aa' }, devA, 'a')).toBeUndefined();
+    expect(checkRequesterOwnsTarget(base, devA, 'a')).toBeUndefined();
+  });
+
+  it("denies another device's address and names that device", () => {
+    expect(checkRequesterOwnsTarget({ ...base, internalClient: '2001:db8::b' }, devA, 'b')).toMatchObject({
+      code: 'target-not-owned', rule: 'requester-owns-target', conflictsWith: { kind: 'device', id: 'b' },
+    });
+    expect(checkRequesterOwnsTarget({ ...base, internalClient: '2001:db8::c' }, devA, undefined)).toMatchObject({
+      code: 'target-not-owned', conflictsWith: { kind: 'device', id: 'address:2001:db8::c' },
+    });
+  });
+
+  it('lets admin needs target any device, and denies an unknown requester with no address', () => {
+    expect(checkRequesterOwnsTarget({ ...base, class: 'admin', internalClient: '2001:db8::b' }, devA, 'b')).toBeUndefined();
+    expect(checkRequesterOwnsTarget({ ...base, requester: { deviceId: 'ghost' } }, undefined, undefined)).toMatchObject({
+      code: 'requester-unknown', conflictsWith: { kind: 'device', id: 'ghost' },
+    });
+  });
+
+  it('in the engine: a console cannot open a port for its neighbour', () => {
+    const h = harness();
+    h.send(gateway());
+    h.send(consoleDevice('a', 10));
+    h.send(consoleDevice('b', 11));
+    const d = h.engine.request(need('steal', 'a', { internalClient: '192.168.1.11', family: 'ipv4' }));
+    expect(d).toMatchObject({ verdict: 'denied', reasons: [{ code: 'target-not-owned', conflictsWith: { kind: 'device', id: 'b' } }] });
+    expect(h.actions).toEqual([]);
+  });
+});
