@@ -108,7 +108,8 @@ export class WanIpConnectionClient {
   /** AddAnyPortMapping (IGD:2): the router may pick another external port; resolves with the one reserved. */
   async addAnyPortMapping(spec: PortMappingSpec, opts: CallOptions = {}): Promise<number> {
     const out = await this.call('AddAnyPortMapping', mappingArgs(spec), opts);
-    return readUi2(out, 'NewReservedPort', 'AddAnyPortMapping');
+    // The spec (and miniupnpd's answer) say NewReservedPort; miniupnpd's own SCPD says NewExternalPort.
+    return readUi2(out, out.NewReservedPort === undefined && out.NewExternalPort !== undefined ? 'NewExternalPort' : 'NewReservedPort', 'AddAnyPortMapping');
   }
 
   /** DeletePortMapping (miniupnpd answers 200 for a mapping that does not exist). */
