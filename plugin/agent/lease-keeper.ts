@@ -132,3 +132,9 @@ export class LeaseKeeper<Held> {
     return next;
   }
 }
+
+/** A keeper seen from outside, whatever it holds. */
+export type Keeper = Pick<
+  LeaseKeeper<unknown>,
+  'reachability$' | 'reachability' | 'internalClient' | 'open' | 'renewNow' | 'moveTo' | 'close' | 'detach'
+>;

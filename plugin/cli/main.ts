@@ -10,9 +10,12 @@
  * ```
  */
 import { CliCommand, CliIo, processIo, UsageError } from './command';
+import { closeCommand } from './commands/close';
+import { gatewaysCommand } from './commands/gateways';
 import { labCommand } from './commands/lab';
+import { openCommand } from './commands/open';
 
-const commands: CliCommand[] = [labCommand];
+const commands: CliCommand[] = [openCommand, closeCommand, gatewaysCommand, labCommand];
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

@@ -1,0 +1,113 @@
+import { readHostAddresses } from '../../adapters/observe/host-addresses';
+import { discoverGateway, DiscoveredGateway, DiscoverGatewayOptions, SoapCaller, SoapClient, WanIpConnectionClient } from '../../adapters/upnp';
+import { pinholeControlOf, routerFaultOf } from './connect-gateway';
+import { chooseInternalClient } from './internal-client';
+import { HostAddressSource, PortFamily } from './open-port';
+import { OpenedPortsStore } from './opened-ports-store';
+
+export interface ClosePortOptions {
+  readonly protocol: 'udp' | 'tcp';
+  readonly port: number;
+  readonly family?: PortFamily;
+  readonly address?: string;
+  /** IPv4 external port, when no record of it was kept (default: the record's, else `port`). */
+  readonly externalPort?: number;
+  readonly store?: OpenedPortsStore;
+  readonly addresses?: HostAddressSource;
+  readonly discover?: (options: DiscoverGatewayOptions) => Promise<DiscoveredGateway>;
+  readonly soap?: SoapCaller;
+  readonly interfaces?: readonly string[];
+}
+
+export interface ClosedPort {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly closed: boolean;
+  readonly detail: string;
+}
+
+/**
+ * Removes a port opened with `homenet open --once` (or by another run of this
+ * host): the pinhole by the UniqueID that was recorded — or, with no record,
+ * the one the router returns for the same 5-tuple (AddPinhole is idempotent
+ * and returns the existing UniqueID) — and the IPv4 mapping by the external
+ * port the router gave, after checking that it points at this host.
+ *
+ * @example
+ * ```ts
+ * await closePort({ protocol: 'udp', port: 40000, family: 'both' });
+ * ```
+ */
+export async function closePort(options: ClosePortOptions): Promise<ClosedPort[]> {
+  const family = options.family ?? 'both';
+  const families = family === 'both' ? (['ipv6', 'ipv4'] as const) : [family];
+  const addresses = options.addresses ?? { read: readHostAddresses };
+  const discover = options.discover ?? discoverGateway;
+  const soap = options.soap ?? new SoapClient();
+  const hostAddresses = await addresses.read();
+  const results: ClosedPort[] = [];
+  try {
+    for (const f of families) {
+      if (options.address && (options.address.includes(':') ? 'ipv6' : 'ipv4') !== f) continue;
+      const gateway = await discover({ family: f, ...(options.interfaces ? { interfaces: options.interfaces } : {}) });
+      const gatewayHost = new URL(gateway.location).hostname.replace(/^\[|\]$/g, '');
+      const client = chooseInternalClient(hostAddresses, { family: f, gateway: gatewayHost, ...(options.address ? { address: options.address } : {}) }).address;
+      const key = { family: f, protocol: options.protocol, internalClient: client, internalPort: options.port };
+      const record = (await options.store?.list())?.find(
+        (r) => r.family === f && r.protocol === options.protocol && r.internalClient === client && r.internalPort === options.port,
+      );
+      try {
+        results.push(f === 'ipv6' ? await closePinhole(gateway, soap, client, options, record?.uniqueId) : await closeMapping(gateway, soap, client, options, record?.externalPort));
+        await options.store?.remove(key);
+      } catch (error) {
+        const fault = routerFaultOf(error);
+        results.push({ family: f, closed: false, detail: fault ? `${fault.code} ${fault.name}: ${fault.meaning}` : (error as Error).message });
+      }
+    }
+  } finally {
+    if (!options.soap && soap instanceof SoapClient) soap.close();
+  }
+  return results;
+}
+
+async function closePinhole(gateway: DiscoveredGateway, soap: SoapCaller, client: string, options: ClosePortOptions, recorded?: number): Promise<ClosedPort> {
+  const control = pinholeControlOf(gateway, soap);
+  if (!control) return { family: 'ipv6', closed: false, detail: 'the gateway has no WANIPv6FirewallControl service' };
+  const fw = control(client);
+  const uniqueId =
+    recorded ??
+    (await fw.addPinhole({ remoteHost: '', remotePort: 0, internalClient: client, internalPort: options.port, protocol: options.protocol, leaseTime: 1 }));
+  try {
+    await fw.deletePinhole(uniqueId);
+  } catch (error) {
+    const fault = routerFaultOf(error);
+    if (fault && (fault.code === 704 || fault.code === 402)) {
+      return { family: 'ipv6', closed: true, detail: `pinhole ${uniqueId} was already gone (${fault.code})` };
+    }
+    throw error;
+  }
+  return { family: 'ipv6', closed: true, detail: `pinhole ${uniqueId} for [${client}]:${options.port} deleted` };
+}
+
+async function closeMapping(gateway: DiscoveredGateway, soap: SoapCaller, client: string, options: ClosePortOptions, recorded?: number): Promise<ClosedPort> {
+  const service = gateway.services.wanIpConnection;
+  if (!service) return { family: 'ipv4', closed: false, detail: 'the gateway has no WANIPConnection service' };
+  const ipc = new WanIpConnectionClient(service, { caller: soap, localAddress: client, ...(gateway.zone ? { zone: gateway.zone } : {}) });
+  const externalPort = options.externalPort ?? recorded ?? options.port;
+  const key = { remoteHost: '', externalPort, protocol: options.protocol };
+  try {
+    const entry = await ipc.getSpecificPortMappingEntry(key);
+    if (entry.internalClient !== client || entry.internalPort !== options.port) {
+      return {
+        family: 'ipv4',
+        closed: false,
+        detail: `external port ${externalPort} maps to ${entry.internalClient}:${entry.internalPort}, not to this host's ${client}:${options.port}; left alone`,
+      };
+    }
+  } catch (error) {
+    const fault = routerFaultOf(error);
+    if (fault?.code === 714) return { family: 'ipv4', closed: true, detail: `no mapping on external port ${externalPort} (already gone)` };
+    throw error;
+  }
+  await ipc.deletePortMapping(key);
+  return { family: 'ipv4', closed: true, detail: `mapping ${externalPort} -> ${client}:${options.port} deleted` };
+}

@@ -1,0 +1,69 @@
+import {
+  DiscoveredGateway,
+  SoapCaller,
+  UpnpFault,
+  WanIpConnectionClient,
+  WanIpv6FirewallControlClient,
+} from '../../adapters/upnp';
+import { PinholeControl, PortMappingControl, RouterFault } from './gateway-control';
+
+/** Reads a router fault (code, standard name, meaning) out of an adapter error. */
+export function routerFaultOf(error: unknown): RouterFault | undefined {
+  if (error instanceof UpnpFault) return { code: error.code, name: error.faultName, meaning: error.meaning };
+  return undefined;
+}
+
+/**
+ * The gateway's WANIPv6FirewallControl:1, every call sent from `localAddress`
+ * (the InternalClient), or undefined when the gateway has none.
+ */
+export function pinholeControlOf(gateway: DiscoveredGateway, caller: SoapCaller): ((localAddress: string) => PinholeControl) | undefined {
+  const service = gateway.services.wanIpv6FirewallControl;
+  if (!service) return undefined;
+  return (localAddress) => {
+    const client = new WanIpv6FirewallControlClient(service, { caller, localAddress, zone: gateway.zone });
+    return {
+      getFirewallStatus: () => client.getFirewallStatus(),
+      addPinhole: (a) =>
+        client.addPinhole({
+          remoteHost: a.remoteHost,
+          remotePort: a.remotePort,
+          internalClient: a.internalClient,
+          internalPort: a.internalPort,
+          protocol: a.protocol,
+          leaseTimeSeconds: a.leaseTime,
+        }),
+      updatePinhole: (id, lease) => client.updatePinhole(id, lease),
+      deletePinhole: (id) => client.deletePinhole(id),
+    };
+  };
+}
+
+/**
+ * The gateway's WANIPConnection (1 or 2), every call sent from `localAddress`;
+ * AddAnyPortMapping only where the service is version 2.
+ */
+export function portMappingControlOf(gateway: DiscoveredGateway, caller: SoapCaller): ((localAddress: string) => PortMappingControl) | undefined {
+  const service = gateway.services.wanIpConnection;
+  if (!service) return undefined;
+  const version2 = /:2$/.test(service.serviceType);
+  return (localAddress) => {
+    const client = new WanIpConnectionClient(service, { caller, localAddress, zone: gateway.zone });
+    const spec = (a: Parameters<PortMappingControl['addPortMapping']>[0]) => ({
+      remoteHost: a.remoteHost,
+      externalPort: a.externalPort,
+      protocol: a.protocol,
+      internalPort: a.internalPort,
+      internalClient: a.internalClient,
+      enabled: a.enabled,
+      description: a.description,
+      leaseDurationSeconds: a.leaseDuration,
+    });
+    return {
+      getExternalIPAddress: () => client.getExternalIpAddress(),
+      addPortMapping: (a) => client.addPortMapping(spec(a)),
+      ...(version2 ? { addAnyPortMapping: (a: Parameters<PortMappingControl['addPortMapping']>[0]) => client.addAnyPortMapping(spec(a)) } : {}),
+      deletePortMapping: (k) => client.deletePortMapping(k),
+    };
+  };
+}

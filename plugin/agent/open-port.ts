@@ -1,0 +1,279 @@
+/**
+ * `openPort`: opens an inbound port for this host — an IPv6 pinhole
+ * (WANIPv6FirewallControl:1) and/or an IPv4 port mapping (WANIPConnection) —
+ * keeps it open (renewal before half of the lease, re-add after a router
+ * reboot, follow address changes) and closes it. The result is a reachability
+ * verdict per family: the answer a game needs to choose direct connections,
+ * hole punching or a relay.
+ *
+ * @example
+ * ```ts
+ * import { openPort } from 'homenet-controller';
+ * const handle = await openPort({ protocol: 'udp', port: 40000, family: 'both', leaseSeconds: 3600 });
+ * for (const r of handle.reachability) console.log(r.family, r.verdict, r.reason);
+ * await handle.close();
+ * ```
+ */
+import { merge, Observable, SchedulerLike, Subscription } from 'rxjs';
+import { filter, map } from 'rxjs/operators';
+import { HostAddress } from '../../adapters/observe/host-address';
+import { readHostAddresses, watchHostAddresses } from '../../adapters/observe/host-addresses';
+import {
+  DiscoveredGateway,
+  discoverGateway,
+  DiscoverGatewayOptions,
+  GatewayNotFoundError,
+  SoapCaller,
+  SoapClient,
+  watchGateways,
+} from '../../adapters/upnp';
+import { pinholeControlOf, portMappingControlOf, routerFaultOf } from './connect-gateway';
+import { chooseInternalClient } from './internal-client';
+import { Keeper, LeaseKeeper } from './lease-keeper';
+import { PinholeOpener } from './pinhole-opener';
+import { PortMappingOpener } from './port-mapping-opener';
+import { Reachability } from './reachability';
+
+export type PortFamily = 'ipv6' | 'ipv4' | 'both';
+
+/** Where this host's addresses come from (default: the kernel, via `ip`). */
+export interface HostAddressSource {
+  read(): Promise<HostAddress[]>;
+  watch?(): Observable<HostAddress[]>;
+}
+
+export interface OpenPortOptions {
+  readonly protocol: 'udp' | 'tcp';
+  /** The game's local port (InternalPort); 1-65535. */
+  readonly port: number;
+  /** Default 'both'. */
+  readonly family?: PortFamily;
+  /** Wished lease in seconds (default 3600), clamped to the router's bounds. */
+  readonly leaseSeconds?: number;
+  /** InternalClient to use instead of the automatic choice; must be this host's. */
+  readonly address?: string;
+  /** IPv4 external port wish (default: `port`). */
+  readonly externalPort?: number;
+  /** Only this remote host may come in (default: any). */
+  readonly remoteHost?: string;
+  /** Port mapping description (default 'homenet'). */
+  readonly description?: string;
+  /** Interfaces to search for the gateway on. */
+  readonly interfaces?: readonly string[];
+  readonly discoveryTimeoutMs?: number;
+  /** Keep the port open: renew, follow address changes, re-add after reboots (default true). */
+  readonly keepOpen?: boolean;
+  readonly scheduler?: SchedulerLike;
+  readonly addresses?: HostAddressSource;
+  readonly discover?: (options: DiscoverGatewayOptions) => Promise<DiscoveredGateway>;
+  readonly soap?: SoapCaller;
+  /** Renewal and address-change problems that were retried. */
+  readonly onProblem?: (error: unknown) => void;
+}
+
+export interface OpenPortHandle {
+  /** The current verdict for each family asked for. */
+  readonly reachability: readonly Reachability[];
+  /** Every later verdict (renewals, moves, router reboots). */
+  readonly changes$: Observable<Reachability>;
+  /** Renews every open port now. */
+  renewNow(): Promise<void>;
+  /** Stops renewing and removes the ports from the router. */
+  close(): Promise<void>;
+  /** Stops renewing and leaves the ports to run out their leases. */
+  detach(): void;
+}
+
+const systemAddresses: HostAddressSource = { read: readHostAddresses, watch: () => watchHostAddresses() };
+
+function validate(options: OpenPortOptions): void {
+  if (options.protocol !== 'udp' && options.protocol !== 'tcp') throw new RangeError(`protocol must be udp or tcp, not '${String(options.protocol)}'`);
+  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw new RangeError(`port must be 1-65535, not ${options.port}`);
+  if (options.externalPort !== undefined && (!Number.isInteger(options.externalPort) || options.externalPort < 1 || options.externalPort > 65535)) {
+    throw new RangeError(`external port must be 1-65535, not ${options.externalPort}`);
+  }
+  if (options.leaseSeconds !== undefined && !(options.leaseSeconds > 0)) throw new RangeError('lease must be a positive number of seconds');
+}
+
+interface FamilyPlan {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly explicit?: string;
+}
+
+/** Opens the port in each family asked for; see the module comment. */
+export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle> {
+  validate(options);
+  const family = options.family ?? 'both';
+  const addresses = options.addresses ?? systemAddresses;
+  const discover = options.discover ?? discoverGateway;
+  const ownsSoap = options.soap === undefined;
+  const soap = options.soap ?? new SoapClient();
+  const keepOpen = options.keepOpen ?? true;
+
+  // Check an explicit address before anything is sent: a router only opens
+  // ports for the host that asks, so someone else's address is an error here.
+  const hostAddresses = await addresses.read();
+  const families: FamilyPlan[] = (family === 'both' ? (['ipv6', 'ipv4'] as const) : [family]).map((f) => ({ family: f }));
+  if (options.address !== undefined) {
+    const own = chooseInternalClient(hostAddresses, { family: options.address.includes(':') ? 'ipv6' : 'ipv4', address: options.address });
+    const target = families.find((f) => f.family === own.family);
+    if (!target) throw new RangeError(`--address ${own.address} is ${own.family}, but only ${family} was asked for`);
+    families.splice(families.indexOf(target), 1, { family: own.family, explicit: own.address });
+  }
+
+  const keepers: { plan: FamilyPlan; keeper?: Keeper; verdict: Reachability }[] = await Promise.all(
+    families.map(async (plan) => {
+      const opened = await openFamily(plan, options, hostAddresses, discover, soap);
+      return { plan, ...opened };
+    }),
+  );
+
+  const subscriptions: Subscription[] = [];
+  if (keepOpen && addresses.watch) {
+    const followers = keepers.filter((k) => k.keeper && !k.plan.explicit);
+    if (followers.length > 0) {
+      subscriptions.push(
+        addresses.watch().subscribe({
+          next: (list) => {
+            for (const k of followers) void follow(k.keeper!, k.plan.family, list, options.onProblem);
+          },
+          error: (e: unknown) => options.onProblem?.(e),
+        }),
+      );
+    }
+  }
+  if (keepOpen) {
+    // A router that reboots announces a new BOOTID: renew at once instead of
+    // waiting for the next renewal to find the port gone.
+    const gatewayWatch = watchGatewaysQuietly(options);
+    if (gatewayWatch) subscriptions.push(gatewayWatch.subscribe(() => keepers.forEach((k) => k.keeper?.renewNow().catch(options.onProblem))));
+  } else {
+    for (const k of keepers) k.keeper?.detach();
+  }
+
+  const changes$ = merge(...keepers.filter((k) => k.keeper).map((k) => k.keeper!.reachability$)).pipe(
+    filter((r): r is Reachability => r !== undefined),
+  );
+  let done = false;
+  const finish = () => {
+    done = true;
+    subscriptions.forEach((s) => s.unsubscribe());
+    if (ownsSoap && soap instanceof SoapClient) soap.close();
+  };
+  return {
+    get reachability() {
+      return keepers.map((k) => k.keeper?.reachability ?? k.verdict);
+    },
+    changes$,
+    async renewNow() {
+      await Promise.all(keepers.map((k) => k.keeper?.renewNow()));
+    },
+    async close() {
+      if (done) return;
+      try {
+        await Promise.all(keepers.map((k) => k.keeper?.close()));
+      } finally {
+        finish();
+      }
+    },
+    detach() {
+      if (done) return;
+      keepers.forEach((k) => k.keeper?.detach());
+      finish();
+    },
+  };
+}
+
+function watchGatewaysQuietly(options: OpenPortOptions): Observable<unknown> | undefined {
+  if (options.discover) return undefined; // injected discovery (tests): no real SSDP listening
+  try {
+    return watchGateways({ ...(options.interfaces ? { interfaces: options.interfaces } : {}) }).pipe(
+      filter((e) => e.type === 'rebooted'),
+      map(() => undefined),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+async function openFamily(
+  plan: FamilyPlan,
+  options: OpenPortOptions,
+  hostAddresses: HostAddress[],
+  discover: (o: DiscoverGatewayOptions) => Promise<DiscoveredGateway>,
+  soap: SoapCaller,
+): Promise<{ keeper?: Keeper; verdict: Reachability }> {
+  let gateway: DiscoveredGateway;
+  try {
+    gateway = await discover({
+      family: plan.family,
+      ...(options.interfaces ? { interfaces: options.interfaces } : {}),
+      ...(options.discoveryTimeoutMs ? { timeoutMs: options.discoveryTimeoutMs } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof GatewayNotFoundError)) throw error;
+    return {
+      verdict: {
+        family: plan.family,
+        verdict: 'unsupported',
+        grade: 'D',
+        reason: `no Internet Gateway Device answered over ${plan.family} (${error.message}); UPnP may be off on the router`,
+      },
+    };
+  }
+  const gatewayHost = new URL(gateway.location).hostname.replace(/^\[|\]$/g, '');
+  const client = plan.explicit ?? chooseInternalClient(hostAddresses, { family: plan.family, gateway: gatewayHost }).address;
+  const common = {
+    gateway: gateway.location,
+    faultOf: routerFaultOf,
+    protocol: options.protocol,
+    port: options.port,
+    leaseSeconds: options.leaseSeconds ?? 3600,
+    ...(options.remoteHost ? { remoteHost: options.remoteHost } : {}),
+  };
+  let keeper: Keeper;
+  if (plan.family === 'ipv6') {
+    const control = pinholeControlOf(gateway, soap);
+    if (!control) return { verdict: unsupported('ipv6', gateway, 'the gateway has no WANIPv6FirewallControl service (IGD:1 or pinholes not offered)') };
+    keeper = new LeaseKeeper({
+      opener: new PinholeOpener({ ...common, control }),
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      ...(options.onProblem ? { onError: options.onProblem } : {}),
+    });
+  } else {
+    const control = portMappingControlOf(gateway, soap);
+    if (!control) return { verdict: unsupported('ipv4', gateway, 'the gateway has no WANIPConnection service') };
+    keeper = new LeaseKeeper({
+      opener: new PortMappingOpener({
+        ...common,
+        control,
+        ...(options.externalPort ? { externalPort: options.externalPort } : {}),
+        ...(options.description ? { description: options.description } : {}),
+      }),
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      ...(options.onProblem ? { onError: options.onProblem } : {}),
+    });
+  }
+  const verdict = await keeper.open(client);
+  return { keeper, verdict };
+}
+
+function unsupported(family: 'ipv4' | 'ipv6', gateway: DiscoveredGateway, why: string): Reachability {
+  return { family, verdict: 'unsupported', grade: 'C', reason: `${why}`, gateway: gateway.location };
+}
+
+/** Moves a keeper to a new address when its InternalClient is gone or deprecated. */
+async function follow(keeper: Keeper, family: 'ipv4' | 'ipv6', list: HostAddress[], onProblem?: (e: unknown) => void): Promise<void> {
+  const current = keeper.internalClient;
+  if (current === undefined) return;
+  const now = list.find((a) => a.address === current);
+  if (now && !now.deprecated) return;
+  try {
+    const gateway = keeper.reachability && 'gateway' in keeper.reachability ? keeper.reachability.gateway : undefined;
+    const gatewayHost = gateway ? new URL(gateway).hostname.replace(/^\[|\]$/g, '') : undefined;
+    const next = chooseInternalClient(list, { family, ...(gatewayHost ? { gateway: gatewayHost } : {}) });
+    if (next.address !== current) await keeper.moveTo(next.address, now !== undefined);
+  } catch (error) {
+    onProblem?.(error);
+  }
+}

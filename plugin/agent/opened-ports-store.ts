@@ -1,0 +1,96 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { OpenReachability } from './reachability';
+
+/**
+ * What `homenet open --once` leaves running, so that `homenet close` can
+ * remove exactly it later: IGD:2 has no action that lists pinholes (a client
+ * must remember its UniqueIDs), and an IPv4 mapping must be deleted by the
+ * external port the router gave, which may differ from the local port.
+ */
+export interface OpenedPortRecord {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly protocol: 'udp' | 'tcp';
+  readonly gateway: string;
+  readonly internalClient: string;
+  readonly internalPort: number;
+  readonly externalPort: number;
+  readonly uniqueId?: number;
+  /** ISO time the lease runs out (0-second leases: never). */
+  readonly expiresAt?: string;
+}
+
+/** `$HOMENET_STATE_DIR`, else `$XDG_STATE_HOME/homenet`, else `~/.local/state/homenet`. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HOMENET_STATE_DIR) return env.HOMENET_STATE_DIR;
+  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'homenet');
+  return join(homedir(), '.local', 'state', 'homenet');
+}
+
+export function recordOf(r: OpenReachability, now: Date): OpenedPortRecord {
+  return {
+    family: r.family,
+    protocol: r.protocol,
+    gateway: r.gateway,
+    internalClient: r.internalClient,
+    internalPort: r.internalPort,
+    externalPort: r.externalPort,
+    ...(r.uniqueId !== undefined ? { uniqueId: r.uniqueId } : {}),
+    ...(r.leaseSeconds > 0 ? { expiresAt: new Date(now.getTime() + r.leaseSeconds * 1000).toISOString() } : {}),
+  };
+}
+
+function sameKey(a: OpenedPortRecord, b: Pick<OpenedPortRecord, 'family' | 'protocol' | 'internalClient' | 'internalPort'>): boolean {
+  return a.family === b.family && a.protocol === b.protocol && a.internalClient === b.internalClient && a.internalPort === b.internalPort;
+}
+
+/**
+ * A small JSON file of opened ports, keyed by (family, protocol,
+ * InternalClient, InternalPort), written atomically.
+ *
+ * @example
+ * ```ts
+ * const store = new OpenedPortsStore(defaultStateDir());
+ * await store.put(recordOf(openVerdict, new Date()));
+ * ```
+ */
+export class OpenedPortsStore {
+  private readonly file: string;
+
+  constructor(readonly dir: string) {
+    this.file = join(dir, 'opened-ports.json');
+  }
+
+  async list(): Promise<OpenedPortRecord[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (!Array.isArray(parsed)) throw new Error('not a list');
+      return parsed as OpenedPortRecord[];
+    } catch (error) {
+      throw new Error(`${this.file} is corrupt (${(error as Error).message}); remove it to start afresh`);
+    }
+  }
+
+  async put(record: OpenedPortRecord): Promise<void> {
+    const rest = (await this.list()).filter((r) => !sameKey(r, record));
+    await this.save([...rest, record]);
+  }
+
+  async remove(record: Pick<OpenedPortRecord, 'family' | 'protocol' | 'internalClient' | 'internalPort'>): Promise<void> {
+    await this.save((await this.list()).filter((r) => !sameKey(r, record)));
+  }
+
+  private async save(records: OpenedPortRecord[]): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await writeFile(`${this.file}.tmp`, `${JSON.stringify(records, null, 2)}\n`);
+    await rename(`${this.file}.tmp`, this.file);
+  }
+}

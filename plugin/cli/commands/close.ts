@@ -1,0 +1,27 @@
+import { parseArgs } from 'node:util';
+import { CliCommand } from '../command';
+import { closePort } from '../../agent/close-port';
+import { defaultStateDir, OpenedPortsStore } from '../../agent/opened-ports-store';
+import { PORT_OPTIONS, portArgs } from './port-args';
+
+export const closeCommand: CliCommand = {
+  name: 'close',
+  summary: "remove a port left open by 'homenet open --once'",
+  usage: `homenet close --protocol udp|tcp --port N [--family ipv6|ipv4|both] [--address A] [--external-port N] [--interface IF] [--json]`,
+  async run(argv, io) {
+    const { values } = parseArgs({ args: argv, options: PORT_OPTIONS });
+    const args = portArgs(values);
+    const results = await closePort({
+      protocol: args.protocol,
+      port: args.port,
+      family: args.family,
+      ...(args.address ? { address: args.address } : {}),
+      ...(args.externalPort ? { externalPort: args.externalPort } : {}),
+      ...(args.interfaces ? { interfaces: args.interfaces } : {}),
+      store: new OpenedPortsStore(defaultStateDir()),
+    });
+    if (values.json) io.out(JSON.stringify({ closed: results }));
+    else for (const r of results) io.out(`${r.family}: ${r.closed ? 'closed' : 'not closed'} — ${r.detail}`);
+    return results.every((r) => r.closed) ? 0 : 3;
+  },
+};

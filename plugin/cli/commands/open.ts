@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+import { CliCommand, CliIo } from '../command';
+import { openPort } from '../../agent/open-port';
+import { defaultStateDir, OpenedPortsStore, recordOf } from '../../agent/opened-ports-store';
+import { Reachability } from '../../agent/reachability';
+import { integer, PORT_OPTIONS, portArgs } from './port-args';
+
+const USAGE = `homenet open --protocol udp|tcp --port N [--lease S] [--family ipv6|ipv4|both]
+                    [--address A] [--external-port N] [--remote-host H] [--interface IF[,IF]]
+                    [--discovery-timeout-ms N] [--once] [--json]
+  Opens an inbound port for this host: an IPv6 pinhole and/or an IPv4 port mapping.
+  In the foreground it renews the lease, follows address changes and re-adds after a
+  router reboot until interrupted (Ctrl-C), then closes. --once opens and exits,
+  leaving the lease to run (close it with 'homenet close').
+  Prints one reachability verdict per family: open, not-needed, unsupported,
+  ineffective or denied. Exit 0 when every family is open or not needed, 3 otherwise.`;
+
+export function formatVerdict(r: Reachability): string {
+  switch (r.verdict) {
+    case 'open':
+      return `${r.family}: open  ${r.family === 'ipv6' ? `[${r.externalAddress}]` : r.externalAddress}:${r.externalPort}/${r.protocol} (lease ${r.leaseSeconds} s) — ${r.reason}`;
+    case 'denied':
+      return `${r.family}: denied${r.code ? ` (${r.code} ${r.name ?? ''})` : ''} — ${r.reason}`;
+    case 'unsupported':
+      return `${r.family}: unsupported (grade ${r.grade}) — ${r.reason}`;
+    default:
+      return `${r.family}: ${r.verdict} — ${r.reason}`;
+  }
+}
+
+function print(io: CliIo, json: boolean, event: string, reachability: readonly Reachability[]): void {
+  if (json) io.out(JSON.stringify({ event, reachability }));
+  else for (const r of reachability) io.out(formatVerdict(r));
+}
+
+export const openCommand: CliCommand = {
+  name: 'open',
+  summary: 'open an IPv6 pinhole / IPv4 port mapping for this host and keep it open',
+  usage: USAGE,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        ...PORT_OPTIONS,
+        lease: { type: 'string' },
+        'remote-host': { type: 'string' },
+        'discovery-timeout-ms': { type: 'string' },
+        once: { type: 'boolean', default: false },
+      },
+    });
+    const args = portArgs(values);
+    const leaseSeconds = integer(values.lease, '--lease', 1, 604800, false);
+    const discoveryTimeoutMs = integer(values['discovery-timeout-ms'], '--discovery-timeout-ms', 100, 60000, false);
+    const json = values.json!;
+    const handle = await openPort({
+      protocol: args.protocol,
+      port: args.port,
+      family: args.family,
+      ...(leaseSeconds ? { leaseSeconds } : {}),
+      ...(args.address ? { address: args.address } : {}),
+      ...(args.externalPort ? { externalPort: args.externalPort } : {}),
+      ...(values['remote-host'] ? { remoteHost: values['remote-host'] } : {}),
+      ...(args.interfaces ? { interfaces: args.interfaces } : {}),
+      ...(discoveryTimeoutMs ? { discoveryTimeoutMs } : {}),
+      keepOpen: !values.once,
+      onProblem: (e) => io.err(`warning: ${e instanceof Error ? e.message : String(e)}`),
+    });
+    const store = new OpenedPortsStore(defaultStateDir());
+    const now = new Date();
+    for (const r of handle.reachability) if (r.verdict === 'open') await store.put(recordOf(r, now));
+    print(io, json, 'opened', handle.reachability);
+    const good = handle.reachability.every((r) => r.verdict === 'open' || r.verdict === 'not-needed');
+    if (values.once) {
+      handle.detach();
+      return good ? 0 : 3;
+    }
+    const sub = handle.changes$.subscribe((r) => {
+      if (r.verdict === 'open') void store.put(recordOf(r, new Date()));
+      print(io, json, 'changed', [r]);
+    });
+    await io.interrupted();
+    sub.unsubscribe();
+    await handle.close();
+    for (const r of handle.reachability) {
+      if (r.verdict === 'open') await store.remove({ family: r.family, protocol: r.protocol, internalClient: r.internalClient, internalPort: r.internalPort });
+    }
+    if (json) io.out(JSON.stringify({ event: 'closed' }));
+    else io.out('closed');
+    return good ? 0 : 3;
+  },
+};
