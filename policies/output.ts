@@ -65,7 +65,7 @@ export function assess(n: NeedRecord): { verdict: Verdict; reasons: Reason[]; ch
   let denied = 0;
   for (const leg of legs(n)) {
     for (const r of leg.reasons) reasons.push(r);
-    if (leg.state === 'granted' || leg.state === 'not-needed') {
+    if (leg.state === 'granted' || leg.state === 'not-needed' || leg.state === 'shared') {
       granted++;
       for (const c of leg.changes) changes.push(c);
       if (leg.grant) grants.push(leg.grant);

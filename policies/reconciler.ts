@@ -40,7 +40,7 @@ export class Reconciler {
       }
       g.state = 'pending';
       g.uniqueId = undefined;
-      g.generation++;
+      g.generation = ++this.home.generation;
       g.owner.lastGeneration = g.generation;
       g.renewals = 0;
       const terms = leaseTerms(g.leaseSeconds, g.class, g.family, this.config, now).terms;
@@ -153,7 +153,7 @@ export class Reconciler {
         return;
       case 'permanent-only':
         gw.facts.permanentLeasesOnly = true;
-        g.generation++;
+        g.generation = ++home.generation;
         leg.lastGeneration = g.generation;
         this.settlement.emitAdd(g, outcome.reason);
         if (!leg.reasons.some((r) => r.code === 'permanent-lease-only')) leg.reasons = [...leg.reasons, outcome.reason];

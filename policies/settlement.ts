@@ -35,6 +35,8 @@ export class Settlement {
   private readonly freed = new Set<TableRecord>();
   /** Needs that may have lost their last live leg during the current step. */
   private readonly recheck = new Set<NeedRecord>();
+  /** Needs that shared a pinhole whose holder went away: settle again. */
+  private readonly resettle = new Set<NeedRecord>();
 
   constructor(
     private readonly home: HomeState,
@@ -164,7 +166,13 @@ export class Settlement {
     }
     for (const family of plan.legs) {
       const r = this.settleLeg(nr, family, target, requester);
-      if (r) lost = r;
+      if (r?.deny) {
+        // The address the leg would use belongs to an isolated device.
+        nr.denial = r.deny;
+        this.close(nr);
+        return;
+      }
+      if (r?.lost) lost = r.lost;
     }
     if (!this.hasLiveLeg(nr)) {
       if (lost) this.close(nr, { verdict: 'withdrawn', reasons: [lost] });
@@ -175,7 +183,11 @@ export class Settlement {
   /** Called at the end of every step: admits queued legs where slots freed up, closes dead needs. */
   finishStep(): void {
     let guard = 0;
-    while (this.freed.size > 0) {
+    while (this.freed.size > 0 || this.resettle.size > 0) {
+      for (const nr of [...this.resettle]) {
+        this.resettle.delete(nr);
+        this.settle(nr);
+      }
       const tables = [...this.freed];
       this.freed.clear();
       for (const tbl of tables) {
@@ -209,6 +221,7 @@ export class Settlement {
       if (!leg) continue;
       if (leg.grant) this.releaseGrant(leg.grant, true, why);
       this.dequeue(leg);
+      this.unshare(leg);
     }
     if (home.needs.get(nr.need.id) === nr) home.needs.delete(nr.need.id);
     for (const key of nr.deviceKeys) home.unregister(home.needsByDevice, key, nr);
@@ -220,7 +233,7 @@ export class Settlement {
   hasLiveLeg(nr: NeedRecord): boolean {
     const a = nr.ipv6?.state;
     const b = nr.ipv4?.state;
-    return a === 'granted' || a === 'not-needed' || a === 'queued' || b === 'granted' || b === 'not-needed' || b === 'queued';
+    return (a !== undefined && a !== 'none' && a !== 'denied') || (b !== undefined && b !== 'none' && b !== 'denied');
   }
 
   device(id: string): DeviceRecord | undefined {
@@ -256,9 +269,17 @@ export class Settlement {
   private resetLeg(leg: LegRecord, why: Reason): void {
     if (leg.grant) this.releaseGrant(leg.grant, true, why);
     this.dequeue(leg);
+    this.unshare(leg);
     leg.state = 'none';
     leg.reasons = [];
     leg.changes = [];
+  }
+
+  private unshare(leg: LegRecord): void {
+    if (leg.sharedKey === undefined) return;
+    const set = this.home.pinholeSharers.get(leg.sharedKey);
+    if (set && set.delete(leg) && set.size === 0) this.home.pinholeSharers.delete(leg.sharedKey);
+    leg.sharedKey = undefined;
   }
 
   private dequeue(leg: LegRecord): void {
@@ -270,7 +291,12 @@ export class Settlement {
   }
 
   /** Settles one family of a need. Returns a withdrawal reason when its address is gone for good. */
-  private settleLeg(nr: NeedRecord, family: Family, target: DeviceRecord | undefined, requester: DeviceRecord | undefined): Reason | undefined {
+  private settleLeg(
+    nr: NeedRecord,
+    family: Family,
+    target: DeviceRecord | undefined,
+    requester: DeviceRecord | undefined,
+  ): { lost?: Reason; deny?: Reason } | undefined {
     const home = this.home;
     const leg = this.leg(nr, family);
     const need = nr.need;
@@ -307,7 +333,7 @@ export class Settlement {
       this.resetLeg(leg, why);
       leg.state = 'denied';
       leg.reasons = [why];
-      return why;
+      return { lost: why };
     }
     if ('none' in choice) {
       const why = noAddressReason(family, target?.id ?? requester?.id ?? need.requester.deviceId);
@@ -317,7 +343,14 @@ export class Settlement {
       return undefined;
     }
     const address = choice.address;
+    const owner = home.addressOwner.get(address);
+    if (owner !== undefined && owner !== target?.id) {
+      const iso = checkIsolation(home.devices.get(owner));
+      if (iso && 'deny' in iso) return { deny: iso.deny };
+    }
     if (leg.state === 'granted' && leg.grant && leg.grant.gatewayId === gateway.facts.id && leg.grant.internalClient === address) return undefined;
+    if (leg.state === 'shared' && leg.sharedKey !== undefined && home.pinholes.get(leg.sharedKey)?.live &&
+        leg.sharedKey === HomeState.pinholeKey(gateway.facts.id, need.protocol, address, need.internalPort, need.remoteHost, need.remotePort)) return undefined;
     if (leg.state === 'queued' && leg.queuedIn && leg.queuedIn.gatewayId === gateway.facts.id && leg.queuedAddr === address) return undefined;
     const extraReasons: Reason[] = [];
     const extraChanges: Change[] = [];
@@ -338,6 +371,27 @@ export class Settlement {
     const family = leg.family;
     const table = tableOf(family);
     const tbl = gw[table];
+    if (family === 'ipv6') {
+      const key = HomeState.pinholeKey(gw.facts.id, need.protocol, address, need.internalPort, need.remoteHost, need.remotePort);
+      const holder = this.home.pinholes.get(key);
+      if (holder && holder.live && holder.owner.need !== nr) {
+        leg.state = 'shared';
+        leg.sharedKey = key;
+        leg.reasons = [
+          reason('capacity', 'pinhole-shared', {
+            family,
+            conflictsWith: { kind: 'need', id: holder.needId },
+            detail: `the pinhole ${need.protocol} [${address}]:${need.internalPort} already exists for ${holder.needId}; the router keeps one entry for both`,
+          }),
+          ...extraReasons,
+        ];
+        leg.changes = extraChanges;
+        let set = this.home.pinholeSharers.get(key);
+        if (!set) this.home.pinholeSharers.set(key, (set = new Set()));
+        set.add(leg);
+        return;
+      }
+    }
     const weakest = tbl.grants.peek();
     const outcome = admitToTable(
       {
@@ -486,7 +540,7 @@ export class Settlement {
       leaseStartedAt: terms.leaseStartedAt,
       expiresAt: terms.expiresAt,
       renewAt: terms.renewAt,
-      generation: leg.lastGeneration + 1,
+      generation: ++home.generation,
       state: 'pending',
       renewals: 0,
       live: true,
@@ -498,6 +552,7 @@ export class Settlement {
     leg.grant = g;
     gw[g.table].grants.push(g);
     if (externalPort !== undefined) home.ports.set(HomeState.portKey(gw.facts.id, g.protocol, externalPort), g);
+    if (g.table === 'pinhole') home.pinholes.set(this.pinholeKeyOf(g), g);
     this.leases.track(g);
     home.grantCount++;
     home.pendingCount++;
@@ -542,6 +597,12 @@ export class Settlement {
       const key = HomeState.portKey(g.gatewayId, g.protocol, g.externalPort);
       if (home.ports.get(key) === g) home.ports.delete(key);
     }
+    if (g.table === 'pinhole') {
+      const key = this.pinholeKeyOf(g);
+      if (home.pinholes.get(key) === g) home.pinholes.delete(key);
+      const sharers = home.pinholeSharers.get(key);
+      if (sharers) for (const leg of sharers) this.resettle.add(leg.need);
+    }
     this.leases.untrack(g);
     if (g.addKey !== undefined) home.grantsByKey.delete(g.addKey);
     if (g.renewKey !== undefined) home.grantsByKey.delete(g.renewKey);
@@ -550,6 +611,10 @@ export class Settlement {
     if (emitDelete) this.out.action('delete', g, why, 0);
     if (g.owner.grant === g) g.owner.grant = undefined;
     this.out.touch(g.owner.need);
+  }
+
+  pinholeKeyOf(g: GrantRecord): string {
+    return HomeState.pinholeKey(g.gatewayId, g.protocol, g.internalClient, g.internalPort, g.remoteHost, g.remotePort);
   }
 
   /** Marks that a need may have lost its last live leg (checked at the end of the step). */

@@ -23,7 +23,8 @@ export interface DeviceRecord {
   firstSeenAt: number;
 }
 
-export type LegState = 'none' | 'granted' | 'not-needed' | 'queued' | 'denied';
+/** `shared`: another need's pinhole has the very same 5-tuple; the router keeps one entry for both. */
+export type LegState = 'none' | 'granted' | 'not-needed' | 'shared' | 'queued' | 'denied';
 
 export interface GrantRecord {
   id: string;
@@ -69,6 +70,8 @@ export interface LegRecord {
   /** A router denial that sticks until the need is submitted again. */
   sticky?: Reason;
   queuedIn?: TableRecord;
+  /** Pinhole 5-tuple this leg shares with another need's grant. */
+  sharedKey?: string;
   /** The address the leg will use when admitted from the queue. */
   queuedAddr?: string;
   queuePos: number;
@@ -133,10 +136,16 @@ export class HomeState {
   readonly ports = new Map<string, GrantRecord>();
   /** Current add/renew action key -> grant. */
   readonly grantsByKey = new Map<string, GrantRecord>();
+  /** Pinhole 5-tuple (`gateway|proto|client|port|remoteHost|remotePort`) -> the grant holding it. */
+  readonly pinholes = new Map<string, GrantRecord>();
+  /** Pinhole 5-tuple -> legs of other needs sharing it. */
+  readonly pinholeSharers = new Map<string, Set<LegRecord>>();
   /** Needs waiting for a gateway to appear. */
   readonly waitingForGateway = new Set<NeedRecord>();
   network: NetworkFacts;
   needOrder = 0;
+  /** Engine-wide generation counter: every add gets a new one, so action keys never repeat. */
+  generation = 0;
   grantSerial = 0;
   grantCount = 0;
   pendingCount = 0;
@@ -144,6 +153,10 @@ export class HomeState {
 
   constructor(network: NetworkFacts) {
     this.network = network;
+  }
+
+  static pinholeKey(gatewayId: string, protocol: Protocol, client: string, port: number, remoteHost: string, remotePort: number): string {
+    return `${gatewayId}|${protocol}|${client}|${port}|${remoteHost}|${remotePort}`;
   }
 
   static portKey(gatewayId: string, protocol: Protocol, port: number): string {

@@ -41,7 +41,7 @@ export const REASON_CODES = {
     'router-assigned-external-port',
     'external-ports-exhausted',
   ],
-  capacity: ['admitted', 'capacity-full', 'preempted', 'preempted-lower-class'],
+  capacity: ['admitted', 'capacity-full', 'preempted', 'preempted-lower-class', 'pinhole-shared'],
   'lease-policy': ['lease-capped', 'renewal-due', 'session-ended', 'need-released', 'device-left', 'address-deprecated'],
   'address-churn': ['address-followed', 'no-stable-address'],
   'ipv6-mostly': ['ipv6-only-host', 'cgnat', 'ds-lite', 'double-nat', 'no-ipv4-wan'],

@@ -58,4 +58,19 @@ describe('rule: capacity', () => {
     expect(step.decisions.map((d) => [d.needId, d.verdict])).toEqual([['b', 'queued']]);
     expect(h.engine.snapshot().grants.map((g) => g.needId)).toEqual(['a', 'c']);
   });
+
+  it('in the engine: two needs for the very same pinhole share one router entry', () => {
+    const h = harness();
+    h.send(gateway());
+    h.send(consoleDevice('pc', 0x20));
+    h.engine.request(need('game', 'pc', { family: 'ipv6' }));
+    const second = h.engine.request(need('launcher', 'pc', { family: 'ipv6' }));
+    expect(second).toMatchObject({ verdict: 'granted', grants: [], reasons: [{ code: 'pinhole-shared', rule: 'capacity', conflictsWith: { kind: 'need', id: 'game' } }] });
+    expect(h.actions).toHaveLength(1);
+    const end = h.send({ type: 'need-ended', needId: 'game' });
+    // the sharer takes the entry over: delete then add of the same 5-tuple, with a new key
+    expect(end.decisions.map((d) => [d.needId, d.verdict, d.grants.length])).toEqual([['game', 'withdrawn', 0], ['launcher', 'granted', 1]]);
+    expect(end.actions.map((a) => a.op)).toEqual(['delete', 'add']);
+    expect(end.actions[1].key).not.toBe(h.actions[0].key);
+  });
 });

@@ -72,7 +72,7 @@ describe('rule: router-feedback', () => {
     expect(renew).toHaveLength(3);
     const step = h.send({ type: 'action-failed', key: renew[0].key, code: 704 });
     expect(step.actions.map((a) => `${a.op} ${a.grantId} g${a.generation} ${a.reason.code}`)).toEqual([
-      'add a#ipv6 g2 router-lost-entry', 'add a#ipv4 g2 router-lost-entry', 'add b#ipv6 g2 router-lost-entry',
+      'add a#ipv6 g4 router-lost-entry', 'add a#ipv4 g5 router-lost-entry', 'add b#ipv6 g6 router-lost-entry',
     ]);
     // a stale 704 for an older key changes nothing
     expect(h.send({ type: 'action-failed', key: renew[1].key, code: 704 }).actions).toEqual([]);
