@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { LabLanRole, LabPlan } from './lab-plan';
+import { labScript } from './lab-scripts';
 
 export interface LabProbeOptions {
   /** The LAN host that listens. */
@@ -27,7 +27,6 @@ export interface LabProbeResult {
   readonly elapsedMs: number;
 }
 
-const AGENT = join(__dirname, 'probe-agent.js');
 
 /**
  * Proves reachability with a real packet: a listener on the LAN host, a sender
@@ -52,6 +51,7 @@ export function labProbe(plan: LabPlan, options: LabProbeOptions): Promise<LabPr
       : plan.wan.routerIpv4);
   const port = options.family === 'ipv4' ? (options.externalPort ?? options.port) : options.port;
   const target = options.family === 'ipv6' ? `[${address}]:${port}/${protocol}` : `${address}:${port}/${protocol}`;
+  const AGENT = labScript('probe-agent');
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const listener = spawn('ip', ['netns', 'exec', host.namespace, process.execPath, AGENT, 'listen', protocol, family, String(options.port), String(timeoutMs + 500)], {
