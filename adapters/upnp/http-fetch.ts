@@ -132,8 +132,8 @@ export function httpFetch(url: string, options: HttpFetchOptions = {}): Promise<
       clearTimeout(connectTimer);
       const status = res.statusCode ?? 0;
       const fail = (err: Error): void => {
+        finish(err); // first: destroying emits 'aborted'/'error', which must not win
         res.destroy();
-        finish(err);
       };
       if (status >= 300 && status < 400) {
         fail(new UpnpProtocolError(`HTTP ${status} redirect from ${url} refused (redirects are never followed)`, { httpStatus: status }));

@@ -17,7 +17,11 @@
  *   (`explicitSocketBind`) and set the outgoing multicast interface explicitly.
  * - A failing `addMembership` inside its 'listening' handler is re-thrown from an event
  *   handler (or from a timer 5 s later): an uncaught exception that would kill the daemon.
- *   We create its sockets first and wrap `addMembership` so a failure is only reported.
+ *   We create its sockets first and wrap `addMembership` so a failure is only reported. The
+ *   search sockets do not join the group at all (it joins it on every socket, but search
+ *   replies are unicast; only the NOTIFY listener needs the membership).
+ * - It silently skips interfaces flagged internal (loopback) even when named in `interfaces`,
+ *   so this transport cannot search on `lo`; tests use a non-internal address of the host.
  *
  * @example
  * ```ts
@@ -79,7 +83,7 @@ export class Ipv4SsdpTransport implements SsdpTransport {
       customLogger: () => undefined,
     };
     const search = new Client({ ...common, explicitSocketBind: true, sourcePort: 0 });
-    await this.startClient(search);
+    await this.startClient(search, false);
     this.searchClient = search;
     for (const [address, socket] of Object.entries(search.sockets ?? {})) {
       try {
@@ -95,7 +99,7 @@ export class Ipv4SsdpTransport implements SsdpTransport {
     }
     if (this.options.listenForNotify) {
       const notify = new Client({ ...common, sourcePort: this.options.ssdpPort ?? SSDP_PORT });
-      await this.startClient(notify);
+      await this.startClient(notify, true);
       this.notifyClient = notify;
       // All of node-ssdp's notify sockets are bound to 0.0.0.0:1900 and each joins the group on
       // its interface; Linux hands every group datagram to every such socket, so one listener
@@ -137,13 +141,13 @@ export class Ipv4SsdpTransport implements SsdpTransport {
     this.listeners.clear();
   }
 
-  private async startClient(client: Client): Promise<void> {
+  private async startClient(client: Client, join: boolean): Promise<void> {
     try {
       client._createSockets();
     } catch (cause) {
       throw new UpnpNetworkError(`node-ssdp could not create IPv4 sockets: ${String((cause as Error)?.message ?? cause)}`, { cause });
     }
-    for (const socket of Object.values(client.sockets ?? {})) this.guard(socket);
+    for (const socket of Object.values(client.sockets ?? {})) this.guard(socket, join);
     try {
       await client.start();
     } catch (cause) {
@@ -152,10 +156,11 @@ export class Ipv4SsdpTransport implements SsdpTransport {
     }
   }
 
-  /** Makes node-ssdp's membership and socket errors non-fatal. */
-  private guard(socket: Socket): void {
+  /** Makes node-ssdp's membership and socket errors non-fatal (and skips the membership on search sockets). */
+  private guard(socket: Socket, joinGroup: boolean): void {
     const join = socket.addMembership.bind(socket);
     socket.addMembership = (group: string, iface?: string): void => {
+      if (!joinGroup) return;
       try {
         join(group, iface);
       } catch (e) {
