@@ -149,6 +149,7 @@ export function watchGateways(options: WatchGatewaysOptions = {}): Observable<Ga
         if (closed) return;
         const unusable = gatewayUnusableReason(description, fam);
         if (unusable) {
+          if (rebootOf) lastBootId.set(rebootOf.key, rebootOf.previousBootId); // its return will read as a reboot
           skip(`${location.url}: ${unusable}`, d.remoteAddress);
           return;
         }
@@ -167,6 +168,8 @@ export function watchGateways(options: WatchGatewaysOptions = {}): Observable<Ga
         }
       }, (e: unknown) => {
         pending.delete(locKey);
+        // Keep the old BOOTID so that the next answer is still reported as a reboot.
+        if (rebootOf) lastBootId.set(rebootOf.key, rebootOf.previousBootId);
         if (!closed) skip(`${location.url}: description: ${describeError(e)}`, d.remoteAddress);
       });
     };

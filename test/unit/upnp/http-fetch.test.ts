@@ -1,7 +1,8 @@
 import {
   SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, SoapClient, UpnpAbortError, UpnpFault, UpnpInputError, UpnpNetworkError, UpnpProtocolError, UpnpTimeoutError,
-  WanIpv6FirewallControlClient, fetchDeviceDescription, httpFetch,
+  WanIpv6FirewallControlClient, fetchDeviceDescription, fetchServiceDescription, httpFetch, Ipv6SsdpTransport,
 } from '../../../adapters/upnp';
+import { LAB_TABLE } from './fake-interfaces';
 import { readHttpCapture, readReference } from './reference-fixtures';
 import { Loopback, startHttp, startRaw } from './loopback-server';
 
@@ -269,5 +270,25 @@ describe('SOAP client (loopback)', () => {
     } finally {
       soap.close();
     }
+  });
+});
+
+describe('service description fetch and the IPv6 search gate', () => {
+  it('fetches an SCPD over loopback and lists its actions', async () => {
+    const server = await startHttp('127.0.0.1', (_req, res) => res.end(readReference('scpd', 'WANIP6FC.xml')));
+    try {
+      const scpd = await fetchServiceDescription({
+        serviceType: SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, serviceId: 'x', controlUrl: server.url('/ctl'), scpdUrl: server.url('/WANIP6FC.xml'), deviceType: 'x', devicePath: [],
+      }, { timeoutMs: 1000 });
+      expect(scpd.offers('CheckPinholeWorking')).toBe(true);
+      expect(scpd.offers('AddPortMapping')).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses to start an IPv6 search on a host with only ULA and link-local addresses', async () => {
+    const t = new Ipv6SsdpTransport({ interfaceTable: () => ({ ula0: LAB_TABLE.ula0 }) });
+    await expect(t.start()).rejects.toThrow(/No interface with a non-ULA global IPv6 address/);
   });
 });
