@@ -57,6 +57,8 @@ function sameKey(a: OpenedPortRecord, b: Pick<OpenedPortRecord, 'family' | 'prot
  */
 export class OpenedPortsStore {
   private readonly file: string;
+  private writes: Promise<unknown> = Promise.resolve();
+  private sequence = 0;
 
   constructor(readonly dir: string) {
     this.file = join(dir, 'opened-ports.json');
@@ -79,18 +81,25 @@ export class OpenedPortsStore {
     }
   }
 
-  async put(record: OpenedPortRecord): Promise<void> {
-    const rest = (await this.list()).filter((r) => !sameKey(r, record));
-    await this.save([...rest, record]);
+  put(record: OpenedPortRecord): Promise<void> {
+    return this.update((list) => [...list.filter((r) => !sameKey(r, record)), record]);
   }
 
-  async remove(record: Pick<OpenedPortRecord, 'family' | 'protocol' | 'internalClient' | 'internalPort'>): Promise<void> {
-    await this.save((await this.list()).filter((r) => !sameKey(r, record)));
+  remove(record: Pick<OpenedPortRecord, 'family' | 'protocol' | 'internalClient' | 'internalPort'>): Promise<void> {
+    return this.update((list) => list.filter((r) => !sameKey(r, record)));
   }
 
-  private async save(records: OpenedPortRecord[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await writeFile(`${this.file}.tmp`, `${JSON.stringify(records, null, 2)}\n`);
-    await rename(`${this.file}.tmp`, this.file);
+  /** Read-modify-write, one at a time within this process; each write lands whole (unique temp file + rename). */
+  private update(change: (list: OpenedPortRecord[]) => OpenedPortRecord[]): Promise<void> {
+    const run = async () => {
+      const records = change(await this.list());
+      await mkdir(this.dir, { recursive: true });
+      const tmp = `${this.file}.${process.pid}.${(this.sequence += 1)}.tmp`;
+      await writeFile(tmp, `${JSON.stringify(records, null, 2)}\n`);
+      await rename(tmp, this.file);
+    };
+    const next = this.writes.then(run, run);
+    this.writes = next.catch(() => undefined);
+    return next;
   }
 }

@@ -74,8 +74,11 @@ export const openCommand: CliCommand = {
       handle.detach();
       return good ? 0 : 3;
     }
+    const remember = (r: Reachability) =>
+      r.verdict === 'open' &&
+      store.put(recordOf(r, new Date())).catch((e: unknown) => io.err(`warning: cannot record the open port: ${(e as Error).message}`));
     const sub = handle.changes$.subscribe((r) => {
-      if (r.verdict === 'open') void store.put(recordOf(r, new Date()));
+      void remember(r);
       print(io, json, 'changed', [r]);
     });
     await io.interrupted();
