@@ -75,6 +75,6 @@ export function planFamilies(
     return why ? { legs: [], ineffective: [why], changes: [], reasons: [] } : { legs: ['ipv4'], ineffective: [], changes: [], reasons: [] };
   }
   return why
-    ? { legs: ['ipv6'], ineffective: [why], changes: [], reasons: [] }
+    ? { legs: ['ipv6'], ineffective: [why], changes: [{ field: 'family', wanted: 'both', got: 'ipv6' }], reasons: [] }
     : { legs: ['ipv6', 'ipv4'], ineffective: [], changes: [], reasons: [] };
 }
