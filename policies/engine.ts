@@ -1,4 +1,4 @@
-import { Observable, SchedulerLike, Subject, Subscription, filter } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import { Action } from './model/action';
 import { PolicyConfig, resolveConfig } from './model/config';
 import { Decision, Verdict } from './model/decision';
@@ -147,6 +147,8 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   const home = new HomeState({ ...DEFAULT_NETWORK, ...(options.network ?? {}) });
   const out = new OutputBuffer();
   const output = new Subject<Decision | Action>();
+  const decisionsOut = new Subject<Decision>();
+  const actionsOut = new Subject<Action>();
   const stats = new Subject<EngineStats>();
   let events = 0;
   let busy = false;
@@ -172,8 +174,13 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     } finally {
       busy = false;
     }
-    for (const d of step.decisions) output.next(d);
-    for (const a of step.actions) output.next(a);
+    // Emit in seq order; skip Subjects nobody listens to (hot path).
+    if (output.observed) {
+      for (const d of step.decisions) output.next(d);
+      for (const a of step.actions) output.next(a);
+    }
+    if (decisionsOut.observed) for (const d of step.decisions) decisionsOut.next(d);
+    if (actionsOut.observed) for (const a of step.actions) actionsOut.next(a);
     if (stats.observed) {
       stats.next({
         at: now(),
@@ -337,8 +344,8 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
       return sub;
     },
     output$: output.asObservable(),
-    decisions$: output.pipe(filter((o): o is Decision => o.type === 'decision')),
-    actions$: output.pipe(filter((o): o is Action => o.type === 'action')),
+    decisions$: decisionsOut.asObservable(),
+    actions$: actionsOut.asObservable(),
     state$: stats.asObservable(),
     snapshot(): EngineSnapshot {
       const gateways = [...home.gateways.values()].map((gw) => ({
@@ -371,6 +378,8 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
       leases.dispose();
       inputs.unsubscribe();
       output.complete();
+      decisionsOut.complete();
+      actionsOut.complete();
       stats.complete();
     },
   };

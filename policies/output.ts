@@ -17,16 +17,7 @@ export interface Step {
 
 export const EMPTY_STEP: Step = { decisions: [], actions: [] };
 
-interface PendingAction {
-  op: ActionOp;
-  grant: GrantRecord;
-  reason: Reason;
-  leaseSeconds: number;
-  key: string;
-  externalPort?: number;
-  generation: number;
-  internalClient: string;
-}
+type MutableAction = { -readonly [K in keyof Action]: Action[K] };
 
 export function grantView(g: GrantRecord): GrantView {
   const v: { -readonly [K in keyof GrantView]: GrantView[K] } = {
@@ -97,7 +88,7 @@ export class OutputBuffer {
   private readonly touched: NeedRecord[] = [];
   private readonly touchedSet = new Set<NeedRecord>();
   private readonly forced = new Set<NeedRecord>();
-  private readonly actions: PendingAction[] = [];
+  private readonly actions: MutableAction[] = [];
 
   begin(cause: EventType | 'lease-timer', at: number): void {
     this.cause = cause;
@@ -115,17 +106,31 @@ export class OutputBuffer {
 
   /** Queues an action for a grant as it is now; returns its key. */
   action(op: ActionOp, grant: GrantRecord, why: Reason, routerLease: number): string {
-    const key = actionKey(op, grant, op === 'renew' ? grant.renewals : undefined);
-    this.actions.push({
+    const g = grant;
+    const key = actionKey(op, g, op === 'renew' ? g.renewals : undefined);
+    const a: MutableAction = {
+      type: 'action',
+      seq: 0,
+      at: this.at,
       op,
-      grant,
-      reason: why,
-      leaseSeconds: op === 'delete' ? 0 : routerLease,
+      table: g.table,
       key,
-      externalPort: grant.externalPort,
-      generation: grant.generation,
-      internalClient: grant.internalClient,
-    });
+      gatewayId: g.gatewayId,
+      grantId: g.id,
+      needId: g.needId,
+      generation: g.generation,
+      family: g.family,
+      protocol: g.protocol,
+      internalClient: g.internalClient,
+      internalPort: g.internalPort,
+      remoteHost: g.remoteHost,
+      remotePort: g.remotePort,
+      leaseSeconds: op === 'delete' ? 0 : routerLease,
+      reason: why,
+    };
+    if (g.externalPort !== undefined) a.externalPort = g.externalPort;
+    if (g.uniqueId !== undefined && op !== 'add') a.uniqueId = g.uniqueId;
+    this.actions.push(a);
     return key;
   }
 
@@ -151,33 +156,8 @@ export class OutputBuffer {
         grants: grants.map(grantView),
       });
     }
-    const actions: Action[] = [];
-    for (const p of this.actions) {
-      const g = p.grant;
-      const a: { -readonly [K in keyof Action]: Action[K] } = {
-        type: 'action',
-        seq: ++this.seq,
-        at: this.at,
-        op: p.op,
-        table: g.table,
-        key: p.key,
-        gatewayId: g.gatewayId,
-        grantId: g.id,
-        needId: g.needId,
-        generation: p.generation,
-        family: g.family,
-        protocol: g.protocol,
-        internalClient: p.internalClient,
-        internalPort: g.internalPort,
-        remoteHost: g.remoteHost,
-        remotePort: g.remotePort,
-        leaseSeconds: p.leaseSeconds,
-        reason: p.reason,
-      };
-      if (p.externalPort !== undefined) a.externalPort = p.externalPort;
-      if (g.uniqueId !== undefined && p.op !== 'add') a.uniqueId = g.uniqueId;
-      actions.push(a);
-    }
+    const actions: Action[] = this.actions.length > 0 ? this.actions.slice() : [];
+    for (const a of actions as MutableAction[]) a.seq = ++this.seq;
     this.touched.length = 0;
     this.touchedSet.clear();
     this.forced.clear();

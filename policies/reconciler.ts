@@ -90,10 +90,10 @@ export class Reconciler {
     const ports = this.home.ports;
     const newKey = HomeState.portKey(g.gatewayId, g.protocol, port);
     if (ports.has(newKey)) return; // one of ours holds it: keep our record, the next renewal corrects the router
-    const oldPort = g.externalPort as number;
-    ports.delete(HomeState.portKey(g.gatewayId, g.protocol, oldPort));
+    if (ports.get(g.indexKey) === g) ports.delete(g.indexKey);
     ports.set(newKey, g);
     g.externalPort = port;
+    g.indexKey = newKey;
     const leg = g.owner;
     const wish = leg.need.need.externalPort || leg.need.need.internalPort;
     leg.changes = [...leg.changes.filter((c) => c.field !== 'externalPort'), ...(port !== wish ? [{ field: 'externalPort' as const, family: 'ipv4' as const, wanted: wish, got: port }] : [])];

@@ -61,24 +61,24 @@ export class Settlement {
     const internalClient = ic === undefined ? undefined : isWildcardAddress(ic) ? ic : (canonicalAddress(ic) ?? null);
     const requesterAddress = req.requester.address !== undefined ? canonicalAddress(req.requester.address) : undefined;
     const protocol = normaliseProtocol(req.protocol) ?? 'udp';
-    const need: Need = {
+    const need: { -readonly [K in keyof Need]: Need[K] } = {
       id: req.id,
       requester: requesterAddress !== undefined ? { deviceId: req.requester.deviceId, address: requesterAddress } : { deviceId: req.requester.deviceId },
-      ...(typeof internalClient === 'string' && !isWildcardAddress(internalClient) ? { internalClient } : {}),
       protocol,
       internalPort: req.internalPort,
-      ...(req.externalPort ? { externalPort: req.externalPort } : {}),
       remoteHost: req.remoteHost ? (canonicalAddress(req.remoteHost) ?? req.remoteHost) : '',
       remotePort: req.remotePort ?? 0,
       family: req.family,
       leaseSeconds: req.leaseSeconds ?? 0,
       class: req.class,
       priority: req.priority ?? 0,
-      ...(req.sessionId !== undefined ? { sessionId: req.sessionId } : {}),
-      ...(req.gatewayId !== undefined ? { gatewayId: req.gatewayId } : {}),
       submittedAt: this.now(),
       order: ++home.needOrder,
     };
+    if (typeof internalClient === 'string' && !isWildcardAddress(internalClient)) need.internalClient = internalClient;
+    if (req.externalPort) need.externalPort = req.externalPort;
+    if (req.sessionId !== undefined) need.sessionId = req.sessionId;
+    if (req.gatewayId !== undefined) need.gatewayId = req.gatewayId;
     const nr: NeedRecord = {
       need,
       rank: rankOf(need, this.config),
@@ -143,7 +143,7 @@ export class Settlement {
       nr.deviceKeys.push(target.id);
       home.register(home.needsByDevice, target.id, nr);
     }
-    nr.notes = [];
+    if (nr.notes.length > 0) nr.notes = [];
     let denial = checkRequesterOwnsTarget(need, requester, targetOwnerId);
     if (!denial) {
       const iso = checkIsolation(target);
@@ -156,7 +156,7 @@ export class Settlement {
       return;
     }
     const plan = planFamilies(need.family, (target ?? requester)?.ipv6Only, home.network);
-    for (const r of plan.reasons) nr.notes.push(r);
+    if (plan.reasons.length > 0) nr.notes = [...nr.notes, ...plan.reasons];
     nr.planChanges = plan.changes as Change[];
     nr.ineffective = plan.ineffective as Reason[];
     let lost: Reason | undefined;
@@ -392,13 +392,14 @@ export class Settlement {
         return;
       }
     }
-    const weakest = tbl.grants.peek();
+    const capacity = capacityOf(gw.facts, table);
+    const weakest = tbl.grants.size >= capacity ? tbl.grants.peek() : undefined;
     const outcome = admitToTable(
       {
         gatewayId: gw.facts.id,
         table,
         used: tbl.grants.size,
-        capacity: capacityOf(gw.facts, table),
+        capacity,
         weakest: weakest ? { needId: weakest.needId, rank: weakest.rank } : undefined,
       },
       nr.rank,
@@ -544,6 +545,10 @@ export class Settlement {
       state: 'pending',
       renewals: 0,
       live: true,
+      indexKey:
+        externalPort !== undefined
+          ? HomeState.portKey(gw.facts.id, need.protocol, externalPort)
+          : HomeState.pinholeKey(gw.facts.id, need.protocol, address, need.internalPort, need.remoteHost, need.remotePort),
       tablePos: -1,
       renewPos: -1,
     };
@@ -551,8 +556,8 @@ export class Settlement {
     leg.lastGeneration = g.generation;
     leg.grant = g;
     gw[g.table].grants.push(g);
-    if (externalPort !== undefined) home.ports.set(HomeState.portKey(gw.facts.id, g.protocol, externalPort), g);
-    if (g.table === 'pinhole') home.pinholes.set(this.pinholeKeyOf(g), g);
+    if (externalPort !== undefined) home.ports.set(g.indexKey, g);
+    if (g.table === 'pinhole') home.pinholes.set(g.indexKey, g);
     this.leases.track(g);
     home.grantCount++;
     home.pendingCount++;
@@ -594,11 +599,11 @@ export class Settlement {
     if (g.state === 'active') tbl.active--;
     if (freesSlot && tbl.queue.size > 0) this.freed.add(tbl);
     if (g.externalPort !== undefined) {
-      const key = HomeState.portKey(g.gatewayId, g.protocol, g.externalPort);
+      const key = g.indexKey;
       if (home.ports.get(key) === g) home.ports.delete(key);
     }
     if (g.table === 'pinhole') {
-      const key = this.pinholeKeyOf(g);
+      const key = g.indexKey;
       if (home.pinholes.get(key) === g) home.pinholes.delete(key);
       const sharers = home.pinholeSharers.get(key);
       if (sharers) for (const leg of sharers) this.resettle.add(leg.need);
@@ -611,10 +616,6 @@ export class Settlement {
     if (emitDelete) this.out.action('delete', g, why, 0);
     if (g.owner.grant === g) g.owner.grant = undefined;
     this.out.touch(g.owner.need);
-  }
-
-  pinholeKeyOf(g: GrantRecord): string {
-    return HomeState.pinholeKey(g.gatewayId, g.protocol, g.internalClient, g.internalPort, g.remoteHost, g.remotePort);
   }
 
   /** Marks that a need may have lost its last live leg (checked at the end of the step). */

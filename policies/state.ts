@@ -54,6 +54,8 @@ export interface GrantRecord {
   renewKey?: string;
   /** Live in the engine (false once released). */
   live: boolean;
+  /** Index key: pinhole 5-tuple or `gateway|proto|externalPort`, computed once. */
+  indexKey: string;
   tablePos: number;
   renewPos: number;
 }
@@ -100,11 +102,49 @@ export interface NeedRecord {
   firstGrantAt?: number;
 }
 
+/**
+ * The grants of one gateway table: a set (O(1) add/remove, insertion-order
+ * iteration) plus a weakest-first heap that is only built the first time a
+ * full table needs a pre-emption candidate, so unbounded tables never pay
+ * for it.
+ */
+export class GrantTable {
+  private readonly members = new Set<GrantRecord>();
+  private heap?: IndexedHeap<GrantRecord, 'tablePos'>;
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  push(g: GrantRecord): void {
+    this.members.add(g);
+    this.heap?.push(g);
+  }
+
+  remove(g: GrantRecord): boolean {
+    if (!this.members.delete(g)) return false;
+    this.heap?.remove(g);
+    return true;
+  }
+
+  /** The weakest grant (lowest rank, then youngest). */
+  peek(): GrantRecord | undefined {
+    if (!this.heap) {
+      this.heap = new IndexedHeap<GrantRecord, 'tablePos'>((a, b) => outranks(b.rank, a.rank), 'tablePos');
+      for (const g of this.members) this.heap.push(g);
+    }
+    return this.heap.peek();
+  }
+
+  values(): IterableIterator<GrantRecord> {
+    return this.members.values();
+  }
+}
+
 export class TableRecord {
   /** Grants the router confirmed (state active). */
   active = 0;
-  /** Weakest grant on top: the pre-emption candidate. */
-  readonly grants = new IndexedHeap<GrantRecord, 'tablePos'>((a, b) => outranks(b.rank, a.rank), 'tablePos');
+  readonly grants = new GrantTable();
   /** Strongest queued leg on top: the next to admit. */
   readonly queue = new IndexedHeap<LegRecord, 'queuePos'>((a, b) => outranks(a.need.rank, b.need.rank), 'queuePos');
   constructor(

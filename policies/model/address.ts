@@ -36,8 +36,28 @@ export interface AddressInput {
   validLifetime?: number;
 }
 
-const canonicalCache = new Map<string, string | null>();
+interface Parsed {
+  readonly address: string;
+  readonly family: Family;
+  readonly scope: AddressScope;
+}
+const cache = new Map<string, Parsed | null>();
 const CACHE_LIMIT = 1 << 16;
+
+/** Parses (memoised, bounded) an address literal into canonical text, family and scope. */
+function parse(text: string): Parsed | undefined {
+  const hit = cache.get(text);
+  if (hit !== undefined) return hit ?? undefined;
+  let result: Parsed | null = null;
+  const bare = text.includes('%') ? text.slice(0, text.indexOf('%')) : text;
+  if (ipaddr.isValid(bare) && !(bare.includes('.') && !bare.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(bare))) {
+    const address = ipaddr.parse(bare).toString();
+    result = { address, family: familyOf(address), scope: scopeOf(address) };
+  }
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(text, result);
+  return result ?? undefined;
+}
 
 /**
  * Canonical form of an IP address literal, or `undefined` when it is not one.
@@ -48,19 +68,7 @@ const CACHE_LIMIT = 1 << 16;
  * canonicalAddress('2001:DB8:0:0::1') // '2001:db8::1'
  */
 export function canonicalAddress(text: string): string | undefined {
-  const hit = canonicalCache.get(text);
-  if (hit !== undefined) return hit ?? undefined;
-  let result: string | null = null;
-  const bare = text.includes('%') ? text.slice(0, text.indexOf('%')) : text;
-  if (ipaddr.isValid(bare)) {
-    const parsed = ipaddr.parse(bare);
-    if (parsed.kind() === 'ipv4') result = parsed.toString();
-    else if (bare.includes('.') && !bare.includes(':')) result = null;
-    else result = parsed.toString();
-  }
-  if (canonicalCache.size >= CACHE_LIMIT) canonicalCache.clear();
-  canonicalCache.set(text, result);
-  return result ?? undefined;
+  return parse(text)?.address;
 }
 
 /** Family of a canonical address. */
@@ -111,12 +119,12 @@ export function isWildcardAddress(text: string | undefined): boolean {
 
 /** Turns an {@link AddressInput} into a {@link DeviceAddress}; `undefined` if the literal is invalid. */
 export function toDeviceAddress(input: AddressInput): DeviceAddress | undefined {
-  const address = canonicalAddress(input.address);
-  if (address === undefined) return undefined;
+  const parsed = parse(input.address);
+  if (parsed === undefined) return undefined;
   return {
-    address,
-    family: familyOf(address),
-    scope: input.scope ?? scopeOf(address),
+    address: parsed.address,
+    family: parsed.family,
+    scope: input.scope ?? parsed.scope,
     stable: input.temporary !== true,
     deprecated: input.deprecated === true,
     ...(input.preferredLifetime !== undefined ? { preferredLifetime: input.preferredLifetime } : {}),

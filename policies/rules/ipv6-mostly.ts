@@ -52,12 +52,16 @@ export function ipv4Ineffective(network: NetworkFacts): Reason | undefined {
  * CGNAT / DS-Lite (or double NAT) an IPv4 need is `ineffective` with the
  * reason, so the game can pick hole punching or a relay at once.
  */
+const V6_ONLY: FamilyPlan = Object.freeze({ legs: Object.freeze(['ipv6'] as Family[]), ineffective: [], changes: [], reasons: [] });
+const V4_ONLY: FamilyPlan = Object.freeze({ legs: Object.freeze(['ipv4'] as Family[]), ineffective: [], changes: [], reasons: [] });
+const BOTH: FamilyPlan = Object.freeze({ legs: Object.freeze(['ipv6', 'ipv4'] as Family[]), ineffective: [], changes: [], reasons: [] });
+
 export function planFamilies(
   wanted: Family | 'both',
   ipv6Only: Ipv6OnlyEvidence | undefined,
   network: NetworkFacts,
 ): FamilyPlan {
-  if (wanted === 'ipv6') return { legs: ['ipv6'], ineffective: [], changes: [], reasons: [] };
+  if (wanted === 'ipv6') return V6_ONLY;
   if (ipv6Only) {
     const r = reason('ipv6-mostly', 'ipv6-only-host', {
       family: 'ipv4',
@@ -72,9 +76,9 @@ export function planFamilies(
   }
   const why = ipv4Ineffective(network);
   if (wanted === 'ipv4') {
-    return why ? { legs: [], ineffective: [why], changes: [], reasons: [] } : { legs: ['ipv4'], ineffective: [], changes: [], reasons: [] };
+    return why ? { legs: [], ineffective: [why], changes: [], reasons: [] } : V4_ONLY;
   }
   return why
     ? { legs: ['ipv6'], ineffective: [why], changes: [{ field: 'family', wanted: 'both', got: 'ipv6' }], reasons: [] }
-    : { legs: ['ipv6', 'ipv4'], ineffective: [], changes: [], reasons: [] };
+    : BOTH;
 }
