@@ -1,7 +1,7 @@
 import {
   DEVICE_IGD_1, SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, UpnpProtocolError, gatewayUnusableReason, parseDeviceDescription, parseServiceDescription,
 } from '../../../adapters/upnp';
-import { readReference } from './reference-fixtures';
+import { readReference } from '../../support/reference-fixtures';
 
 const rootDesc = readReference('rootDesc.xml').toString('utf8');
 

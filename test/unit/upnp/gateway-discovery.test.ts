@@ -6,8 +6,8 @@ import {
 } from '../../../adapters/upnp';
 import { FakeTransport } from './fake-transport';
 import { labTable } from './fake-interfaces';
-import { Loopback, startHttp } from './loopback-server';
-import { readReference } from './reference-fixtures';
+import { Loopback, startHttp } from '../../support/loopback-server';
+import { readReference } from '../../support/reference-fixtures';
 
 const rootDesc = readReference('rootDesc.xml').toString('utf8');
 const igd1Desc = rootDesc

@@ -2,7 +2,7 @@ import {
   DiscoveredGateway, SoapCallRequest, SoapCaller, SoapOutput, UpnpFault, buildGatewayReport, classifyExternalIpv4, parseDeviceDescription,
   parseSoapResponseBody, toRfc5952,
 } from '../../../adapters/upnp';
-import { readHttpCapture, readReference } from './reference-fixtures';
+import { readHttpCapture, readReference } from '../../support/reference-fixtures';
 
 const rootDesc = readReference('rootDesc.xml').toString('utf8');
 

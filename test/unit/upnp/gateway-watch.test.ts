@@ -3,7 +3,7 @@ import {
 } from '../../../adapters/upnp';
 import { FakeTransport } from './fake-transport';
 import { labTable } from './fake-interfaces';
-import { readReference } from './reference-fixtures';
+import { readReference } from '../../support/reference-fixtures';
 
 const rootDesc = readReference('rootDesc.xml').toString('utf8');
 const ROOT = 'uuid:7b4e1b56-2d9c-4a3e-9c55-0242c0a84d01';

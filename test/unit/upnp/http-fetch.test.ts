@@ -3,8 +3,8 @@ import {
   WanIpv6FirewallControlClient, fetchDeviceDescription, fetchServiceDescription, httpFetch, Ipv6SsdpTransport,
 } from '../../../adapters/upnp';
 import { LAB_TABLE } from './fake-interfaces';
-import { readHttpCapture, readReference } from './reference-fixtures';
-import { Loopback, startHttp, startRaw } from './loopback-server';
+import { readHttpCapture, readReference } from '../../support/reference-fixtures';
+import { Loopback, startHttp, startRaw } from '../../support/loopback-server';
 
 const FW = SERVICE_WAN_IPV6_FIREWALL_CONTROL_1;
 const statusOk = readHttpCapture('6fc-GetFirewallStatus.response.http').body;

@@ -3,7 +3,7 @@
 // writes that case's captured response (status line, headers, body) to the socket.
 import net from 'node:net';
 import { parseSoapRequest } from '../../../adapters/upnp';
-import { SoapCase, readHttpCapture, readReference, soapCases } from './reference-fixtures';
+import { SoapCase, readHttpCapture, readReference, soapCases } from '../../support/reference-fixtures';
 
 export interface ReceivedRequest {
   caseName: string | undefined;

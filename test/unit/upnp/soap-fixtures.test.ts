@@ -3,7 +3,7 @@ import {
   UpnpFault, UpnpInputError, WanIpConnectionClient, WanIpv6FirewallControlClient, buildSoapRequestBody, parseSoapRequest,
   parseSoapResponseBody,
 } from '../../../adapters/upnp';
-import { SoapCase, listReference, readHttpCapture, soapCases } from './reference-fixtures';
+import { SoapCase, listReference, readHttpCapture, soapCases } from '../../support/reference-fixtures';
 import { startFixtureRouter } from './soap-fixture-router';
 
 const cases = soapCases();

@@ -3,7 +3,7 @@ import {
   SsdpParseError, formatMSearch, formatNotify, formatSearchResponse, parseSsdpMessage, tryParseSsdpMessage, udnOfUsn,
   DEVICE_IGD_1, DEVICE_IGD_2,
 } from '../../../adapters/upnp';
-import { listReference, readReference } from './reference-fixtures';
+import { listReference, readReference } from '../../support/reference-fixtures';
 
 const ssdpFiles = listReference('ssdp');
 const isV6 = (file: string): boolean => /(^|-)v6-/.test(file);
