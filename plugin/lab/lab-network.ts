@@ -82,6 +82,13 @@ export async function buildLabNetwork(plan: LabPlan): Promise<void> {
   }
 
   await sysctl(router.namespace, { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 });
+  // With br_netfilter loaded, bridged LAN-to-LAN frames would cross the
+  // router's forward chain (default drop) and mDNS between LAN hosts would die.
+  await runCommand(
+    'ip',
+    ['netns', 'exec', router.namespace, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-iptables=0'],
+    { allowFailure: true },
+  );
   // The WAN peer reaches the LAN /64 through the router, as an ISP routes a
   // delegated prefix; it has no route to the private IPv4 LAN.
   await ipBatch(wan.namespace, [`route add ${plan.wan.lanIpv6Prefix} via ${plan.wan.routerIpv6} dev eth0`]);

@@ -51,10 +51,10 @@ export function labProbe(plan: LabPlan, options: LabProbeOptions): Promise<LabPr
       : plan.wan.routerIpv4);
   const port = options.family === 'ipv4' ? (options.externalPort ?? options.port) : options.port;
   const target = options.family === 'ipv6' ? `[${address}]:${port}/${protocol}` : `${address}:${port}/${protocol}`;
-  const AGENT = labScript('probe-agent');
+  const agent = () => labScript('probe-agent');
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const listener = spawn('ip', ['netns', 'exec', host.namespace, process.execPath, AGENT, 'listen', protocol, family, String(options.port), String(timeoutMs + 500)], {
+    const listener = spawn('ip', ['netns', 'exec', host.namespace, process.execPath, agent(), 'listen', protocol, family, String(options.port), String(timeoutMs + 500)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -65,7 +65,7 @@ export function labProbe(plan: LabPlan, options: LabProbeOptions): Promise<LabPr
     listener.stdout.on('data', (b: Buffer) => {
       output += b.toString();
       if (!sender && output.includes('ready\n')) {
-        sender = spawn('ip', ['netns', 'exec', plan.hosts.wan.namespace, process.execPath, AGENT, 'send', protocol, family, address, String(port), String(timeoutMs)], {
+        sender = spawn('ip', ['netns', 'exec', plan.hosts.wan.namespace, process.execPath, agent(), 'send', protocol, family, address, String(port), String(timeoutMs)], {
           stdio: 'ignore',
         });
       }

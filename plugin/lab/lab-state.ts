@@ -7,6 +7,14 @@ export interface LabState {
   readonly runDir: string;
   readonly startedAt: string;
   readonly processes: LabProcess[];
+  /** The profile the lab runs (absent: `default`). */
+  readonly profile?: 'default' | 'ipv6-mostly';
+  /** Matter devices commissioned into the lab's fabric (present when started with `matter`). */
+  readonly matter?: { readonly commissioned: readonly { role: string; nodeId: string; compressedFabricId: string; elapsedMs: number }[] };
+  /** LAN prefixes in use, newest first; older ones are deprecated (`homenet lab renumber`). Absent: the plan's prefix only. */
+  readonly lanPrefixes?: readonly string[];
+  /** The PREF64 the lab's RAs announce (ipv6-mostly profile); absent: the default 64:ff9b::/96. */
+  readonly pref64?: string;
 }
 
 export function labStatePath(runDir: string): string {

@@ -22,10 +22,22 @@ import { readLabState, removeLabRunDir, writeLabState, LabState } from './lab-st
 import { miniupnpdConfig, miniupnpdPaths, MiniupnpdConfigOptions } from './miniupnpd-config';
 import { routerFirewallRuleset } from './router-firewall';
 import { CommandResult, runCommand, RunOptions } from '../../adapters/system/run-command';
+import { commissionLabMatterDevice, labMatterDevices, LabMatterDevice, startLabMatterDevice, stopLabMatterDevice } from './matter-lab-devices';
+import { startIpv6Mostly } from './lab-ipv6-mostly';
 
 export interface LabUpOptions extends LabPlanOptions {
   readonly log?: (line: string) => void;
+  /**
+   * Also start the lab's real matter.js devices (the plug, commissioned into
+   * the lab's fabric by the hub's controller, and the uncommissioned lock).
+   * Off by default so a plain `up` stays fast.
+   */
+  readonly matter?: boolean;
+  /** `ipv6-mostly`: RAs with PIO/RDNSS/PREF64, DHCPv4 option 108, DNS64, NAT64 (see `lab-ipv6-mostly.ts`). */
+  readonly profile?: LabProfile;
 }
+
+export type LabProfile = 'default' | 'ipv6-mostly';
 
 export interface LabHandle {
   readonly plan: LabPlan;
@@ -40,6 +52,9 @@ export interface LabStatus {
   readonly namespaces: { name: string; role: LabRole; present: boolean }[];
   readonly processes: (LabProcess & { alive: boolean })[];
   readonly plan: LabPlan;
+  readonly profile?: LabProfile;
+  readonly matter?: LabState['matter'];
+  readonly lanPrefixes?: LabState['lanPrefixes'];
 }
 
 const ROUTER_DAEMON = 'miniupnpd';
@@ -55,7 +70,16 @@ export async function labStatus(options: LabPlanOptions): Promise<LabStatus> {
     state !== undefined &&
     namespaces.every((n) => n.present) &&
     [ROUTER_DAEMON, STUN_DAEMON].every((name) => processes.some((p) => p.name === name && p.alive));
-  return { prefix: plan.prefix, running, namespaces, processes, plan };
+  return {
+    prefix: plan.prefix,
+    running,
+    namespaces,
+    processes,
+    plan,
+    ...(state?.profile ? { profile: state.profile } : {}),
+    ...(state?.matter ? { matter: state.matter } : {}),
+    ...(state?.lanPrefixes ? { lanPrefixes: state.lanPrefixes } : {}),
+  };
 }
 
 async function tailOf(file: string): Promise<string> {
@@ -124,7 +148,10 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
   await ensureLabPrograms(log);
   const status = await labStatus(options);
   const state = await readLabState(plan.runDir);
-  if (status.running && state) return { plan, state, created: false };
+  if (status.running && state) {
+    const extended = await extendLab(plan, state, options, log);
+    return { plan, state: extended, created: false };
+  }
   if (state || status.namespaces.some((n) => n.present)) {
     log(`lab '${plan.prefix}' is partly up; tearing it down first`);
     await labDown(options);
@@ -139,15 +166,86 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
     // Record what runs so far: a failure below must still be able to kill it.
     await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes });
     processes.push(await startRouterDaemon(plan));
-    const finalState: LabState = { prefix: plan.prefix, runDir: plan.runDir, startedAt, processes };
-    await writeLabState(finalState);
+    const baseState: LabState = { prefix: plan.prefix, runDir: plan.runDir, startedAt, processes };
+    await writeLabState(baseState);
+    const finalState = await extendLab(plan, baseState, options, log);
     log(`lab '${plan.prefix}' is up`);
     return { plan, state: finalState, created: true };
   } catch (error) {
-    await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes }).catch(() => undefined);
+    // Record every process started so far (the extensions wrote theirs to the state file) so `down` kills them all.
+    const written = await readLabState(plan.runDir).catch(() => undefined);
+    const all = [...processes, ...(written?.processes ?? []).filter((p) => !processes.some((q) => q.pid === p.pid))];
+    await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes: all }).catch(() => undefined);
     await labDown(options).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Adds what `options` asks for and a running lab lacks: the Matter devices
+ * and the IPv6-mostly profile. The state is written after each step, so a
+ * failure leaves every started process recorded for `down`.
+ */
+async function extendLab(plan: LabPlan, state: LabState, options: LabUpOptions, log: (line: string) => void): Promise<LabState> {
+  let current = state;
+  const profile = options.profile ?? 'default';
+  if (profile === 'ipv6-mostly' && current.profile !== 'ipv6-mostly') {
+    log('starting the IPv6-mostly profile (RA with PREF64, DHCPv4 option 108, DNS64, NAT64)');
+    current = await startIpv6Mostly(plan, current, log);
+    await writeLabState(current);
+  }
+  if (options.matter && !current.matter) {
+    current = await startLabMatter(plan, current, log);
+  }
+  return current;
+}
+
+/** Starts the lab's Matter devices and commissions the ones the plan says into the lab's fabric. */
+export async function startLabMatter(plan: LabPlan, state: LabState, log: (line: string) => void = () => undefined): Promise<LabState> {
+  let current = state;
+  const commissioned: NonNullable<LabState['matter']>['commissioned'][number][] = [];
+  for (const device of labMatterDevices(plan)) {
+    if (current.processes.some((p) => p.name === device.process && isLabProcessAlive(p))) continue;
+    const { process: proc } = await startLabMatterDevice(plan, device);
+    current = { ...current, processes: [...current.processes, proc] };
+    await writeLabState(current);
+    log(`Matter ${device.role} online in ${proc.namespace} (pid ${proc.pid})`);
+  }
+  for (const device of labMatterDevices(plan).filter((d) => d.commissioned)) {
+    const result = await commissionLabMatterDevice(plan, device);
+    commissioned.push(result);
+    log(`Matter ${device.role} commissioned: node ${result.nodeId} in fabric ${result.compressedFabricId} (${result.elapsedMs} ms)`);
+  }
+  current = { ...current, matter: { commissioned } };
+  await writeLabState(current);
+  return current;
+}
+
+/** The running process of a lab Matter device, if any. */
+export function labMatterProcess(state: LabState, device: LabMatterDevice): LabProcess | undefined {
+  return state.processes.find((p) => p.name === device.process && isLabProcessAlive(p));
+}
+
+/**
+ * Stops or starts one lab Matter device (its storage is kept, so a
+ * commissioned device comes back commissioned). Returns the time the device
+ * reported itself online, for measurements.
+ */
+export async function labMatterDevice(options: LabPlanOptions & { role: 'plug' | 'lock'; action: 'start' | 'stop' }): Promise<{ onlineAt?: number; process?: LabProcess }> {
+  const plan = labPlan(options);
+  const state = await readLabState(plan.runDir);
+  if (!state) throw new Error(`lab '${plan.prefix}' is not up`);
+  const device = labMatterDevices(plan).find((d) => d.role === options.role)!;
+  const running = labMatterProcess(state, device);
+  if (options.action === 'stop') {
+    if (running) await stopLabMatterDevice(running);
+    await writeLabState({ ...state, processes: state.processes.filter((p) => p.name !== device.process) });
+    return {};
+  }
+  if (running) return { process: running };
+  const { process: proc, onlineAt } = await startLabMatterDevice(plan, device);
+  await writeLabState({ ...state, processes: [...state.processes.filter((p) => p.name !== device.process), proc] });
+  return { onlineAt, process: proc };
 }
 
 /** Kills only the processes this lab started (by pid, checked) and deletes only its namespaces. */

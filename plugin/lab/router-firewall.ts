@@ -10,6 +10,10 @@ import { LabPlan } from './lab-plan';
  * `inet filter` are its compiled-in names, so they are created here. IPv4 from
  * the LAN leaves through masquerade (NAPT).
  *
+ * LAN hosts talk to each other (mDNS, Matter) through the bridge; when the
+ * kernel has br_netfilter loaded, bridged frames also cross this forward
+ * chain, so bridge-port to bridge-port traffic is accepted explicitly.
+ *
  * No input hook: the router itself is not filtered (miniupnpd's STUN test needs
  * unsolicited answers from the WAN peer's second address).
  */
@@ -24,6 +28,7 @@ table inet filter {
     ct state established,related accept
     ct state invalid drop
     iifname "${lan}" oifname "wan0" accept comment "LAN to WAN"
+    iifname "lan-*" oifname "lan-*" accept comment "LAN to LAN through the bridge (when br_netfilter is loaded)"
     meta l4proto ipv6-icmp icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } accept
     jump miniupnpd
     counter comment "inbound default deny"

@@ -1,12 +1,17 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { CliCommand, CliIo, UsageError } from '../command';
-import { labDown, labRebootRouter, labStatus, labUp, LabStatus } from '../../lab/lab';
+import { labDown, labMatterDevice, labRebootRouter, labStatus, labUp, LabStatus, LabProfile } from '../../lab/lab';
+import { labRenumber } from '../../lab/lab-renumber';
+import { labSetPref64 } from '../../lab/lab-ipv6-mostly';
 import { LAB_ROLES, LAN_ROLES, LabLanRole, LabRole, labPlan } from '../../lab/lab-plan';
 import { labProbe } from '../../lab/lab-probe';
 
-const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router> [--prefix P] [--json]
-  up                 build the lab home (idempotent)
+const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router|renumber|pref64|matter> [--prefix P] [--json]
+  up [--matter] [--profile default|ipv6-mostly]
+                     build the lab home (idempotent); --matter adds real matter.js devices
+                     (plug commissioned into the lab's fabric, lock uncommissioned);
+                     --profile ipv6-mostly adds RAs with PREF64, DHCPv4 option 108, DNS64, NAT64
   down               kill what the lab started and delete its namespaces
   status             what exists and what runs
   exec ROLE -- CMD   run CMD inside ROLE's namespace (${LAB_ROLES.join(', ')})
@@ -14,6 +19,10 @@ const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router> [--prefix P
                      send a real packet from the WAN peer; prints delivered or dropped
   reboot-router [--forget-leases]
                      kill miniupnpd, flush its rules, start it again (new BOOTID)
+  renumber           new /64 on the LAN, the old one deprecated, the WAN peer's route follows
+  pref64 PREFIX|none announce another PREF64 (ipv6-mostly profile) or withdraw it
+  matter start|stop ROLE
+                     start or stop the Matter plug or lock (storage kept)
   --prefix P         namespace prefix of this lab instance (default: hn)`;
 
 /** The JSON that `lab up` and `lab status` print: every namespace, interface and address. */
@@ -29,6 +38,9 @@ export function describeLab(status: LabStatus) {
       interfaces: host.interfaces,
     })),
     processes: status.processes.map((p) => ({ name: p.name, namespace: p.namespace, pid: p.pid, alive: p.alive, log: p.log })),
+    profile: status.profile ?? 'default',
+    ...(status.matter ? { matter: status.matter } : {}),
+    ...(status.lanPrefixes ? { lanPrefixes: status.lanPrefixes } : {}),
     wan: status.plan.wan,
     lan: status.plan.lan,
   };
@@ -81,13 +93,16 @@ export const labCommand: CliCommand = {
         'external-port': { type: 'string' },
         'timeout-ms': { type: 'string', default: '1500' },
         'forget-leases': { type: 'boolean', default: false },
+        matter: { type: 'boolean', default: false },
+        profile: { type: 'string', default: 'default' },
       },
     });
-    const [action, role] = positionals;
+    const [action, role, extra] = positionals;
     const prefix = values.prefix!;
     switch (action) {
       case 'up': {
-        await labUp({ prefix, log: (l) => io.err(l) });
+        if (values.profile !== 'default' && values.profile !== 'ipv6-mostly') throw new UsageError('--profile must be default or ipv6-mostly');
+        await labUp({ prefix, matter: values.matter, profile: values.profile as LabProfile, log: (l) => io.err(l) });
         printStatus(io, await labStatus({ prefix }), values.json!);
         return 0;
       }
@@ -129,6 +144,26 @@ export const labCommand: CliCommand = {
       case 'reboot-router': {
         const proc = await labRebootRouter({ prefix, keepLeases: !values['forget-leases'] });
         io.out(`router rebooted: miniupnpd pid ${proc.pid}`);
+        return 0;
+      }
+      case 'renumber': {
+        const result = await labRenumber({ prefix });
+        if (values.json) io.out(JSON.stringify(result));
+        else io.out(`LAN renumbered to ${result.current}; deprecated: ${result.deprecated.join(', ')}`);
+        return 0;
+      }
+      case 'pref64': {
+        if (!role) throw new UsageError('pref64 needs a prefix (e.g. 64:ff9b::/96) or none');
+        const at = await labSetPref64({ prefix }, role === 'none' ? null : role);
+        if (values.json) io.out(JSON.stringify({ pref64: role === 'none' ? null : role, at }));
+        else io.out(role === 'none' ? 'PREF64 withdrawn' : `PREF64 ${role} announced`);
+        return 0;
+      }
+      case 'matter': {
+        if ((role !== 'start' && role !== 'stop') || (extra !== 'plug' && extra !== 'lock')) throw new UsageError('matter start|stop plug|lock');
+        const result = await labMatterDevice({ prefix, role: extra, action: role });
+        if (values.json) io.out(JSON.stringify({ role: extra, action: role, ...result }));
+        else io.out(role === 'start' ? `Matter ${extra} online${result.process ? ` (pid ${result.process.pid})` : ''}` : `Matter ${extra} stopped`);
         return 0;
       }
       default:
