@@ -13,9 +13,10 @@ import { CliCommand, CliIo, processIo, UsageError } from './command';
 import { closeCommand } from './commands/close';
 import { gatewaysCommand } from './commands/gateways';
 import { labCommand } from './commands/lab';
+import { devicesCommand } from './commands/devices';
 import { openCommand } from './commands/open';
 
-const commands: CliCommand[] = [openCommand, closeCommand, gatewaysCommand, labCommand];
+const commands: CliCommand[] = [openCommand, closeCommand, gatewaysCommand, labCommand, devicesCommand];
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
