@@ -110,16 +110,19 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   const soap = options.soap ?? new SoapClient();
   const keepOpen = options.keepOpen ?? true;
 
-  // Check an explicit address before anything is sent: a router only opens
-  // ports for the host that asks, so someone else's address is an error here.
-  const hostAddresses = await addresses.read();
   const families: FamilyPlan[] = (family === 'both' ? (['ipv6', 'ipv4'] as const) : [family]).map((f) => ({ family: f }));
-  if (options.address !== undefined) {
-    const own = chooseInternalClient(hostAddresses, { family: options.address.includes(':') ? 'ipv6' : 'ipv4', address: options.address });
+  // An explicit address is checked before anything is sent: a router only opens
+  // ports for the host that asks, so someone else's address is an error here.
+  // Without one, the addresses are read while the gateways are being found.
+  const early = options.address !== undefined ? await addresses.read() : undefined;
+  if (early && options.address !== undefined) {
+    const own = chooseInternalClient(early, { family: options.address.includes(':') ? 'ipv6' : 'ipv4', address: options.address });
     const target = families.find((f) => f.family === own.family);
     if (!target) throw new RangeError(`--address ${own.address} is ${own.family}, but only ${family} was asked for`);
     families.splice(families.indexOf(target), 1, { family: own.family, explicit: own.address });
   }
+  const hostAddresses = early ? Promise.resolve(early) : addresses.read();
+  hostAddresses.catch(() => undefined); // awaited (and reported) by each family below
 
   const keepers: { plan: FamilyPlan; keeper?: Keeper; verdict: Reachability }[] = await Promise.all(
     families.map(async (plan) => {
@@ -199,7 +202,7 @@ function watchGatewaysQuietly(options: OpenPortOptions): Observable<unknown> | u
 async function openFamily(
   plan: FamilyPlan,
   options: OpenPortOptions,
-  hostAddresses: HostAddress[],
+  hostAddresses: Promise<HostAddress[]>,
   discover: (o: DiscoverGatewayOptions) => Promise<DiscoveredGateway>,
   soap: SoapCaller,
 ): Promise<{ keeper?: Keeper; verdict: Reachability }> {
@@ -222,7 +225,7 @@ async function openFamily(
     };
   }
   const gatewayHost = new URL(gateway.location).hostname.replace(/^\[|\]$/g, '');
-  const client = plan.explicit ?? chooseInternalClient(hostAddresses, { family: plan.family, gateway: gatewayHost }).address;
+  const client = plan.explicit ?? chooseInternalClient(await hostAddresses, { family: plan.family, gateway: gatewayHost }).address;
   const common = {
     gateway: gateway.location,
     faultOf: routerFaultOf,

@@ -3,6 +3,9 @@
  * The `homenet` command line. `homenet help` lists the commands; each command's
  * `--help` prints its usage.
  *
+ * Commands are loaded only when run: `homenet open` must not pay for loading
+ * the policy engine or matter.js (a game waits for its port).
+ *
  * @example
  * ```sh
  * homenet lab up --json
@@ -10,16 +13,29 @@
  * ```
  */
 import { CliCommand, CliIo, processIo, UsageError } from './command';
-import { closeCommand } from './commands/close';
-import { gatewaysCommand } from './commands/gateways';
-import { labCommand } from './commands/lab';
-import { devicesCommand } from './commands/devices';
-import { openCommand } from './commands/open';
 
-const commands: CliCommand[] = [openCommand, closeCommand, gatewaysCommand, labCommand, devicesCommand];
+interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => CliCommand;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const commands: readonly CommandEntry[] = [
+  { name: 'open', summary: 'open an IPv6 pinhole / IPv4 port mapping for this host and keep it open', load: () => require('./commands/open').openCommand },
+  { name: 'close', summary: "remove a port left open by 'homenet open --once'", load: () => require('./commands/close').closeCommand },
+  { name: 'gateways', summary: 'find the Internet gateways on this link and grade them (JAIPA A/B/C/D)', load: () => require('./commands/gateways').gatewaysCommand },
+  { name: 'devices', summary: 'list the LAN devices the controller knows: identity, kinds, addresses, IPv6-only, protections', load: () => require('./commands/devices').devicesCommand },
+  { name: 'replay', summary: 'replay an event log through the policy engine (or generate a synthetic home)', load: () => require('./commands/replay').replayCommand },
+  { name: 'lab', summary: 'build, inspect, probe and tear down the built-in lab home (root)', load: () => require('./commands/lab').labCommand },
+];
+
+export function commandNames(): string[] {
+  return commands.map((c) => c.name);
+}
 
 export function usage(): string {
-  const width = Math.max(...commands.map((c) => c.name.length), 4);
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'usage: homenet <command> [options]',
     '',
@@ -35,11 +51,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.out(usage());
     return name ? 0 : 2;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     io.err(`homenet: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
+  const command = entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(`usage: ${command.usage}`);
     return 0;
@@ -47,8 +64,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`homenet ${name}: ${error.message}\nusage: ${command.usage}`);
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`homenet ${name}: ${(error as Error).message}\nusage: ${command.usage}`);
       return 2;
     }
     io.err(`homenet ${name}: ${error instanceof Error ? error.message : String(error)}`);

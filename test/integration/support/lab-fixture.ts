@@ -5,7 +5,7 @@ import { LabRole } from '../../../plugin/lab/lab-plan';
 import { CommandResult, runCommand } from '../../../adapters/system/run-command';
 
 /** The compiled CLI; `npm test` builds it first. */
-export const HOMENET = join(__dirname, '../../../dist/plugin/cli/main.js');
+export const HOMENET = join(__dirname, '../../../dist/homenet.js'); // the bin users run (bundled)
 
 /**
  * `describe` for tests that need the lab (root, network namespaces). Outside

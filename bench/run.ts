@@ -1,0 +1,28 @@
+/**
+ * `npm run bench [-- NAME...]`: runs the benchmarks (all, or those named:
+ * `upnp`, `policy`), printing numbers and ratios against a peer measured in the
+ * same run.
+ */
+import { benchPolicyEngine } from './policy-engine';
+import { benchUpnp } from './upnp';
+
+const SUITES: Record<string, (log: (line: string) => void) => Promise<void>> = {
+  upnp: (log) => benchUpnp(log),
+  policy: (log) => benchPolicyEngine(log),
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length > 0 ? wanted : Object.keys(SUITES);
+  for (const name of names) {
+    const suite = SUITES[name];
+    if (!suite) throw new Error(`unknown benchmark '${name}'; known: ${Object.keys(SUITES).join(', ')}`);
+    console.log(`\n=== ${name}`);
+    await suite((line) => console.log(line));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
