@@ -27,6 +27,7 @@ const commands: readonly CommandEntry[] = [
   { name: 'gateways', summary: 'find the Internet gateways on this link and grade them (JAIPA A/B/C/D)', load: () => require('./commands/gateways').gatewaysCommand },
   { name: 'devices', summary: 'list the LAN devices the controller knows: identity, kinds, addresses, IPv6-only, protections', load: () => require('./commands/devices').devicesCommand },
   { name: 'replay', summary: 'replay an event log through the policy engine (or generate a synthetic home)', load: () => require('./commands/replay').replayCommand },
+  { name: 'demo', summary: 'run the main job on the built-in lab home and narrate it (root)', load: () => require('./commands/demo').demoCommand },
   { name: 'lab', summary: 'build, inspect, probe and tear down the built-in lab home (root)', load: () => require('./commands/lab').labCommand },
 ];
 
