@@ -16,24 +16,13 @@
 import { performance } from 'node:perf_hooks';
 import { VirtualTimeScheduler } from 'rxjs';
 import { Action, NeedRequest, PolicyEngine, PolicyEvent, createPolicyEngine } from '../policies';
+import { prng } from '../plugin/replay/synthetic-home';
 
 const DEVICES = 10_000;
 const GATEWAYS = 100; // 100 homes of 100 devices: one IPv4 port space per gateway
 const SIZES = [1_000, 10_000, 100_000];
 const TIMED_EVENTS = 40_000;
 const NAIVE_EVENTS = 4_000;
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function deviceEvent(d: number): PolicyEvent {
   const g = d % GATEWAYS;
