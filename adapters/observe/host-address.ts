@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { inPrefix, splitZone, toRfc5952 } from '../upnp/ip-address';
 
 /** Where an address is valid. */
 export type AddressScope = 'loopback' | 'link-local' | 'ula' | 'global' | 'private' | 'cgnat' | 'other';
@@ -58,10 +59,9 @@ export function addressScope(literal: string): AddressScope {
   }
 }
 
-/** RFC 5952 text of an IPv6 literal (lowercase, compressed); IPv4 unchanged. */
+/** RFC 5952 text of an IPv6 literal (lowercase, compressed, zone dropped); IPv4 unchanged. */
 export function canonicalAddress(literal: string): string {
-  const parsed = ipaddr.parse(literal.replace(/%.*$/, ''));
-  return parsed.kind() === 'ipv6' ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString();
+  return toRfc5952(splitZone(literal).address);
 }
 
 interface IpJsonAddrInfo {
@@ -133,11 +133,5 @@ export function parseIpAddrJson(json: string): HostAddress[] {
 
 /** True when `address` lies in the on-link prefix of `local`. */
 export function isOnLink(local: HostAddress, address: string): boolean {
-  try {
-    const a = ipaddr.parse(address.replace(/%.*$/, ''));
-    const b = ipaddr.parse(local.address);
-    return a.kind() === b.kind() && a.match(b, local.prefixLength);
-  } catch {
-    return false;
-  }
+  return inPrefix(address, local.address, local.prefixLength);
 }
