@@ -44,12 +44,36 @@ export async function reportGateways(options: { timeoutMs: number; interfaces?: 
 export const gatewaysCommand: CliCommand = {
   name: 'gateways',
   summary: 'find the Internet gateways on this link and grade them (JAIPA A/B/C/D)',
-  usage: 'homenet gateways [--timeout-ms N] [--interface IF[,IF]] [--json]',
+  usage: `homenet gateways [--timeout-ms N] [--interface IF[,IF]] [--json]
+       homenet gateways --watch [--interface IF[,IF]] [--json]
+  --watch   keep listening and print gateway events (appeared, alive, byebye, expired,
+            rebooted: a new BOOTID — the router forgot its pinholes and mappings) until interrupted`,
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
-      options: { json: { type: 'boolean', default: false }, 'timeout-ms': { type: 'string' }, interface: { type: 'string' } },
+      options: {
+        json: { type: 'boolean', default: false },
+        'timeout-ms': { type: 'string' },
+        interface: { type: 'string' },
+        watch: { type: 'boolean', default: false },
+      },
     });
+    if (values.watch) {
+      const sub = watchGateways({ family: 'both', ...(values.interface ? { interfaces: values.interface.split(',') } : {}) }).subscribe({
+        next: (e) => {
+          const g = e.gateway;
+          if (values.json) {
+            io.out(JSON.stringify({ event: e.type, family: g.family, location: g.location, udn: g.udn, bootId: g.bootId, ...(e.type === 'rebooted' ? { previousBootId: e.previousBootId } : {}) }));
+          } else {
+            io.out(`${e.type} ${g.family} ${g.location} (BOOTID ${g.bootId ?? '?'}${e.type === 'rebooted' ? `, was ${e.previousBootId ?? '?'}` : ''})`);
+          }
+        },
+        error: (error: unknown) => io.err(`watch failed: ${(error as Error).message}`),
+      });
+      await io.interrupted();
+      sub.unsubscribe();
+      return 0;
+    }
     const timeoutMs = integer(values['timeout-ms'], '--timeout-ms', 100, 60000, false) ?? 1500;
     const reports = await reportGateways({ timeoutMs, ...(values.interface ? { interfaces: values.interface.split(',') } : {}) });
     if (values.json) {
