@@ -28,6 +28,7 @@ const commands: readonly CommandEntry[] = [
   { name: 'devices', summary: 'list the LAN devices the controller knows: identity, kinds, addresses, IPv6-only, protections', load: () => require('./commands/devices').devicesCommand },
   { name: 'replay', summary: 'replay an event log through the policy engine (or generate a synthetic home)', load: () => require('./commands/replay').replayCommand },
   { name: 'demo', summary: 'run the main job on the built-in lab home and narrate it (root)', load: () => require('./commands/demo').demoCommand },
+  { name: 'serve', summary: 'run the gateway daemon on the router (policy-enforcing IGD, nftables, journal, admin API)', load: () => require('./commands/serve').serveCommand },
   { name: 'lab', summary: 'build, inspect, probe and tear down the built-in lab home (root)', load: () => require('./commands/lab').labCommand },
 ];
 

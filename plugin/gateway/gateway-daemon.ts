@@ -1,0 +1,359 @@
+/**
+ * The gateway daemon (`homenet serve --mode gateway`): the policy engine on
+ * the router, fed by the IGD front and the admin API, enforced by the
+ * router's firewall, remembered by the journal.
+ *
+ * Start sequence: open the journal -> recover its live needs -> seed the
+ * engine (gateway, network, configured devices, owner allows, then the needs
+ * in their original order, each with the lease it has left) -> reconcile the
+ * firewall table to the engine's grants (orphans removed, missing added,
+ * timeouts set to each need's deadline) -> start the IGD front -> start the
+ * admin API. A lease sweep ends needs whose deadline passed.
+ *
+ * Stop (SIGTERM/SIGINT): admin API and IGD front closed (SSDP byebye), the
+ * applier drained, the journal closed. Firewall entries are **left in the
+ * kernel**: each carries a timeout ending at its client's deadline, so it
+ * expires on time even if the daemon never comes back, and a restart within
+ * the lease finds it in the journal and keeps it (a daemon upgrade does not
+ * cut a game session).
+ *
+ * @example
+ * ```ts
+ * import { startGatewayDaemon } from './gateway-daemon';
+ * import { parseGatewayConfig } from './gateway-config';
+ * const daemon = await startGatewayDaemon({ config: parseGatewayConfig({ admin: { token: 'x'.repeat(24) }, journal: { path: null } }) });
+ * daemon.needs.size; // needs held
+ * await daemon.stop();
+ * ```
+ */
+import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
+import { asyncScheduler, SchedulerLike, Subject, Subscription } from 'rxjs';
+import { createPolicyEngine, PolicyEngine } from '../../policies/engine';
+import { scopeOf } from '../../policies/model/address';
+import { Action } from '../../policies/model/action';
+import { Decision } from '../../policies/model/decision';
+import { DeviceSeen, PolicyEvent } from '../../policies/model/event';
+import { normalizeEntry } from '../../adapters/nftables/firewall-entry';
+import type { Neighbour } from '../../adapters/observe/neighbour-table';
+import type { GatewayDecider } from '../../adapters/upnp/server/gateway-decider';
+import { DecisionHistory } from './decision-history';
+import { DeviceDirectory } from './device-directory';
+import { FirewallApplier } from './firewall-applier';
+import { GatewayConfig } from './gateway-config';
+import { DesiredEntry, GatewayFirewall, MemoryGatewayFirewall, ReconcileSummary } from './gateway-firewall';
+import { GatewayJournal, MemoryGatewayJournal } from './gateway-journal';
+import { GatewayNeeds, NeedChange } from './gateway-needs';
+import { IgdFront } from './igd-front';
+import { createNeedsDecider } from './needs-decider';
+import { createLogger, Logger } from './structured-log';
+
+/** The engine's id for the router the daemon runs on. */
+export const LOCAL_GATEWAY_ID = 'local';
+
+/** An event for admin API subscribers: `{event, data}`. */
+export interface GatewayEvent {
+  readonly event: 'decision' | 'need_opened' | 'need_renewed' | 'need_ended' | 'firewall_applied' | 'device_seen' | 'reconciled';
+  readonly data: unknown;
+}
+
+/** What the admin API (and tests) can reach of a running daemon. */
+export interface GatewayServices {
+  readonly config: GatewayConfig;
+  readonly engine: PolicyEngine;
+  readonly needs: GatewayNeeds;
+  readonly history: DecisionHistory;
+  readonly firewall: GatewayFirewall;
+  readonly events$: Subject<GatewayEvent>;
+  readonly log: Logger;
+  readonly startedAt: number;
+  /** Reconciles the firewall table with the engine's grants now. */
+  reconcile(): Promise<ReconcileSummary>;
+  /** The WAN IPv4 address ('' when none). */
+  externalIpv4(): string;
+}
+
+export interface GatewayDaemon extends GatewayServices {
+  readonly decider: GatewayDecider;
+  /** The admin API's bound address, when it runs. */
+  readonly adminAddress?: { host: string; port: number };
+  /** The IGD front's URLs, when it runs. */
+  readonly igdUrls: readonly string[];
+  /** What the start-up recovery did. */
+  readonly recovery: { readonly resubmitted: number; readonly granted: number; readonly reconcile: ReconcileSummary };
+  stop(): Promise<void>;
+}
+
+/** Pluggable parts (tests inject in-memory ones; the defaults are the real ones). */
+export interface GatewayDaemonOptions {
+  readonly config: GatewayConfig;
+  readonly scheduler?: SchedulerLike;
+  readonly log?: Logger;
+  readonly openJournal?: (config: GatewayConfig, log: Logger) => GatewayJournal;
+  readonly openFirewall?: (config: GatewayConfig, now: () => number, log: Logger) => GatewayFirewall;
+  /** Starts the IGD front; `null` disables it whatever the config says. */
+  readonly startIgdFront?: ((decider: GatewayDecider, config: GatewayConfig, log: Logger) => Promise<IgdFront>) | null;
+  /** Starts the admin API; `null` disables it whatever the config says. */
+  readonly startAdminApi?: ((services: GatewayServices, config: GatewayConfig, log: Logger) => Promise<{ address: { host: string; port: number }; stop(): Promise<void> }>) | null;
+  /** Neighbour table reader; `null` disables it whatever the config says. */
+  readonly readNeighbours?: (() => Promise<Neighbour[]>) | null;
+  /** Interface addresses (default `os.networkInterfaces`). */
+  readonly interfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /** How often needs past their deadline are ended (default 1000 ms). */
+  readonly sweepMs?: number;
+}
+
+/** The firewall entry a grant needs, with its need's deadline. */
+function desiredEntries(engine: PolicyEngine, needs: GatewayNeeds): DesiredEntry[] {
+  const out: DesiredEntry[] = [];
+  for (const g of engine.snapshot().grants) {
+    const deadline = needs.deadlineOf(g.needId);
+    if (deadline === undefined) continue;
+    out.push(
+      normalizeEntry<DesiredEntry>({
+        kind: g.table,
+        family: g.family,
+        protocol: g.protocol,
+        internalClient: g.internalClient,
+        internalPort: g.internalPort,
+        ...(g.externalPort !== undefined ? { externalPort: g.externalPort } : {}),
+        remoteHost: g.remoteHost,
+        remotePort: g.remotePort,
+        owner: g.id,
+        leaseSeconds: g.leaseSeconds,
+        expiresAt: deadline,
+      }),
+    );
+  }
+  return out;
+}
+
+function wanIpv4Of(config: GatewayConfig, interfaces: () => NodeJS.Dict<NetworkInterfaceInfo[]>): string {
+  if (config.wan.ipv4.source === 'static') return config.wan.ipv4.address;
+  return (interfaces()[config.wan.interface] ?? []).find((i) => i.family === 'IPv4' && !i.internal)?.address ?? '';
+}
+
+/** Starts the daemon; see the module comment for the order of steps. */
+export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise<GatewayDaemon> {
+  const config = options.config;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const now = () => scheduler.now();
+  const log = options.log ?? createLogger({ level: config.log.level });
+  const dlog = log.child('daemon');
+  const interfaces = options.interfaces ?? networkInterfaces;
+  const startedAt = now();
+  // Undone in reverse on stop: `core` after the applier drained, `fronts` before.
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const fronts: (() => Promise<void> | void)[] = [];
+  const events$ = new Subject<GatewayEvent>();
+
+  try {
+    // 1. The journal.
+    const journal = (options.openJournal ?? defaultJournal)(config, log.child('journal'));
+    cleanup.push(() => journal.close());
+    const firewall = (options.openFirewall ?? defaultFirewall)(config, now, log.child('firewall'));
+    cleanup.push(() => firewall.close());
+
+    // 2. The engine, its outputs wired before anything is submitted.
+    const engine = createPolicyEngine({
+      scheduler,
+      config: { leaseCapSeconds: { ...config.leases.capSeconds } as never, defaultGatewayId: LOCAL_GATEWAY_ID },
+    });
+    cleanup.push(() => engine.dispose());
+    const history = new DecisionHistory(config.admin.decisionsKept);
+    for (const d of journal.recentDecisions(config.admin.decisionsKept)) history.push(d);
+    const elog = log.child('engine');
+    const subs = new Subscription();
+    cleanup.push(() => subs.unsubscribe());
+    let needs: GatewayNeeds | undefined;
+    const applier = new FirewallApplier({
+      engine,
+      firewall,
+      deadlineOf: (id) => needs?.deadlineOf(id),
+      uniqueIdOf: (id) => needs?.uniqueIdOf(id),
+      now,
+      log: log.child('firewall'),
+      onApplied: (action: Action, error?: Error) => {
+        if (events$.observed) events$.next({ event: 'firewall_applied', data: { op: action.op, grantId: action.grantId, needId: action.needId, key: action.key, ok: !error, ...(error ? { error: error.message } : {}) } });
+      },
+    });
+    subs.add(
+      engine.decisions$.subscribe((d: Decision) => {
+        history.push(d);
+        journal.recordDecision(d);
+        const reason = d.reasons[0];
+        const fields = { needId: d.needId, deviceId: d.deviceId, verdict: d.verdict, cause: d.cause, rule: reason?.rule, code: reason?.code, ...(reason?.conflictsWith ? { conflictsWith: reason.conflictsWith } : {}), ...(reason?.detail ? { detail: reason.detail } : {}) };
+        if (d.verdict === 'denied' || d.verdict === 'ineffective') elog.info('decision', fields);
+        else if (elog.enabled('debug')) elog.debug('decision', fields);
+        if (events$.observed) events$.next({ event: 'decision', data: d });
+      }),
+    );
+    subs.add(engine.actions$.subscribe((a) => applier.enqueue(a)));
+    applier.pause();
+
+    const submit = (event: PolicyEvent) => {
+      engine.submit(event);
+      if (event.type === 'device-seen' && events$.observed) events$.next({ event: 'device_seen', data: event });
+    };
+    const readNeighbours = options.readNeighbours === null || !config.devices.watchNeighbours ? undefined : (options.readNeighbours ?? defaultNeighbourReader(config));
+    const directory = new DeviceDirectory({ submit, known: config.devices.known, allow: config.devices.allow, ...(readNeighbours ? { readNeighbours } : {}), now });
+
+    needs = new GatewayNeeds({
+      engine,
+      journal,
+      directory,
+      applier,
+      now,
+      upnpClass: config.upnp.class,
+      maxPerClient: config.leases.maxPerClient,
+      policy: { leaseCapSeconds: { ...config.leases.capSeconds } as never },
+      log: log.child('needs'),
+      onChange: (change: NeedChange) => {
+        if (!events$.observed) return;
+        if (change.kind === 'need-ended') events$.next({ event: 'need_ended', data: { needId: change.needId, cause: change.cause } });
+        else events$.next({ event: change.kind === 'need-opened' ? 'need_opened' : 'need_renewed', data: change.need });
+      },
+    });
+
+    // 3. Seed the engine: this router, its WAN, the devices, then the journal's needs.
+    const externalIpv4 = () => wanIpv4Of(config, interfaces);
+    const wan = externalIpv4();
+    engine.submit({
+      type: 'gateway-seen',
+      gatewayId: LOCAL_GATEWAY_ID,
+      pinholes: true,
+      portMappings: true,
+      firewallEnabled: true,
+      inboundPinholeAllowed: true,
+      pinholeCapacity: config.leases.maxPinholes,
+      portMappingCapacity: config.leases.maxPortMappings,
+      bootId: String(Math.floor(startedAt / 1000)),
+    });
+    const scope = wan ? scopeOf(wan) : undefined;
+    engine.submit({ type: 'network-changed', wanIpv4: !wan ? 'none' : scope === 'cgnat' ? 'cgnat' : scope === 'private' ? 'private' : 'public' });
+    directory.seed();
+    if (readNeighbours) await directory.refresh();
+    const recovered = needs.recover();
+    dlog.info('journal recovered', { needs: recovered.resubmitted, granted: recovered.granted });
+
+    // 4. The firewall table made equal to the engine's grants.
+    await firewall.prepare();
+    const reconcile = async (): Promise<ReconcileSummary> => {
+      await applier.idle();
+      const summary = await firewall.reconcile(desiredEntries(engine, needs as GatewayNeeds));
+      if (events$.observed) events$.next({ event: 'reconciled', data: summary });
+      return summary;
+    };
+    const reconciled = await firewall.reconcile(desiredEntries(engine, needs));
+    applier.resume({ assumeApplied: true });
+    dlog.info('firewall reconciled', { ...reconciled });
+
+    // The lease sweep: needs whose deadline passed end (their kernel entries expire by themselves at that instant).
+    const sweepMs = options.sweepMs ?? 1000;
+    const sweeper = scheduler.schedule(function sweep(this: { schedule(state?: unknown, delay?: number): void }) {
+      (needs as GatewayNeeds).sweep();
+      this.schedule(undefined, sweepMs);
+    }, sweepMs);
+    fronts.push(() => sweeper.unsubscribe());
+
+    let neighbourTimer: NodeJS.Timeout | undefined;
+    if (readNeighbours) {
+      neighbourTimer = setInterval(() => void directory.refresh(), 10_000);
+      neighbourTimer.unref();
+      fronts.push(() => clearInterval(neighbourTimer));
+    }
+
+    const decider = createNeedsDecider({ needs, externalIpv4, now, startedAt });
+    const services: GatewayServices = { config, engine, needs, history, firewall, events$, log, startedAt, reconcile, externalIpv4 };
+
+    // 5. The IGD front.
+    let igdUrls: string[] = [];
+    if (config.upnp.enabled && options.startIgdFront !== null) {
+      const start = options.startIgdFront ?? defaultIgdFront;
+      const front = await start(decider, config, log.child('igd'));
+      fronts.push(() => front.stop());
+      igdUrls = front.urls();
+    }
+
+    // 6. The admin API.
+    let adminAddress: { host: string; port: number } | undefined;
+    if (config.admin.listen !== null && options.startAdminApi !== null) {
+      const start = options.startAdminApi ?? defaultAdminApi;
+      const api = await start(services, config, log.child('admin'));
+      fronts.push(() => api.stop());
+      adminAddress = api.address;
+    }
+    dlog.info('gateway running', { igd: igdUrls, admin: adminAddress ? `${adminAddress.host}:${adminAddress.port}` : null, externalIpv4: wan || null });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      ...services,
+      decider,
+      igdUrls,
+      ...(adminAddress ? { adminAddress } : {}),
+      recovery: { ...recovered, reconcile: reconciled },
+      stop() {
+        stopping ??= (async () => {
+          dlog.info('stopping');
+          // Admin API and IGD front first (no new needs), then drain the firewall queue, then the core.
+          const run = async (steps: (() => Promise<void> | void)[]) => {
+            for (const step of steps.splice(0).reverse()) await Promise.resolve().then(step).catch((e: unknown) => dlog.warn('stop step failed', { error: String(e) }));
+          };
+          await run(fronts);
+          await applier.idle();
+          await run(cleanup);
+          events$.complete();
+          dlog.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    for (const step of [...cleanup, ...fronts].reverse()) await Promise.resolve(step()).catch(() => undefined);
+    throw error;
+  }
+}
+
+function defaultJournal(config: GatewayConfig, log: Logger): GatewayJournal {
+  if (config.journal.path === null) {
+    log.warn('journal.path is null: needs are kept in memory only and do not survive a restart');
+    return new MemoryGatewayJournal();
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { openSqliteGatewayJournal } = require('./sqlite-gateway-journal') as typeof import('./sqlite-gateway-journal');
+  return openSqliteGatewayJournal(config.journal.path, log);
+}
+
+function defaultFirewall(config: GatewayConfig, now: () => number, log: Logger): GatewayFirewall {
+  if (!config.firewall.enabled) {
+    log.warn('firewall.enabled is false: decisions are not enforced in the kernel');
+    return new MemoryGatewayFirewall(now);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { nftablesGatewayFirewall } = require('./nftables-gateway-firewall') as typeof import('./nftables-gateway-firewall');
+  return nftablesGatewayFirewall(config, now);
+}
+
+function defaultNeighbourReader(config: GatewayConfig): () => Promise<Neighbour[]> {
+  return async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parseIpNeighJson } = require('../../adapters/observe/neighbour-table') as typeof import('../../adapters/observe/neighbour-table');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runCommand } = require('../../adapters/system/run-command') as typeof import('../../adapters/system/run-command');
+    const { stdout } = await runCommand('ip', ['-j', 'neigh', 'show'], { timeoutMs: 5000 });
+    return parseIpNeighJson(stdout).filter((n) => config.lan.interfaces.includes(n.interface));
+  };
+}
+
+async function defaultIgdFront(decider: GatewayDecider, config: GatewayConfig, log: Logger): Promise<IgdFront> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startIgdFront, stableUuid } = require('./igd-front') as typeof import('./igd-front');
+  return startIgdFront({ decider, lanInterfaces: config.lan.interfaces, httpPort: config.upnp.httpPort, uuid: stableUuid(`homenet:${config.firewall.table}:${config.lan.interfaces.join(',')}`), log });
+}
+
+async function defaultAdminApi(services: GatewayServices, config: GatewayConfig, log: Logger): Promise<{ address: { host: string; port: number }; stop(): Promise<void> }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startAdminServer } = require('./admin/admin-server') as typeof import('./admin/admin-server');
+  return startAdminServer({ services, config: config.admin, log });
+}
+
+export type { DeviceSeen };

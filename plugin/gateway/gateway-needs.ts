@@ -1,0 +1,368 @@
+/**
+ * The gateway's needs: the one place where a UPnP request or an admin call
+ * becomes a need for the policy engine, and where needs end. In order, for
+ * each open: the requester is resolved to a device, the need is written to the
+ * journal (durable), the engine decides in the same tick, a refused need is
+ * ended at once, and the answer waits until the firewall holds (or refused)
+ * what was granted. Every need has a deadline, the end of the lease its client
+ * was promised; a sweep ends needs whose deadline passed, and the kernel
+ * entries expire at that same instant by their own timeouts.
+ *
+ * @example
+ * ```ts
+ * const needs = new GatewayNeeds({ engine, journal, directory, applier, now: Date.now, upnpClass: 'game-session', maxPerClient: 64, log });
+ * const outcome = await needs.open({ source: 'upnp', family: 'ipv6', protocol: 'udp', internalClient: '2001:db8:77::10',
+ *   internalPort: 3074, remoteHost: '', remotePort: 0, leaseSeconds: 3600, requesterAddress: '2001:db8:77::10' });
+ * outcome.ok ? outcome.uniqueId : outcome.refusal; // 1, or e.g. 'denied'
+ * ```
+ */
+import { canonicalAddress, Family } from '../../policies/model/address';
+import { leaseSecondsFor } from '../../policies/rules/lease-policy';
+import { resolveConfig, PolicyConfig } from '../../policies/model/config';
+import { Decision, GrantView } from '../../policies/model/decision';
+import { NeedClass, NeedRequest, Protocol } from '../../policies/model/need';
+import { Reason } from '../../policies/model/reason';
+import { PolicyEngine } from '../../policies/engine';
+import { DeviceDirectory } from './device-directory';
+import { FirewallApplier } from './firewall-applier';
+import { GatewayJournal, JournaledNeed, NeedEndCause, NeedSource } from './gateway-journal';
+import { Logger } from './structured-log';
+
+/** A request to open a pinhole (IPv6) or a port mapping (IPv4). */
+export interface OpenRequest {
+  readonly source: NeedSource;
+  readonly family: Family;
+  readonly protocol: Protocol;
+  readonly internalClient: string;
+  readonly internalPort: number;
+  /** IPv4: the external port wished for (0/absent: the internal port). */
+  readonly externalPort?: number;
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  /** 0 = the class cap. */
+  readonly leaseSeconds: number;
+  /** UPnP: the TCP source address of the request. */
+  readonly requesterAddress?: string;
+  /** Admin: who asked (the API client). */
+  readonly actor?: string;
+  readonly description?: string;
+  /** Accept another external port than the one wished for (AddAnyPortMapping, admin); otherwise that is a conflict. */
+  readonly acceptOtherExternalPort?: boolean;
+}
+
+/** Why an open was refused. */
+export type Refusal =
+  /** A rule denied it (Matter isolation, not the requester's address, port hygiene ...): UPnP 606. */
+  | 'denied'
+  /** The IPv4 external port is held by another need: UPnP 718. */
+  | 'conflict'
+  /** The table is full (queued by the capacity rule): UPnP 728. */
+  | 'capacity'
+  /** Cannot work on this network (CGNAT, IPv6-only host ...): UPnP 606. */
+  | 'ineffective'
+  /** The requester holds too many needs: UPnP 728. */
+  | 'client-limit'
+  /** The firewall refused the change: UPnP 501. */
+  | 'firewall'
+  /** The request is malformed: UPnP 402. */
+  | 'invalid';
+
+export type OpenOutcome =
+  | {
+      readonly ok: true;
+      readonly needId: string;
+      readonly decision: Decision;
+      readonly grant: GrantView;
+      /** Pinholes: the UniqueID for the client. */
+      readonly uniqueId?: number;
+      readonly externalPort?: number;
+      readonly leaseSeconds: number;
+      readonly deadline: number;
+      /** True when the same need already existed (its lease was extended). */
+      readonly renewed: boolean;
+    }
+  | {
+      readonly ok: false;
+      readonly needId: string;
+      readonly refusal: Refusal;
+      readonly detail: string;
+      readonly reasons: readonly Reason[];
+      readonly decision?: Decision;
+    };
+
+/** A live need with what was granted. */
+export interface LiveNeed extends JournaledNeed {
+  readonly grantedExternalPort?: number;
+  readonly grantedLeaseSeconds?: number;
+}
+
+export interface GatewayNeedsOptions {
+  readonly engine: PolicyEngine;
+  readonly journal: GatewayJournal;
+  readonly directory: DeviceDirectory;
+  readonly applier: FirewallApplier;
+  readonly now: () => number;
+  readonly upnpClass: NeedClass;
+  readonly maxPerClient: number;
+  readonly policy?: Partial<PolicyConfig>;
+  readonly log: Logger;
+  /** Told about every need that starts, is renewed or ends (admin API events). */
+  readonly onChange?: (change: NeedChange) => void;
+}
+
+export type NeedChange =
+  | { readonly kind: 'need-opened' | 'need-renewed'; readonly need: LiveNeed }
+  | { readonly kind: 'need-ended'; readonly needId: string; readonly cause: NeedEndCause };
+
+/** The need id of a request: the same pinhole or mapping asked again is the same need (a renewal). */
+export function needIdOf(req: OpenRequest): string {
+  const remote = `${req.remoteHost || '*'}:${req.remotePort || 0}`;
+  if (req.source === 'admin') return `admin:${req.family}:${req.protocol}:${req.internalClient}:${req.internalPort}:${req.externalPort ?? '-'}:${remote}`;
+  if (req.family === 'ipv6') return `upnp6:${req.protocol}:${req.internalClient}:${req.internalPort}:${remote}`;
+  return `upnp4:${req.protocol}:${req.externalPort || req.internalPort}:${req.remoteHost || '*'}:${req.internalClient}`;
+}
+
+function firstReason(decision: Decision | undefined, fallback: string): string {
+  const r = decision?.reasons[0];
+  if (!r) return fallback;
+  return `${r.rule}/${r.code}${r.conflictsWith ? ` (${r.conflictsWith.kind} ${r.conflictsWith.id})` : ''}${r.detail ? `: ${r.detail}` : ''}`;
+}
+
+export class GatewayNeeds {
+  private readonly live = new Map<string, LiveNeed>();
+  private readonly byUniqueId = new Map<number, string>();
+  private readonly perClient = new Map<string, number>();
+  private nextUniqueId: number;
+  private readonly policy: PolicyConfig;
+
+  constructor(private readonly options: GatewayNeedsOptions) {
+    this.nextUniqueId = options.journal.maxUniqueId() + 1;
+    this.policy = resolveConfig(options.policy);
+  }
+
+  /** Live needs, oldest first. */
+  list(): LiveNeed[] {
+    return [...this.live.values()];
+  }
+
+  get(needId: string): LiveNeed | undefined {
+    return this.live.get(needId);
+  }
+
+  byUnique(uniqueId: number): LiveNeed | undefined {
+    const id = this.byUniqueId.get(uniqueId);
+    return id === undefined ? undefined : this.live.get(id);
+  }
+
+  deadlineOf(needId: string): number | undefined {
+    return this.live.get(needId)?.deadline;
+  }
+
+  uniqueIdOf(needId: string): number | undefined {
+    return this.live.get(needId)?.uniqueId;
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Re-submits the journal's live needs after a restart, in their original
+   * order, each with the lease it has left (a recovery never extends a lease).
+   * Call while the applier is paused.
+   */
+  recover(): { resubmitted: number; granted: number } {
+    const now = this.options.now();
+    let granted = 0;
+    const needs = this.options.journal.liveNeeds(now);
+    for (const need of needs) {
+      const left = Math.max(2, Math.ceil((need.deadline - now) / 1000));
+      this.track(need);
+      let decision: Decision;
+      try {
+        decision = this.options.engine.request({ ...need.request, leaseSeconds: left });
+      } catch (error) {
+        this.options.log.warn('journaled need could not be re-submitted; ending it', { needId: need.id, error: (error as Error).message });
+        this.forget(need.id, 'refused');
+        continue;
+      }
+      const grant = decision.grants.find((g) => g.family === need.request.family);
+      if (grant && (decision.verdict === 'granted' || decision.verdict === 'granted-with-changes')) {
+        granted++;
+        this.live.set(need.id, { ...need, grantedLeaseSeconds: grant.leaseSeconds, ...(grant.externalPort !== undefined ? { grantedExternalPort: grant.externalPort } : {}) });
+      } else {
+        this.options.log.info('journaled need not granted after restart', { needId: need.id, verdict: decision.verdict, reason: firstReason(decision, '') });
+      }
+    }
+    return { resubmitted: needs.length, granted };
+  }
+
+  /** Opens (or renews) a pinhole or port mapping; see the class comment for the order of steps. */
+  async open(req: OpenRequest): Promise<OpenOutcome> {
+    const now = this.options.now();
+    const internalClient = canonicalAddress(req.internalClient);
+    const remoteHost = req.remoteHost ? canonicalAddress(req.remoteHost) : '';
+    if (internalClient === undefined || remoteHost === undefined) {
+      return { ok: false, needId: '', refusal: 'invalid', detail: `not an IP address: ${internalClient === undefined ? req.internalClient : req.remoteHost}`, reasons: [] };
+    }
+    const request: OpenRequest = { ...req, internalClient, remoteHost };
+    const needId = needIdOf(request);
+    const existing = this.live.get(needId);
+    const requesterAddress = request.requesterAddress ? (canonicalAddress(request.requesterAddress) ?? request.requesterAddress) : undefined;
+    if (!existing && requesterAddress && (this.perClient.get(requesterAddress) ?? 0) >= this.options.maxPerClient) {
+      return { ok: false, needId, refusal: 'client-limit', detail: `${requesterAddress} already holds ${this.options.maxPerClient} pinholes/mappings`, reasons: [] };
+    }
+    const cls: NeedClass = request.source === 'admin' ? 'admin' : this.options.upnpClass;
+    const leaseSeconds = leaseSecondsFor(request.leaseSeconds, cls, this.policy);
+    const deviceId = request.source === 'admin' ? `admin:${request.actor ?? 'api'}` : await this.options.directory.resolve(requesterAddress ?? internalClient);
+    const needRequest: NeedRequest = {
+      id: needId,
+      requester: requesterAddress ? { deviceId, address: requesterAddress } : { deviceId },
+      internalClient,
+      protocol: request.protocol,
+      internalPort: request.internalPort,
+      ...(request.family === 'ipv4' && request.externalPort ? { externalPort: request.externalPort } : {}),
+      ...(remoteHost ? { remoteHost } : {}),
+      ...(request.remotePort ? { remotePort: request.remotePort } : {}),
+      family: request.family,
+      leaseSeconds,
+      class: cls,
+    };
+    const uniqueId = request.family === 'ipv6' ? (existing?.uniqueId ?? this.nextUniqueId++) : undefined;
+    const journaled: JournaledNeed = {
+      id: needId,
+      source: request.source,
+      request: needRequest,
+      deadline: now + leaseSeconds * 1000,
+      ...(uniqueId !== undefined ? { uniqueId } : {}),
+      ...(request.description !== undefined ? { description: request.description } : existing?.description !== undefined ? { description: existing.description } : {}),
+      createdAt: existing?.createdAt ?? now,
+    };
+    // 1. Durable before anything changes.
+    this.options.journal.putNeed(journaled);
+    this.track(journaled);
+    this.options.applier.clearFailure(needId);
+    // 2. The engine decides in the same tick.
+    let decision: Decision;
+    try {
+      decision = this.options.engine.request(needRequest);
+    } catch (error) {
+      this.end(needId, 'refused');
+      return { ok: false, needId, refusal: 'invalid', detail: (error as Error).message, reasons: [] };
+    }
+    const position = this.options.applier.position();
+    const grant = decision.grants.find((g) => g.family === request.family);
+    const granted = (decision.verdict === 'granted' || decision.verdict === 'granted-with-changes') && grant !== undefined;
+    let refusal: Refusal | undefined;
+    if (!granted) {
+      refusal = decision.verdict === 'queued' ? 'capacity' : decision.verdict === 'ineffective' ? 'ineffective' : decision.reasons.some((r) => r.code === 'external-port-in-use' || r.code === 'external-ports-exhausted') ? 'conflict' : 'denied';
+    } else if (request.family === 'ipv4' && !request.acceptOtherExternalPort && grant.externalPort !== (request.externalPort || request.internalPort)) {
+      refusal = 'conflict';
+    }
+    if (refusal) {
+      // Refused (or a renewal the engine now refuses): the need ends, and with it any grant it had.
+      this.end(needId, 'refused');
+      await this.options.applier.settled(this.options.applier.position());
+      return { ok: false, needId, refusal, detail: firstReason(decision, decision.verdict), reasons: decision.reasons, decision };
+    }
+    const live: LiveNeed = {
+      ...journaled,
+      grantedLeaseSeconds: grant!.leaseSeconds,
+      ...(grant!.externalPort !== undefined ? { grantedExternalPort: grant!.externalPort } : {}),
+    };
+    this.live.set(needId, live);
+    // 3. A renewal keeps the engine's grant: refresh the kernel entry's timeout to the new deadline.
+    if (existing) this.options.applier.refresh(needId);
+    await this.options.applier.settled(Math.max(position, this.options.applier.position()));
+    const failure = this.options.applier.failureOf(needId);
+    if (failure) {
+      this.end(needId, 'refused');
+      await this.options.applier.settled(this.options.applier.position());
+      return { ok: false, needId, refusal: 'firewall', detail: failure.message, reasons: decision.reasons, decision };
+    }
+    this.options.onChange?.({ kind: existing ? 'need-renewed' : 'need-opened', need: live });
+    return {
+      ok: true,
+      needId,
+      decision,
+      grant: grant!,
+      ...(uniqueId !== undefined ? { uniqueId } : {}),
+      ...(grant!.externalPort !== undefined ? { externalPort: grant!.externalPort } : {}),
+      leaseSeconds: grant!.leaseSeconds,
+      deadline: live.deadline,
+      renewed: existing !== undefined,
+    };
+  }
+
+  /** Extends a live need's lease (UpdatePinhole). */
+  async renew(needId: string, leaseSeconds: number): Promise<LiveNeed | undefined> {
+    const need = this.live.get(needId);
+    if (!need) return undefined;
+    const lease = leaseSecondsFor(leaseSeconds, need.request.class, this.policy);
+    const renewed: LiveNeed = { ...need, deadline: this.options.now() + lease * 1000 };
+    this.options.journal.putNeed(stripGranted(renewed));
+    this.live.set(needId, renewed);
+    this.options.applier.refresh(needId);
+    await this.options.applier.settled(this.options.applier.position());
+    this.options.onChange?.({ kind: 'need-renewed', need: renewed });
+    return renewed;
+  }
+
+  /** Ends a need (DeletePinhole, DeletePortMapping, admin close) and waits until the firewall let go of it. */
+  async close(needId: string, cause: NeedEndCause = 'deleted'): Promise<boolean> {
+    if (!this.live.has(needId)) return false;
+    this.end(needId, cause);
+    await this.options.applier.settled(this.options.applier.position());
+    return true;
+  }
+
+  /** Ends every need whose deadline has passed; returns how many. */
+  sweep(): number {
+    const now = this.options.now();
+    let ended = 0;
+    for (const need of [...this.live.values()]) {
+      if (need.deadline <= now) {
+        this.end(need.id, 'expired');
+        ended++;
+      }
+    }
+    return ended;
+  }
+
+  private track(need: JournaledNeed): void {
+    if (!this.live.has(need.id)) {
+      const addr = need.request.requester.address;
+      if (addr) this.perClient.set(addr, (this.perClient.get(addr) ?? 0) + 1);
+    }
+    this.live.set(need.id, need);
+    if (need.uniqueId !== undefined) {
+      this.byUniqueId.set(need.uniqueId, need.id);
+      if (need.uniqueId >= this.nextUniqueId) this.nextUniqueId = need.uniqueId + 1;
+    }
+  }
+
+  private forget(needId: string, cause: NeedEndCause): void {
+    const need = this.live.get(needId);
+    if (!need) return;
+    this.live.delete(needId);
+    if (need.uniqueId !== undefined) this.byUniqueId.delete(need.uniqueId);
+    const addr = need.request.requester.address;
+    if (addr) {
+      const n = (this.perClient.get(addr) ?? 1) - 1;
+      if (n <= 0) this.perClient.delete(addr);
+      else this.perClient.set(addr, n);
+    }
+    this.options.journal.endNeed(needId, this.options.now(), cause);
+  }
+
+  private end(needId: string, cause: NeedEndCause): void {
+    this.forget(needId, cause);
+    this.options.engine.submit({ type: 'need-ended', needId, why: 'released' });
+    this.options.onChange?.({ kind: 'need-ended', needId, cause });
+  }
+}
+
+function stripGranted(need: LiveNeed): JournaledNeed {
+  const { grantedExternalPort: _p, grantedLeaseSeconds: _l, ...rest } = need;
+  return rest;
+}

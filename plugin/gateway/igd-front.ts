@@ -1,0 +1,81 @@
+/**
+ * The IGD front as the daemon runs it: the UPnP HTTP server (description,
+ * SCPDs, SOAP control) bound to the LAN addresses only — never to the WAN —
+ * plus the SSDP responder, all answering through one {@link GatewayDecider}.
+ *
+ * @example
+ * ```ts
+ * const front = await startIgdFront({ decider, lanInterfaces: ['lan0'], httpPort: 5000, uuid, log });
+ * front.urls(); // ['http://192.168.77.1:5000', 'http://[2001:db8:77::1]:5000', ...]
+ * await front.stop(); // SSDP byebye, sockets closed
+ * ```
+ */
+import { createHash } from 'node:crypto';
+import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
+import { GatewayDecider } from '../../adapters/upnp/server/gateway-decider';
+import { defineIgdDevice } from '../../adapters/upnp/server/igd-device';
+import { createIgdHttpServer } from '../../adapters/upnp/server/igd-http-server';
+import { Logger } from './structured-log';
+
+export interface IgdFront {
+  urls(): string[];
+  stop(): Promise<void>;
+}
+
+export interface IgdFrontOptions {
+  readonly decider: GatewayDecider;
+  readonly lanInterfaces: readonly string[];
+  readonly httpPort: number;
+  /** The root device UUID (stable across restarts). */
+  readonly uuid: string;
+  readonly log: Logger;
+  /** Interface addresses (default `os.networkInterfaces`). */
+  readonly interfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
+}
+
+/** A stable UUID derived from a seed (e.g. the firewall table and LAN interfaces). */
+export function stableUuid(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The addresses to listen on: every IPv4 and IPv6 address of the LAN interfaces (link-local with its zone). */
+export function lanListenAddresses(lanInterfaces: readonly string[], interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>, port: number): { host: string; port: number }[] {
+  const out: { host: string; port: number }[] = [];
+  for (const name of lanInterfaces) {
+    for (const info of interfaces[name] ?? []) {
+      if (info.internal) continue;
+      const linkLocal = info.family === 'IPv6' && info.address.toLowerCase().startsWith('fe80:');
+      out.push({ host: linkLocal ? `${info.address}%${name}` : info.address, port });
+    }
+  }
+  return out;
+}
+
+/** Starts the IGD front on the LAN interfaces. */
+export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront> {
+  const interfaces = (options.interfaces ?? networkInterfaces)();
+  const listen = lanListenAddresses(options.lanInterfaces, interfaces, options.httpPort);
+  if (listen.length === 0) throw new Error(`no address on the LAN interfaces ${options.lanInterfaces.join(', ')}: the IGD front has nowhere to listen`);
+  const igd = defineIgdDevice({ uuid: options.uuid, friendlyName: 'homenet gateway' });
+  const log = options.log;
+  const http = createIgdHttpServer({
+    igd,
+    decider: options.decider,
+    listen,
+    onControl: (entry) => {
+      const fields = { action: entry.action, requester: entry.requester.address, status: entry.status, ms: Number(entry.durationMs.toFixed(2)) };
+      if (entry.code !== undefined) log.info('control refused', { ...fields, code: entry.code, refusedBy: entry.refusedBy, detail: entry.detail });
+      else if (log.enabled('debug')) log.debug('control', fields);
+    },
+    onError: (error) => log.warn('igd http problem', { error: error.message }),
+  });
+  await http.start();
+  log.info('igd front listening', { urls: http.urls() });
+  return {
+    urls: () => http.urls(),
+    async stop() {
+      await http.close();
+    },
+  };
+}

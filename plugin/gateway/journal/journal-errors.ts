@@ -1,0 +1,19 @@
+/** The journal file cannot be used: not SQLite, damaged, another program's, or from a newer homenet. Names the file. */
+export class JournalOpenError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: 'corrupt' | 'foreign' | 'newer-schema' | 'io',
+    detail: string,
+  ) {
+    super(`journal ${path}: ${detail}`);
+    this.name = 'JournalOpenError';
+  }
+}
+
+/** A call with bad arguments; nothing was written. */
+export class JournalInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JournalInputError';
+  }
+}

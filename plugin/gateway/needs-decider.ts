@@ -1,0 +1,206 @@
+/**
+ * The IGD front's decider in gateway mode: every SOAP request that changes
+ * something becomes an open, renew or close on {@link GatewayNeeds} (journal
+ * first, then the engine, then the firewall), and the outcome becomes the
+ * answer, with the fault codes miniupnpd 2.3.1 answers for the same request
+ * (`shared/reference/miniupnpd-2.3.1/soap/INDEX.txt`): a policy denial is 606,
+ * an IPv4 port held by another client 718, a full table 728 (port mappings) or
+ * 701 (pinholes), an unknown pinhole UniqueID 402, someone else's pinhole or
+ * mapping 606, a missing mapping 714 (GetSpecific), an index past the end 713.
+ *
+ * @example
+ * ```ts
+ * const decider = createNeedsDecider({ needs, externalIpv4: () => '198.51.100.1', startedAt: Date.now() });
+ * await decider.addPinhole({ remoteHost: '', remotePort: 0, internalClient: '2001:db8:77::10', internalPort: 3074,
+ *   protocol: 'udp', leaseSeconds: 3600 }, { address: '2001:db8:77::10', family: 'ipv6', port: 50000 });
+ * // { ok: true, value: { uniqueId: 1 } }
+ * ```
+ */
+import {
+  accept, Answer, GatewayDecider, PortMappingEntry, PortMappingKey, refuse, Requester,
+} from '../../adapters/upnp/server/gateway-decider';
+import { GatewayNeeds, LiveNeed, OpenOutcome } from './gateway-needs';
+
+export interface NeedsDeciderOptions {
+  readonly needs: GatewayNeeds;
+  /** The WAN IPv4 address GetExternalIPAddress reports ('' when there is none). */
+  readonly externalIpv4: () => string;
+  /** Wall clock ms (uptime, lease left). */
+  readonly now?: () => number;
+  readonly startedAt: number;
+  /** Whether pinholes are possible (false: 702 FirewallDisabled... as GetFirewallStatus reports). */
+  readonly firewallEnabled?: boolean;
+}
+
+function refusalCode(outcome: Extract<OpenOutcome, { ok: false }>, table: 'pinhole' | 'port-mapping'): number {
+  switch (outcome.refusal) {
+    case 'conflict':
+      return table === 'port-mapping' ? 718 : 606;
+    case 'capacity':
+    case 'client-limit':
+      return table === 'port-mapping' ? 728 : 701;
+    case 'firewall':
+      return 501;
+    case 'invalid':
+      return 402;
+    case 'denied':
+    case 'ineffective':
+      return 606;
+  }
+}
+
+function ownedBy(need: LiveNeed, requester: Requester): boolean {
+  return need.source === 'upnp' && (need.request.requester.address === requester.address || need.request.internalClient === requester.address);
+}
+
+function mappingKeyOf(need: LiveNeed): string {
+  return `${need.request.protocol}|${need.grantedExternalPort ?? need.request.externalPort ?? need.request.internalPort}|${need.request.remoteHost ?? ''}`;
+}
+
+/** Creates the decider; see the module comment. */
+export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider {
+  const { needs } = options;
+  const now = options.now ?? Date.now;
+
+  const portMappings = (): LiveNeed[] => needs.list().filter((n) => n.request.family === 'ipv4' && n.grantedExternalPort !== undefined);
+  const findMapping = (key: PortMappingKey): LiveNeed | undefined => {
+    const want = `${key.protocol}|${key.externalPort}|${key.remoteHost}`;
+    return portMappings().find((n) => mappingKeyOf(n) === want);
+  };
+  const entryOf = (n: LiveNeed): PortMappingEntry => ({
+    remoteHost: n.request.remoteHost ?? '',
+    externalPort: n.grantedExternalPort as number,
+    protocol: n.request.protocol as 'udp' | 'tcp',
+    internalPort: n.request.internalPort,
+    internalClient: n.request.internalClient as string,
+    enabled: true,
+    description: n.description ?? '',
+    leaseSeconds: Math.max(0, Math.ceil((n.deadline - now()) / 1000)),
+  });
+  const pinholeOf = (uniqueId: number, requester: Requester): Answer<LiveNeed> => {
+    const need = needs.byUnique(uniqueId);
+    if (!need) return refuse(402, `no pinhole with UniqueID ${uniqueId}`);
+    if (!ownedBy(need, requester)) return refuse(606, `pinhole ${uniqueId} belongs to ${need.request.requester.address ?? need.request.requester.deviceId}`);
+    return accept(need);
+  };
+
+  return {
+    firewallStatus: () => accept({ firewallEnabled: options.firewallEnabled ?? true, inboundPinholeAllowed: true }),
+
+    async addPinhole(request, requester) {
+      const outcome = await needs.open({
+        source: 'upnp',
+        family: 'ipv6',
+        protocol: request.protocol,
+        internalClient: request.internalClient,
+        internalPort: request.internalPort,
+        remoteHost: request.remoteHost,
+        remotePort: request.remotePort,
+        leaseSeconds: request.leaseSeconds,
+        requesterAddress: requester.address,
+      });
+      if (!outcome.ok) return refuse(refusalCode(outcome, 'pinhole'), outcome.detail, outcome.reasons);
+      return accept({ uniqueId: outcome.uniqueId as number });
+    },
+
+    async updatePinhole(request, requester) {
+      const found = pinholeOf(request.uniqueId, requester);
+      if (!found.ok) return found;
+      await needs.renew(found.value.id, request.leaseSeconds);
+      return accept(undefined);
+    },
+
+    async deletePinhole(request, requester) {
+      const found = pinholeOf(request.uniqueId, requester);
+      if (!found.ok) return found;
+      await needs.close(found.value.id, 'deleted');
+      return accept(undefined);
+    },
+
+    pinholePackets(request, requester) {
+      const found = pinholeOf(request.uniqueId, requester);
+      if (!found.ok) return found;
+      // Per-element packet counters are not kept (as miniupnpd's nftables build): 0, so CheckPinholeWorking answers 709.
+      return accept({ packets: 0 });
+    },
+
+    externalIpv4: () => accept({ address: options.externalIpv4() }),
+
+    connectionStatus: () =>
+      accept({ status: options.externalIpv4() ? 'Connected' : 'Disconnected', lastError: 'ERROR_NONE', uptimeSeconds: Math.floor((now() - options.startedAt) / 1000) }),
+
+    async addPortMapping(request, requester) {
+      // A port held by another client is the engine's call (ipv4-external-port-exclusive): its decision is
+      // recorded and visible in the admin API; a reassigned port is a conflict (718) for AddPortMapping.
+      const outcome = await needs.open({
+        source: 'upnp',
+        family: 'ipv4',
+        protocol: request.protocol,
+        internalClient: request.internalClient,
+        internalPort: request.internalPort,
+        externalPort: request.externalPort,
+        remoteHost: request.remoteHost,
+        remotePort: 0,
+        leaseSeconds: request.leaseSeconds,
+        requesterAddress: requester.address,
+        description: request.description,
+      });
+      if (!outcome.ok) return refuse(refusalCode(outcome, 'port-mapping'), outcome.detail, outcome.reasons);
+      return accept(undefined);
+    },
+
+    async addAnyPortMapping(request, requester) {
+      const outcome = await needs.open({
+        source: 'upnp',
+        family: 'ipv4',
+        protocol: request.protocol,
+        internalClient: request.internalClient,
+        internalPort: request.internalPort,
+        ...(request.externalPort ? { externalPort: request.externalPort } : {}),
+        remoteHost: request.remoteHost,
+        remotePort: 0,
+        leaseSeconds: request.leaseSeconds,
+        requesterAddress: requester.address,
+        description: request.description,
+        acceptOtherExternalPort: true,
+      });
+      if (!outcome.ok) return refuse(refusalCode(outcome, 'port-mapping'), outcome.detail, outcome.reasons);
+      return accept({ reservedPort: outcome.externalPort as number });
+    },
+
+    async deletePortMapping(request, requester) {
+      const held = findMapping(request);
+      if (!held) return accept(undefined); // miniupnpd answers 200 for a mapping that does not exist
+      if (!ownedBy(held, requester)) return refuse(606, `port ${request.externalPort}/${request.protocol} belongs to ${held.request.internalClient}`);
+      await needs.close(held.id, 'deleted');
+      return accept(undefined);
+    },
+
+    async deletePortMappingRange(request, requester) {
+      const inRange = portMappings().filter(
+        (n) => n.request.protocol === request.protocol && (n.grantedExternalPort as number) >= request.startPort && (n.grantedExternalPort as number) <= request.endPort && ownedBy(n, requester),
+      );
+      if (inRange.length === 0) return refuse(730, `no port mapping of yours in ${request.startPort}-${request.endPort}`);
+      for (const n of inRange) await needs.close(n.id, 'deleted');
+      return accept(undefined);
+    },
+
+    getPortMapping(request) {
+      const held = findMapping(request);
+      return held ? accept(entryOf(held)) : refuse(714, `no mapping for ${request.externalPort}/${request.protocol}`);
+    },
+
+    getPortMappingAt(index) {
+      const list = portMappings();
+      return index < list.length ? accept(entryOf(list[index])) : refuse(713, `index ${index} is past the ${list.length} mappings`);
+    },
+
+    listPortMappings(request) {
+      const list = portMappings()
+        .filter((n) => n.request.protocol === request.protocol && (n.grantedExternalPort as number) >= request.startPort && (n.grantedExternalPort as number) <= request.endPort)
+        .slice(0, request.maxEntries > 0 ? request.maxEntries : undefined)
+        .map(entryOf);
+      return list.length > 0 ? accept(list) : refuse(730, 'no port mapping in that range');
+    },
+  };
+}
