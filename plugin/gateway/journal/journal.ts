@@ -30,7 +30,11 @@ export interface Journal {
   endNeed(needId: string, reason: string): void;
   /** Appends a decision; returns its journal seq. */
   appendDecision(decision: Decision): number;
-  /** Write-ahead: records the intended firewall change before it is made. Same key twice = one intent. */
+  /**
+   * Write-ahead: records the intended firewall change before it is made. The
+   * same key while pending = one intent; a key seen before and settled (an
+   * engine restarted from generation 1) becomes a new pending intent.
+   */
   recordIntent(action: Action): void;
   /** {@link recordIntent} for a batch, in one transaction. */
   recordIntents(actions: readonly Action[]): void;
@@ -242,7 +246,10 @@ export function openJournal(options: JournalOptions): Journal {
     endNeed: db.prepare('UPDATE needs SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL'),
     appendDecision: db.prepare('INSERT INTO decisions (engine_seq, at, recorded_at, need_id, verdict, body) VALUES (?, ?, ?, ?, ?, ?)'),
     recordIntent: db.prepare(
-      `INSERT INTO intents (key, op, grant_id, need_id, action, recorded_at, state) VALUES (?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT(key) DO NOTHING`,
+      `INSERT INTO intents (key, op, grant_id, need_id, action, recorded_at, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')
+       ON CONFLICT(key) DO UPDATE SET op = excluded.op, grant_id = excluded.grant_id, need_id = excluded.need_id, action = excluded.action,
+         recorded_at = excluded.recorded_at, state = 'pending', settled_at = NULL, detail = NULL
+       WHERE intents.state != 'pending'`,
     ),
     intentByKey: db.prepare('SELECT * FROM intents WHERE key = ?'),
     settle: db.prepare('UPDATE intents SET state = ?, settled_at = ?, detail = ? WHERE id = ?'),
