@@ -53,3 +53,4 @@ export { watchGateways } from './gateway-watch';
 export type { WatchGatewaysOptions, GatewayEvent } from './gateway-watch';
 export { buildGatewayReport } from './gateway-report';
 export type { GatewayReport, GatewayReportOptions, JaipaGrade } from './gateway-report';
+export * from './server';

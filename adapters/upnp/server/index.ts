@@ -1,0 +1,54 @@
+/**
+ * The IGD front (UPnP server side): a policy-enforcing InternetGatewayDevice:2 that unmodified
+ * clients use. Description and SCPDs generated from typed definitions, an SSDP responder
+ * (IPv4 over node-ssdp's sockets, IPv6 over dgram), a hardened SOAP control server, and the
+ * decider port with its engine-backed implementation.
+ *
+ * @example
+ * ```ts
+ * import { asyncScheduler } from 'rxjs';
+ * import { createPolicyEngine } from '../../../policies';
+ * import { createEngineDecider, createIgdHttpServer, defineIgdDevice, Ipv4SsdpResponderTransport,
+ *   Ipv6SsdpResponderTransport, SsdpResponder } from './adapters/upnp';
+ *
+ * const engine = createPolicyEngine({ scheduler: asyncScheduler });
+ * engine.submit({ type: 'gateway-seen', gatewayId: 'self', bootId: '1' });
+ * const igd = defineIgdDevice({ uuid: '2f1c9e3a-5b7d-4c1e-9a2b-000000000001' });
+ * const http = createIgdHttpServer({ igd, listen: [{ host: '::', port: 5000 }],
+ *   decider: createEngineDecider({ engine, scheduler: asyncScheduler, externalIpv4: () => '198.51.100.1' }) });
+ * await http.start();
+ * const ssdp = new SsdpResponder({ igd, configId: http.documents.configId, interfaces: ['br-lan'], httpPort: 5000,
+ *   transports: [new Ipv4SsdpResponderTransport({ interfaces: ['br-lan'] }), new Ipv6SsdpResponderTransport({ interfaces: ['br-lan'] })] });
+ * await ssdp.start();
+ * ```
+ */
+export {
+  WAN_COMMON_INTERFACE_CONFIG_1, WAN_IPV6_FIREWALL_CONTROL_1, WAN_IP_CONNECTION_1, WAN_IP_CONNECTION_2, findAction,
+} from './igd-service-definitions';
+export type {
+  ActionDefinition, ArgumentDefinition, ServedServiceKind, ServiceDefinition, StateVariableDefinition, UpnpDataType,
+} from './igd-service-definitions';
+export { DEFAULT_IGD_PATHS, allDevices, defineIgdDevice } from './igd-device';
+export type { IgdDevice, IgdDeviceOptions, IgdPaths, ServedDevice, ServedService, ServicePaths } from './igd-device';
+export { buildIgdDocuments, buildScpdXml } from './description-xml';
+export type { IgdDocuments } from './description-xml';
+export { accept, refuse, refuseEverything } from './gateway-decider';
+export type {
+  Accepted, Answer, Awaitable, ConnectionStatus, FirewallStatus, GatewayDecider, LinkProperties, PinholeRequest, PortMappingEntry,
+  PortMappingKey, PortMappingRequest, PortRangeRequest, Refusal, Requester, TrafficCounters, TransportProtocol,
+} from './gateway-decider';
+export { soapFaultBody, soapSuccessBody, faultDescription } from './soap-response';
+export { ControlArguments, ControlFault } from './control-arguments';
+export { handleControl, requesterOf, portListingXml, serviceTypeMatches, MAX_MAPPING_LEASE_SECONDS, MAX_PINHOLE_LEASE_SECONDS } from './soap-control';
+export type { ControlCall, ControlOutcome } from './soap-control';
+export { createIgdHttpServer, DEFAULT_IGD_HTTP_LIMITS, DEFAULT_SERVER_HEADER } from './igd-http-server';
+export type { ControlLogEntry, IgdHttpLimits, IgdHttpServer, IgdHttpServerOptions } from './igd-http-server';
+export { createEngineDecider, refusalFor } from './engine-decider';
+export type { DeciderLogger, EngineDecider, EngineDeciderOptions, PinholeView, PortMappingView } from './engine-decider';
+export type { SsdpResponderTransport } from './ssdp-responder-transport';
+export { SsdpResponder, searchMatches, ssdpGroups, ssdpTargets } from './ssdp-responder';
+export type { SsdpResponderOptions, SsdpTarget } from './ssdp-responder';
+export { Ipv4SsdpResponderTransport } from './ssdp-ipv4-responder-transport';
+export type { Ipv4SsdpResponderTransportOptions } from './ssdp-ipv4-responder-transport';
+export { Ipv6SsdpResponderTransport } from './ssdp-ipv6-responder-transport';
+export type { Ipv6SsdpResponderTransportOptions } from './ssdp-ipv6-responder-transport';

@@ -1,0 +1,346 @@
+/**
+ * The SOAP control dispatcher of the IGD front: one parsed request of one served service ->
+ * protocol validation with miniupnpd's fault codes -> the {@link GatewayDecider} for every
+ * decision -> the response body. No I/O here: `igd-http-server.ts` feeds it.
+ *
+ * Protocol-level faults (the same codes miniupnpd 2.3.1 answers for the same request):
+ * - any service: action not offered by the service (or SOAPAction names another service) 401;
+ *   missing or malformed argument 402.
+ * - WANIPv6FirewallControl: Protocol not an integer 402; InternalPort 0 706; InternalClient
+ *   empty or `*` 708; firewall disabled 702; inbound pinholes not allowed 703; Protocol 65535
+ *   707; Protocol not 6/17 705; LeaseTime outside 1..86400 402; RemoteHost not IPv6 402;
+ *   InternalClient not an IPv6 literal 402; request over IPv4 HTTP, or InternalClient not the
+ *   requester's address written exactly in RFC 5952 form 606; GetOutboundPinholeTimeout
+ *   without a decider method 501; CheckPinholeWorking with no packet yet 709.
+ * - WANIPConnection: NewProtocol not TCP/UDP 402; NewExternalPort 0 on AddPortMapping 716;
+ *   NewInternalPort 0 or NewInternalClient not an IPv4 literal 402; NewInternalClient not the
+ *   requester 718 on AddPortMapping and 606 on AddAnyPortMapping (miniupnpd's secure mode);
+ *   NewStartPort > NewEndPort 733; an empty GetListOfPortMappings 730; lease > 604800 is
+ *   stored as 604800 (IGD:2).
+ *
+ * @example
+ * ```ts
+ * const out = await handleControl({ service, serviceType, action: 'AddPinhole', args, requester }, decider);
+ * out.status; // 200 or 500
+ * ```
+ */
+import { isIpv4Literal, isIpv6Literal, toRfc5952 } from '../ip-address';
+import { isUrnOf, splitUrnVersion } from '../upnp-urns';
+import { ControlArguments, ControlFault } from './control-arguments';
+import {
+  Answer, GatewayDecider, PortMappingEntry, PortMappingRequest, PortRangeRequest, Requester, TransportProtocol,
+} from './gateway-decider';
+import { ServedService } from './igd-device';
+import { findAction } from './igd-service-definitions';
+import { OutputValue, soapFaultBody, soapSuccessBody } from './soap-response';
+
+/** One control request, already read off the wire. */
+export interface ControlCall {
+  /** The service whose control URL was posted to. */
+  readonly service: ServedService;
+  /** The service type the SOAPAction header named (may be an older version than served). */
+  readonly serviceType: string;
+  readonly action: string;
+  readonly args: ReadonlyArray<readonly [string, string]>;
+  readonly requester: Requester;
+}
+
+/** What to answer, and what the log should say. */
+export interface ControlOutcome {
+  readonly status: 200 | 500;
+  readonly body: string;
+  readonly action: string;
+  /** The UPnP errorCode of a fault. */
+  readonly code?: number;
+  /** Why it was refused (for logs). */
+  readonly detail?: string;
+  /** Which side refused: the protocol checks or the decider. */
+  readonly refusedBy?: 'protocol' | 'decider';
+  readonly reasons?: readonly unknown[];
+}
+
+/** IGD:2 caps a mapping lease at a week; miniupnpd stores longer ones as a week. */
+export const MAX_MAPPING_LEASE_SECONDS = 604800;
+export const MAX_PINHOLE_LEASE_SECONDS = 86400;
+
+type Outputs = Array<readonly [string, OutputValue]>;
+
+class DeciderRefusal extends Error {
+  constructor(readonly code: number, readonly detail: string, readonly reasons: readonly unknown[] | undefined) {
+    super(detail);
+  }
+}
+
+async function decided<T>(answer: Answer<T> | Promise<Answer<T>>): Promise<T> {
+  const a = await answer;
+  if (a.ok) return a.value;
+  throw new DeciderRefusal(a.code, a.detail, a.reasons);
+}
+
+/** True when `serviceType` names the served service at a version it covers. */
+export function serviceTypeMatches(service: ServedService, serviceType: string): boolean {
+  const served = splitUrnVersion(service.definition.serviceType);
+  const asked = splitUrnVersion(serviceType);
+  return !!served && !!asked && isUrnOf(serviceType, served.name) && asked.version >= 1 && asked.version <= served.version;
+}
+
+/**
+ * Validates and dispatches one control call. Never throws: every failure is a fault outcome
+ * (a decider that throws is answered 501 and reported as such).
+ */
+export async function handleControl(call: ControlCall, decider: GatewayDecider): Promise<ControlOutcome> {
+  const { service, action } = call;
+  const fault = (code: number, detail: string, refusedBy: 'protocol' | 'decider', reasons?: readonly unknown[]): ControlOutcome => ({
+    status: 500, body: soapFaultBody(code), action, code, detail, refusedBy, ...(reasons !== undefined ? { reasons } : {}),
+  });
+  if (!serviceTypeMatches(service, call.serviceType) || !findAction(service.definition, action)) {
+    return fault(401, `${call.serviceType}#${action} is not an action of ${service.definition.serviceType}`, 'protocol');
+  }
+  try {
+    const outputs = await dispatch(call, new ControlArguments(call.args), decider);
+    return { status: 200, body: soapSuccessBody(call.serviceType, action, outputs), action };
+  } catch (e) {
+    if (e instanceof ControlFault) return fault(e.code, e.detail, 'protocol');
+    if (e instanceof DeciderRefusal) return fault(e.code, e.detail, 'decider', e.reasons);
+    return fault(501, `the decider failed: ${e instanceof Error ? e.message : String(e)}`, 'decider');
+  }
+}
+
+function dispatch(call: ControlCall, args: ControlArguments, decider: GatewayDecider): Promise<Outputs> {
+  switch (call.service.definition.kind) {
+    case 'wanIpv6FirewallControl':
+      return firewallControl(call, args, decider);
+    case 'wanIpConnection':
+      return ipConnection(call, args, decider);
+    case 'wanCommonInterfaceConfig':
+      return commonInterfaceConfig(call.action, decider);
+  }
+}
+
+// ------------------------------------------------------------ WANIPv6FirewallControl:1
+
+async function checkFirewall(decider: GatewayDecider): Promise<void> {
+  const status = await decided(decider.firewallStatus());
+  if (!status.firewallEnabled) throw new ControlFault(702, 'the IPv6 firewall is disabled');
+  if (!status.inboundPinholeAllowed) throw new ControlFault(703, 'inbound pinholes are not allowed');
+}
+
+/** Protocol, port, client and ownership checks of AddPinhole / GetOutboundPinholeTimeout, in miniupnpd's order. */
+async function pinholeSpec(args: ControlArguments, requester: Requester, decider: GatewayDecider, withLease: boolean) {
+  const protocolNumber = args.uint('Protocol', 0, 65535);
+  const internalPort = args.uint('InternalPort', 0, 65535);
+  if (internalPort === 0) throw new ControlFault(706, 'InternalPort 0 (wildcard) is not allowed');
+  const clientText = args.optionalText('InternalClient', '').trim();
+  if (clientText === '' || clientText === '*') throw new ControlFault(708, 'InternalClient must name the host');
+  await checkFirewall(decider);
+  if (protocolNumber === 65535) throw new ControlFault(707, 'Protocol 65535 (wildcard) is not allowed');
+  if (protocolNumber !== 6 && protocolNumber !== 17) throw new ControlFault(705, `Protocol ${protocolNumber} is not TCP (6) or UDP (17)`);
+  const leaseSeconds = withLease ? args.uint('LeaseTime', 1, MAX_PINHOLE_LEASE_SECONDS) : 0;
+  const remoteHost = args.ipv6RemoteHost('RemoteHost');
+  const remotePort = args.uint('RemotePort', 0, 65535);
+  if (!isIpv6Literal(clientText) || clientText.includes('%')) throw new ControlFault(402, `InternalClient ${JSON.stringify(clientText)} is not an IPv6 address`);
+  if (requester.family !== 'ipv6') throw new ControlFault(606, `a pinhole was requested over IPv4 HTTP by ${requester.address}`);
+  // Like miniupnpd: the text must be the requester's address as RFC 5952 writes it.
+  if (clientText !== requester.address) {
+    throw new ControlFault(606, `InternalClient ${clientText} is not the requester's address ${requester.address}`);
+  }
+  const protocol: TransportProtocol = protocolNumber === 6 ? 'tcp' : 'udp';
+  return { remoteHost, remotePort, internalClient: clientText, internalPort, protocol, leaseSeconds };
+}
+
+async function firewallControl(call: ControlCall, args: ControlArguments, decider: GatewayDecider): Promise<Outputs> {
+  const who = call.requester;
+  switch (call.action) {
+    case 'GetFirewallStatus': {
+      const s = await decided(decider.firewallStatus());
+      return [['FirewallEnabled', s.firewallEnabled], ['InboundPinholeAllowed', s.inboundPinholeAllowed]];
+    }
+    case 'GetOutboundPinholeTimeout': {
+      if (!decider.outboundPinholeTimeout) throw new ControlFault(501, 'outbound pinhole timeouts are not reported');
+      const { leaseSeconds: _unused, ...spec } = await pinholeSpec(args, who, decider, false);
+      const r = await decided(decider.outboundPinholeTimeout(spec, who));
+      return [['OutboundPinholeTimeout', r.seconds]];
+    }
+    case 'AddPinhole': {
+      const spec = await pinholeSpec(args, who, decider, true);
+      const r = await decided(decider.addPinhole(spec, who));
+      return [['UniqueID', r.uniqueId]];
+    }
+    case 'UpdatePinhole': {
+      const uniqueId = args.uint('UniqueID', 0, 65535);
+      const leaseSeconds = args.uint('NewLeaseTime', 1, MAX_PINHOLE_LEASE_SECONDS);
+      await checkFirewall(decider);
+      await decided(decider.updatePinhole({ uniqueId, leaseSeconds }, who));
+      return [];
+    }
+    case 'DeletePinhole': {
+      const uniqueId = args.uint('UniqueID', 0, 65535);
+      await checkFirewall(decider);
+      await decided(decider.deletePinhole({ uniqueId }, who));
+      return [];
+    }
+    case 'GetPinholePackets': {
+      const uniqueId = args.uint('UniqueID', 0, 65535);
+      await checkFirewall(decider);
+      const r = await decided(decider.pinholePackets({ uniqueId }, who));
+      return [['PinholePackets', r.packets]];
+    }
+    case 'CheckPinholeWorking': {
+      const uniqueId = args.uint('UniqueID', 0, 65535);
+      await checkFirewall(decider);
+      const r = await decided(decider.pinholePackets({ uniqueId }, who));
+      if (r.packets === 0) throw new ControlFault(709, `no packet went through pinhole ${uniqueId} yet`);
+      return [['IsWorking', true]];
+    }
+    default:
+      throw new ControlFault(401, `${call.action} is not handled`);
+  }
+}
+
+// ------------------------------------------------------------ WANIPConnection:1/2
+
+function mappingRequest(args: ControlArguments, requester: Requester, any: boolean): PortMappingRequest {
+  const remoteHost = args.ipv4RemoteHost('NewRemoteHost');
+  const externalPort = args.uint('NewExternalPort', 0, 65535);
+  const protocol = args.mappingProtocol('NewProtocol');
+  const internalPort = args.uint('NewInternalPort', 1, 65535);
+  const clientText = args.text('NewInternalClient').trim();
+  if (!isIpv4Literal(clientText)) throw new ControlFault(402, `NewInternalClient ${JSON.stringify(clientText)} is not an IPv4 address`);
+  const enabled = args.bool('NewEnabled');
+  const description = args.optionalText('NewPortMappingDescription', '');
+  const lease = args.uint('NewLeaseDuration', 0, 0xffffffff);
+  if (externalPort === 0 && !any) throw new ControlFault(716, 'NewExternalPort 0 (wildcard) is not allowed');
+  const internalClient = toRfc5952(clientText);
+  if (internalClient !== requester.address) {
+    // miniupnpd's secure mode: 718 for AddPortMapping, 606 for AddAnyPortMapping.
+    throw new ControlFault(any ? 606 : 718, `NewInternalClient ${internalClient} is not the requester's address ${requester.address}`);
+  }
+  return {
+    remoteHost, externalPort, protocol, internalPort, internalClient, enabled, description,
+    leaseSeconds: Math.min(lease, MAX_MAPPING_LEASE_SECONDS),
+  };
+}
+
+function mappingKey(args: ControlArguments) {
+  return {
+    remoteHost: args.ipv4RemoteHost('NewRemoteHost'),
+    externalPort: args.uint('NewExternalPort', 0, 65535),
+    protocol: args.mappingProtocol('NewProtocol'),
+  };
+}
+
+function portRange(args: ControlArguments): PortRangeRequest {
+  const startPort = args.uint('NewStartPort', 0, 65535);
+  const endPort = args.uint('NewEndPort', 0, 65535);
+  const protocol = args.mappingProtocol('NewProtocol');
+  const manage = args.bool('NewManage');
+  if (startPort > endPort) throw new ControlFault(733, `NewStartPort ${startPort} > NewEndPort ${endPort}`);
+  return { startPort, endPort, protocol, manage };
+}
+
+const upper = (p: TransportProtocol): string => p.toUpperCase();
+
+function entryOutputs(e: PortMappingEntry): Outputs {
+  return [
+    ['NewInternalPort', e.internalPort],
+    ['NewInternalClient', e.internalClient],
+    ['NewEnabled', e.enabled],
+    ['NewPortMappingDescription', e.description],
+    ['NewLeaseDuration', e.leaseSeconds],
+  ];
+}
+
+/** The NewPortListing document of GetListOfPortMappings (WANIPConnection:2 schema). */
+export function portListingXml(entries: readonly PortMappingEntry[]): string {
+  const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const items = entries.map((e) => `<p:PortMappingEntry><p:NewRemoteHost>${esc(e.remoteHost)}</p:NewRemoteHost><p:NewExternalPort>${e.externalPort}</p:NewExternalPort><p:NewProtocol>${
+    upper(e.protocol)}</p:NewProtocol><p:NewInternalPort>${e.internalPort}</p:NewInternalPort><p:NewInternalClient>${esc(e.internalClient)}</p:NewInternalClient><p:NewEnabled>${
+    e.enabled ? 1 : 0}</p:NewEnabled><p:NewDescription>${esc(e.description)}</p:NewDescription><p:NewLeaseTime>${e.leaseSeconds}</p:NewLeaseTime></p:PortMappingEntry>`).join('');
+  return `<p:PortMappingList xmlns:p="urn:schemas-upnp-org:gw:WANIPConnection" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:schemas-upnp-org:gw:WANIPConnection http://www.upnp.org/schemas/gw/WANIPConnection-v2.xsd">${items}</p:PortMappingList>`;
+}
+
+async function ipConnection(call: ControlCall, args: ControlArguments, decider: GatewayDecider): Promise<Outputs> {
+  const who = call.requester;
+  switch (call.action) {
+    case 'GetExternalIPAddress': {
+      const r = await decided(decider.externalIpv4());
+      return [['NewExternalIPAddress', r.address]];
+    }
+    case 'GetStatusInfo': {
+      const s = await decided(decider.connectionStatus());
+      return [['NewConnectionStatus', s.status], ['NewLastConnectionError', s.lastError], ['NewUptime', Math.max(0, Math.floor(s.uptimeSeconds))]];
+    }
+    case 'GetConnectionTypeInfo':
+      return [['NewConnectionType', 'IP_Routed'], ['NewPossibleConnectionTypes', 'IP_Routed']];
+    case 'GetNATRSIPStatus':
+      return [['NewRSIPAvailable', false], ['NewNATEnabled', true]];
+    case 'AddPortMapping': {
+      await decided(decider.addPortMapping(mappingRequest(args, who, false), who));
+      return [];
+    }
+    case 'AddAnyPortMapping': {
+      const r = await decided(decider.addAnyPortMapping(mappingRequest(args, who, true), who));
+      return [['NewReservedPort', r.reservedPort]];
+    }
+    case 'DeletePortMapping':
+      await decided(decider.deletePortMapping(mappingKey(args), who));
+      return [];
+    case 'DeletePortMappingRange':
+      await decided(decider.deletePortMappingRange(portRange(args), who));
+      return [];
+    case 'GetSpecificPortMappingEntry': {
+      const e = await decided(decider.getPortMapping(mappingKey(args), who));
+      return entryOutputs(e);
+    }
+    case 'GetGenericPortMappingEntry': {
+      const index = args.uint('NewPortMappingIndex', 0, 65535);
+      const e = await decided(decider.getPortMappingAt(index, who));
+      return [['NewRemoteHost', e.remoteHost], ['NewExternalPort', e.externalPort], ['NewProtocol', upper(e.protocol)], ...entryOutputs(e)];
+    }
+    case 'GetListOfPortMappings': {
+      const range = portRange(args);
+      const n = args.uint('NewNumberOfPorts', 0, 65535);
+      const list = await decided(decider.listPortMappings({ ...range, maxEntries: n === 0 ? 65535 : n }, who));
+      if (list.length === 0) throw new ControlFault(730, 'no port mapping in the range');
+      return [['NewPortListing', { cdata: portListingXml(list.slice(0, n === 0 ? undefined : n)) }]];
+    }
+    default:
+      throw new ControlFault(401, `${call.action} is not handled`);
+  }
+}
+
+// ------------------------------------------------------------ WANCommonInterfaceConfig:1
+
+async function commonInterfaceConfig(action: string, decider: GatewayDecider): Promise<Outputs> {
+  if (action === 'GetCommonLinkProperties') {
+    const p = decider.linkProperties
+      ? await decided(decider.linkProperties())
+      : { accessType: 'Ethernet', upstreamMaxBitRate: 0, downstreamMaxBitRate: 0, physicalLinkStatus: 'Up' };
+    return [
+      ['NewWANAccessType', p.accessType],
+      ['NewLayer1UpstreamMaxBitRate', p.upstreamMaxBitRate],
+      ['NewLayer1DownstreamMaxBitRate', p.downstreamMaxBitRate],
+      ['NewPhysicalLinkStatus', p.physicalLinkStatus],
+    ];
+  }
+  const c = decider.trafficCounters ? await decided(decider.trafficCounters()) : { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0 };
+  const ui4 = (n: number): number => Math.max(0, Math.floor(n)) % 2 ** 32; // ui4 counters wrap
+  switch (action) {
+    case 'GetTotalBytesSent': return [['NewTotalBytesSent', ui4(c.bytesSent)]];
+    case 'GetTotalBytesReceived': return [['NewTotalBytesReceived', ui4(c.bytesReceived)]];
+    case 'GetTotalPacketsSent': return [['NewTotalPacketsSent', ui4(c.packetsSent)]];
+    case 'GetTotalPacketsReceived': return [['NewTotalPacketsReceived', ui4(c.packetsReceived)]];
+    default: throw new ControlFault(401, `${action} is not handled`);
+  }
+}
+
+/** The requester as the decider sees it, from a socket's remote address. */
+export function requesterOf(remoteAddress: string, port: number): Requester | undefined {
+  let text = remoteAddress.trim();
+  const zone = text.indexOf('%');
+  if (zone >= 0) text = text.slice(0, zone);
+  if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(text)) text = text.slice(7);
+  if (isIpv4Literal(text)) return { address: toRfc5952(text), family: 'ipv4', port };
+  if (isIpv6Literal(text)) return { address: toRfc5952(text), family: 'ipv6', port };
+  return undefined;
+}
