@@ -21,6 +21,7 @@
 import { Action } from '../../policies/model/action';
 import { PolicyEngine } from '../../policies/engine';
 import { GatewayFirewall } from './gateway-firewall';
+import { GatewayJournal } from './gateway-journal';
 import { Logger } from './structured-log';
 
 export interface FirewallApplierOptions {
@@ -34,6 +35,8 @@ export interface FirewallApplierOptions {
   readonly log: Logger;
   /** Called after each applied action (state-change events for the admin API). */
   readonly onApplied?: (action: Action, error?: Error) => void;
+  /** Where firewall changes are journaled before and after they are made (write-ahead intents). */
+  readonly journal?: Pick<GatewayJournal, 'recordIntents' | 'markApplied' | 'markFailed'>;
   /** Most actions in one transaction (default 256). */
   readonly maxBatch?: number;
 }
@@ -171,6 +174,8 @@ export class FirewallApplier {
         });
         const work = prepared.filter((p): p is { job: Job; action: Action } => p.action !== undefined);
         let errors: (Error | undefined)[] = work.map(() => undefined);
+        const intents = work.filter((w) => w.job.feedback).map((w) => w.action);
+        if (intents.length > 0) this.options.journal?.recordIntents?.(intents);
         if (work.length > 0) {
           try {
             await this.options.firewall.apply(work.map((w) => w.action));
@@ -189,6 +194,13 @@ export class FirewallApplier {
           }
         }
         const errorOf = new Map(work.map((w, i) => [w.job, errors[i]]));
+        if (intents.length > 0 && this.options.journal) {
+          const applied = work.filter((w, i) => w.job.feedback && !errors[i]).map((w) => w.action.key);
+          if (applied.length > 0) this.options.journal.markApplied?.(applied);
+          work.forEach((w, i) => {
+            if (w.job.feedback && errors[i]) this.options.journal?.markFailed?.(w.action.key, (errors[i] as Error).message.slice(0, 500));
+          });
+        }
         for (const job of batch) {
           const { action, feedback } = job;
           const error = errorOf.get(job);

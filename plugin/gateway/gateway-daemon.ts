@@ -88,7 +88,7 @@ export interface GatewayDaemonOptions {
   readonly config: GatewayConfig;
   readonly scheduler?: SchedulerLike;
   readonly log?: Logger;
-  readonly openJournal?: (config: GatewayConfig, log: Logger) => GatewayJournal;
+  readonly openJournal?: (config: GatewayConfig, log: Logger, now: () => number) => GatewayJournal;
   readonly openFirewall?: (config: GatewayConfig, now: () => number, log: Logger) => GatewayFirewall;
   /** Starts the IGD front; `null` disables it whatever the config says. */
   readonly startIgdFront?: ((decider: GatewayDecider, config: GatewayConfig, log: Logger) => Promise<IgdFront>) | null;
@@ -148,7 +148,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
 
   try {
     // 1. The journal.
-    const journal = (options.openJournal ?? defaultJournal)(config, log.child('journal'));
+    const journal = (options.openJournal ?? defaultJournal)(config, log.child('journal'), now);
     cleanup.push(() => journal.close());
     const firewall = (options.openFirewall ?? defaultFirewall)(config, now, log.child('firewall'));
     cleanup.push(() => firewall.close());
@@ -168,6 +168,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     const applier = new FirewallApplier({
       engine,
       firewall,
+      journal,
       deadlineOf: (id) => needs?.deadlineOf(id),
       uniqueIdOf: (id) => needs?.uniqueIdOf(id),
       now,
@@ -313,14 +314,14 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
   }
 }
 
-function defaultJournal(config: GatewayConfig, log: Logger): GatewayJournal {
+function defaultJournal(config: GatewayConfig, log: Logger, now: () => number): GatewayJournal {
   if (config.journal.path === null) {
     log.warn('journal.path is null: needs are kept in memory only and do not survive a restart');
     return new MemoryGatewayJournal();
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { openSqliteGatewayJournal } = require('./sqlite-gateway-journal') as typeof import('./sqlite-gateway-journal');
-  return openSqliteGatewayJournal(config.journal.path, log);
+  return openSqliteGatewayJournal(config.journal.path, log, now);
 }
 
 function defaultFirewall(config: GatewayConfig, now: () => number, log: Logger): GatewayFirewall {

@@ -16,6 +16,7 @@
  * journal.liveNeeds(Date.now()).length; // 1
  * ```
  */
+import { Action } from '../../policies/model/action';
 import { Decision } from '../../policies/model/decision';
 import { NeedRequest } from '../../policies/model/need';
 
@@ -53,6 +54,11 @@ export interface GatewayJournal {
   recentDecisions(limit: number): Decision[];
   /** The highest pinhole UniqueID ever handed out (0 when none), so ids are never reused across restarts. */
   maxUniqueId(): number;
+  /** Optional write-ahead log of firewall changes: recorded before the kernel is touched... */
+  recordIntents?(actions: readonly Action[]): void;
+  /** ...and settled after. */
+  markApplied?(keys: readonly string[]): void;
+  markFailed?(key: string, detail: string): void;
   close(): void;
 }
 

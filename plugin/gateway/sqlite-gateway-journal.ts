@@ -1,11 +1,121 @@
 /**
  * The SQLite journal (`plugin/gateway/journal/`) as the daemon's
- * {@link GatewayJournal}.
+ * {@link GatewayJournal}. The daemon's own facts about a need (where it came
+ * from, its client's deadline, its UPnP UniqueID, its description) travel in
+ * the stored request under `homenetGateway`, and are stripped before the
+ * request reaches the engine. Firewall changes are journaled as write-ahead
+ * intents (recorded before `nft`, settled after), so the journal's own
+ * recovery also knows which grants the kernel should hold.
+ *
+ * @example
+ * ```ts
+ * const journal = openSqliteGatewayJournal('/var/lib/homenet/gateway.db', log, Date.now);
+ * journal.liveNeeds(Date.now()); // the needs to re-seed the engine with
+ * ```
  */
-import { GatewayJournal } from './gateway-journal';
+import type { Action } from '../../policies/model/action';
+import type { Decision } from '../../policies/model/decision';
+import type { NeedRequest } from '../../policies/model/need';
+import { Journal, openJournal, Recovery } from './journal';
+import { GatewayJournal, JournaledNeed, NeedSource } from './gateway-journal';
 import { Logger } from './structured-log';
 
-export function openSqliteGatewayJournal(path: string, log: Logger): GatewayJournal {
-  void log;
-  throw new Error(`the SQLite journal is not available yet (journal.path ${path}); set journal.path to null to run with an in-memory journal`);
+interface GatewayMeta {
+  readonly source: NeedSource;
+  readonly deadline: number;
+  readonly uniqueId?: number;
+  readonly description?: string;
+  readonly createdAt: number;
+}
+
+type StoredRequest = NeedRequest & { homenetGateway?: GatewayMeta };
+
+/** The port plus what the SQLite journal adds (write-ahead intents, its recovery report). */
+export interface SqliteGatewayJournal extends GatewayJournal {
+  readonly journal: Journal;
+  /** What the journal's recovery did when it was opened. */
+  readonly recovery: Recovery;
+}
+
+export function openSqliteGatewayJournal(path: string, log: Logger, clock: () => number = Date.now): SqliteGatewayJournal {
+  const journal = openJournal({ path, clock });
+  const recovery = journal.recover();
+  log.info('journal opened', {
+    path,
+    needs: recovery.needs.length,
+    grants: recovery.grants.length,
+    replayed: recovery.replayed.length,
+    rolledBack: recovery.rolledBack.length,
+    expired: recovery.expired.length,
+    orphaned: recovery.orphaned.length,
+  });
+  let highestUniqueId = 0;
+  for (const n of journal.needs({ includeEnded: true })) {
+    const u = (n.request as StoredRequest).homenetGateway?.uniqueId;
+    if (u !== undefined && u > highestUniqueId) highestUniqueId = u;
+  }
+  let lastSeq = recovery.lastDecisionSeq;
+  return {
+    journal,
+    recovery,
+    liveNeeds(now) {
+      const out: JournaledNeed[] = [];
+      for (const n of journal.needs()) {
+        const { homenetGateway: meta, ...request } = n.request as StoredRequest;
+        if (!meta) {
+          // Not written by the gateway daemon: it has no deadline we could honour.
+          journal.endNeed(n.id, 'no gateway deadline');
+          continue;
+        }
+        if (meta.deadline <= now) {
+          journal.endNeed(n.id, 'expired');
+          continue;
+        }
+        out.push({
+          id: n.id,
+          source: meta.source,
+          request,
+          deadline: meta.deadline,
+          ...(meta.uniqueId !== undefined ? { uniqueId: meta.uniqueId } : {}),
+          ...(meta.description !== undefined ? { description: meta.description } : {}),
+          createdAt: meta.createdAt,
+        });
+      }
+      return out;
+    },
+    putNeed(need) {
+      const meta: GatewayMeta = {
+        source: need.source,
+        deadline: need.deadline,
+        ...(need.uniqueId !== undefined ? { uniqueId: need.uniqueId } : {}),
+        ...(need.description !== undefined ? { description: need.description } : {}),
+        createdAt: need.createdAt,
+      };
+      const stored: StoredRequest = { ...need.request, homenetGateway: meta };
+      journal.saveNeed(stored);
+      if (need.uniqueId !== undefined && need.uniqueId > highestUniqueId) highestUniqueId = need.uniqueId;
+    },
+    endNeed(id, _at, cause) {
+      journal.endNeed(id, cause);
+    },
+    recordDecision(decision: Decision) {
+      lastSeq = journal.appendDecision(decision);
+    },
+    recentDecisions(limit) {
+      return journal.decisions({ afterSeq: Math.max(0, lastSeq - limit), limit }).map((d) => d.body as Decision);
+    },
+    maxUniqueId: () => highestUniqueId,
+    recordIntents(actions: readonly Action[]) {
+      journal.recordIntents(actions);
+    },
+    markApplied(keys: readonly string[]) {
+      journal.markAppliedMany(keys);
+    },
+    markFailed(key: string, detail: string) {
+      journal.markFailed(key, detail);
+    },
+    close() {
+      journal.close();
+    },
+  };
 }
