@@ -7,7 +7,7 @@
  * without renewal ends its need (`need-ended`), so the engine withdraws the grant; a grant
  * the engine withdraws later (device revealed as Matter, pre-emption) leaves the tables.
  *
- * Need shape: `{ id: '<prefix>:pinhole:<uid>:<n>' | '<prefix>:mapping:<n>', requester: {
+ * Need shape: `{ id: '<prefix>:pinhole:<n>' | '<prefix>:mapping:<n>', requester: {
  * deviceId: deviceIdOf(address) ?? 'upnp:<address>', address }, internalClient, protocol,
  * internalPort, externalPort, remoteHost, remotePort, family: 'ipv6' | 'ipv4', leaseSeconds,
  * class: needClass ('game-session') }`.
@@ -435,9 +435,8 @@ export function createEngineDecider(options: EngineDeciderOptions): EngineDecide
         warn('renewal refused', { needId: existing.needId, requester: requester.address, code: r.code, reasons: d.reasons });
         return r;
       }
-      const uniqueId = allocateUid();
-      if (uniqueId === undefined) return refuse(701, 'every UniqueID is in use');
-      const needId = `${prefix}:pinhole:${uniqueId}:${++seq}`;
+      if (pinholesById.size >= 65535) return refuse(701, 'every UniqueID is in use');
+      const needId = `${prefix}:pinhole:${++seq}`;
       const out = decide({
         id: needId,
         ...needBase(requester),
@@ -450,6 +449,8 @@ export function createEngineDecider(options: EngineDeciderOptions): EngineDecide
         leaseSeconds: req.leaseSeconds,
       }, 'pinhole', requester);
       if ('ok' in out) return out;
+      // Like miniupnpd, a UniqueID is used up only by a pinhole that exists.
+      const uniqueId = allocateUid() as number;
       const rec: PinholeRecord = { uniqueId, needId, key, requester: requester.address, request: req, expiresAt: 0 };
       pinholesByKey.set(key, rec);
       pinholesById.set(uniqueId, rec);
