@@ -168,6 +168,16 @@ export class MatterController {
    * {@link MatterReadError} when the node does not answer within `timeoutMs`.
    */
   async read(nodeId: string, timeoutMs = 10_000): Promise<MatterNodeReport> {
+    const pending = this.readNow(nodeId, timeoutMs);
+    this.pending.add(pending);
+    const forget = () => this.pending.delete(pending);
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  private readonly pending = new Set<Promise<MatterNodeReport>>();
+
+  private async readNow(nodeId: string, timeoutMs: number): Promise<MatterNodeReport> {
     const peer = this.peer(nodeId);
     const started = performance.now();
     const { BasicInformationClient } = await import('@matter/main/behaviors/basic-information');
@@ -242,6 +252,8 @@ export class MatterController {
 
   /** Closes the node and matter.js's runtime (its timers would otherwise keep the process alive). */
   async close(): Promise<void> {
+    // Let reads in flight finish first (bounded): closing under them leaves matter.js retrying.
+    await Promise.race([Promise.allSettled([...this.pending]), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     await this.node.close();
     await this.main.Environment.default.runtime.close();
   }

@@ -102,7 +102,8 @@ export interface WatchNeighboursOptions {
  * ```
  */
 export function watchNeighbours(options: WatchNeighboursOptions = {}): Observable<DeviceSeen> {
-  const args = ['-j', 'neigh', 'show', ...(options.interfaceName ? ['dev', options.interfaceName] : [])];
+  // Without 'dev': with it, 'ip -j neigh' leaves the interface out of each entry.
+  const args = ['-j', 'neigh', 'show'];
   const read = options.read ?? (async () => (await runCommand('ip', args, { timeoutMs: 5000 })).stdout);
   return new Observable<DeviceSeen>((subscriber) => {
     const last = new Map<string, string>();

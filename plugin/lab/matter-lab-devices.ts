@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { LabPlan } from './lab-plan';
-import { isLabProcessAlive, LabProcess, startInNamespace, stopLabProcess } from './lab-process';
+import { isPidRunning, LabProcess, startInNamespace, stopLabProcess } from './lab-process';
 import { labScript } from './lab-scripts';
 import { runCommand } from '../../adapters/system/run-command';
 
@@ -133,7 +133,8 @@ export async function startLabMatterDevice(plan: LabPlan, device: LabMatterDevic
   while (Date.now() < deadline) {
     const online = await findEvent(log, 'online', from);
     if (online) return { process: proc, onlineAt: Number(online.at) };
-    if (!isLabProcessAlive(proc)) {
+    // Only "is the pid running": right after the spawn, `ip netns exec` may not have entered the namespace yet.
+    if (!isPidRunning(proc.pid)) {
       const { stdout } = await runCommand('tail', ['-n', '30', log], { allowFailure: true });
       throw new Error(`the Matter ${device.role} exited during start:\n${stdout}`);
     }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliCommand, CliIo, UsageError } from '../command';
 import { startDeviceObservers, ObservedEvent } from '../../../adapters/observe/lan-observers';
@@ -84,7 +85,8 @@ export const devicesCommand: CliCommand = {
         observers.reports,
         observers.facts,
       );
-      if (values.json) io.out(JSON.stringify({ network, devices, problems }, null, 2));
+      const rssMb = Math.round(process.memoryUsage().rss / 1e5) / 10;
+      if (values.json) io.out(JSON.stringify({ network, devices, problems, process: { rssMb } }, null, 2));
       else {
         printTable(io, devices, network);
         for (const p of problems) io.err(`problem: ${p}`);
@@ -93,9 +95,22 @@ export const devicesCommand: CliCommand = {
     } finally {
       subscription.unsubscribe();
       await observers.close();
+      exitSoonWhenCli();
     }
   },
 };
+
+/**
+ * matter.js (0.17.9) leaves timers running after its node and runtime are
+ * closed once a peer session existed, which would keep `homenet devices`
+ * alive for minutes after printing. When this process is the `homenet` CLI,
+ * exit shortly after the command returns (an unref'd timer: it only fires if
+ * something else still holds the event loop). In-process callers are left alone.
+ */
+function exitSoonWhenCli(): void {
+  if (!require.main?.filename.endsWith(join('cli', 'main.js'))) return;
+  setTimeout(() => process.exit(), 500).unref();
+}
 
 /** One device as `homenet devices --json` prints it. */
 export interface DeviceDescription {
