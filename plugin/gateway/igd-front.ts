@@ -1,7 +1,8 @@
 /**
  * The IGD front as the daemon runs it: the UPnP HTTP server (description,
  * SCPDs, SOAP control) bound to the LAN addresses only — never to the WAN —
- * plus the SSDP responder, all answering through one {@link GatewayDecider}.
+ * plus the SSDP responder (IPv4 and IPv6, NOTIFY alive/byebye), all answering
+ * through one {@link GatewayDecider}.
  *
  * @example
  * ```ts
@@ -15,6 +16,9 @@ import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
 import { GatewayDecider } from '../../adapters/upnp/server/gateway-decider';
 import { defineIgdDevice } from '../../adapters/upnp/server/igd-device';
 import { createIgdHttpServer } from '../../adapters/upnp/server/igd-http-server';
+import { Ipv4SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv4-responder-transport';
+import { Ipv6SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv6-responder-transport';
+import { SsdpResponder } from '../../adapters/upnp/server/ssdp-responder';
 import { Logger } from './structured-log';
 
 export interface IgdFront {
@@ -31,6 +35,10 @@ export interface IgdFrontOptions {
   readonly log: Logger;
   /** Interface addresses (default `os.networkInterfaces`). */
   readonly interfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /** NOTIFY ssdp:alive period (default 30 s, as miniupnpd). */
+  readonly notifyIntervalMs?: number;
+  /** Serve SSDP (default true; tests of the HTTP side turn it off). */
+  readonly ssdp?: boolean;
 }
 
 /** A stable UUID derived from a seed (e.g. the firewall table and LAN interfaces). */
@@ -71,10 +79,31 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
     onError: (error) => log.warn('igd http problem', { error: error.message }),
   });
   await http.start();
-  log.info('igd front listening', { urls: http.urls() });
+  let ssdp: SsdpResponder | undefined;
+  if (options.ssdp !== false) {
+    const onError = (error: Error) => log.warn('ssdp problem', { error: error.message });
+    ssdp = new SsdpResponder({
+      igd,
+      configId: http.documents.configId,
+      interfaces: options.lanInterfaces,
+      httpPort: options.httpPort,
+      notifyIntervalMs: options.notifyIntervalMs ?? 30_000,
+      transports: [new Ipv4SsdpResponderTransport({ interfaces: options.lanInterfaces, onError }), new Ipv6SsdpResponderTransport({ interfaces: options.lanInterfaces, onError })],
+      onError,
+    });
+    try {
+      await ssdp.start();
+    } catch (error) {
+      await http.close();
+      throw error;
+    }
+  }
+  log.info('igd front listening', { urls: http.urls(), ssdp: ssdp !== undefined, bootId: ssdp?.bootId ?? null });
   return {
     urls: () => http.urls(),
     async stop() {
+      // byebye first, while the HTTP side still answers.
+      await ssdp?.stop().catch((error: unknown) => log.warn('ssdp byebye failed', { error: String(error) }));
       await http.close();
     },
   };

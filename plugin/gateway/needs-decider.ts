@@ -17,8 +17,9 @@
  * ```
  */
 import {
-  accept, Answer, GatewayDecider, PortMappingEntry, PortMappingKey, refuse, Requester,
+  accept, Answer, GatewayDecider, PortMappingEntry, PortMappingKey, refuse, Refusal, Requester,
 } from '../../adapters/upnp/server/gateway-decider';
+import { refusalFor } from '../../adapters/upnp/server/engine-decider';
 import { GatewayNeeds, LiveNeed, OpenOutcome } from './gateway-needs';
 
 export interface NeedsDeciderOptions {
@@ -30,6 +31,19 @@ export interface NeedsDeciderOptions {
   readonly startedAt: number;
   /** Whether pinholes are possible (false: 702 FirewallDisabled... as GetFirewallStatus reports). */
   readonly firewallEnabled?: boolean;
+}
+
+/**
+ * The answer to a refused open: the IGD front's decision table (`refusalFor`,
+ * the same codes as its engine decider) when the engine decided, else ours.
+ */
+function refusalOf(outcome: Extract<OpenOutcome, { ok: false }>, op: 'pinhole' | 'add-mapping' | 'add-any-mapping'): Refusal {
+  if (outcome.decision && outcome.refusal !== 'firewall' && outcome.refusal !== 'client-limit') {
+    const r = refusalFor(outcome.decision, op);
+    // A reassigned external port carries only informational reasons: the conflict it is.
+    if (!(r.code === 501 && outcome.refusal === 'conflict')) return r;
+  }
+  return refuse(refusalCode(outcome, op === 'pinhole' ? 'pinhole' : 'port-mapping'), outcome.detail, outcome.reasons);
 }
 
 function refusalCode(outcome: Extract<OpenOutcome, { ok: false }>, table: 'pinhole' | 'port-mapping'): number {
@@ -99,7 +113,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         leaseSeconds: request.leaseSeconds,
         requesterAddress: requester.address,
       });
-      if (!outcome.ok) return refuse(refusalCode(outcome, 'pinhole'), outcome.detail, outcome.reasons);
+      if (!outcome.ok) return refusalOf(outcome, 'pinhole');
       return accept({ uniqueId: outcome.uniqueId as number });
     },
 
@@ -145,7 +159,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         requesterAddress: requester.address,
         description: request.description,
       });
-      if (!outcome.ok) return refuse(refusalCode(outcome, 'port-mapping'), outcome.detail, outcome.reasons);
+      if (!outcome.ok) return refusalOf(outcome, 'add-mapping');
       return accept(undefined);
     },
 
@@ -164,7 +178,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         description: request.description,
         acceptOtherExternalPort: true,
       });
-      if (!outcome.ok) return refuse(refusalCode(outcome, 'port-mapping'), outcome.detail, outcome.reasons);
+      if (!outcome.ok) return refusalOf(outcome, 'add-any-mapping');
       return accept({ reservedPort: outcome.externalPort as number });
     },
 
