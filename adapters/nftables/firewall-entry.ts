@@ -76,7 +76,7 @@ export function commentText(owner: string): string {
  *   internalPort: 3074, remoteHost: '', remotePort: 0 }).internalClient; // '2001:db8::10'
  * ```
  */
-export function normalizeEntry<T extends FirewallEntry>(entry: T, subject = 'entry'): T {
+export function normalizeEntry<T extends FirewallEntry>(entry: T, subject = 'entry'): T & FirewallEntry {
   const { kind, family, protocol } = entry;
   if (kind !== 'pinhole' && kind !== 'port-mapping') throw new NftInvalidEntryError(subject, 'table', kind, "must be 'pinhole' or 'port-mapping'");
   if (family !== 'ipv4' && family !== 'ipv6') throw new NftInvalidEntryError(subject, 'family', family, "must be 'ipv4' or 'ipv6'");

@@ -1,8 +1,8 @@
 import type { Action } from '../../policies/model/action';
 import type { ActionSucceeded } from '../../policies/model/feedback';
-import { ActualEntry, DesiredEntry, entryFromAction } from './firewall-entry';
+import { ActualEntry, DesiredEntry, entryFromAction, normalizeEntry } from './firewall-entry';
 import { addElementLine, deleteElementLine, putElementLines, removeElementLines } from './element-script';
-import { NftCommandError } from './nft-errors';
+import { NftCommandError, NftInvalidEntryError } from './nft-errors';
 import { parseTableJson, TableContents } from './nft-json';
 import { nftRunner, NftRunner, NftRunnerOptions } from './nft-runner';
 import { planReconcile, ReconcilePlan } from './reconcile-plan';
@@ -165,8 +165,14 @@ export function createNftablesAdapter(options: NftablesAdapterOptions): Nftables
     throw lastError;
   }
 
-  async function reconcile(desired: readonly DesiredEntry[]): Promise<ReconcileReport> {
+  async function reconcile(desiredInput: readonly DesiredEntry[]): Promise<ReconcileReport> {
     const started = performance.now();
+    // Canonical addresses (the kernel prints RFC 5952), checked before anything is touched.
+    const desired = desiredInput.map((d, i) => {
+      const subject = d.owner ?? `desired[${i}]`;
+      if (!Number.isInteger(d.leaseSeconds) || d.leaseSeconds < 0) throw new NftInvalidEntryError(subject, 'leaseSeconds', d.leaseSeconds, 'must be a whole number of seconds >= 0');
+      return normalizeEntry(d, subject);
+    });
     let contents = await read();
     let installed = false;
     if (!contents.present || contents.chains.length < 2) {

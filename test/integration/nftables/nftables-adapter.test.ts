@@ -26,7 +26,7 @@ describeAsRoot('nftables adapter in a private network namespace', () => {
     await fw.apply([action(), mapping({ externalPort: 3075, remoteHost: '198.51.100.2' })]);
     const contents = await fw.read();
     expect(contents.present).toBe(true);
-    expect(contents.chains.sort()).toEqual(['forward', 'prerouting']);
+    expect([...contents.chains].sort()).toEqual(['forward', 'prerouting']);
     expect(contents.entries).toHaveLength(2);
     const pinhole = contents.entries.find((e) => e.kind === 'pinhole')!;
     expect(pinhole).toMatchObject({ set: 'pinhole_ipv6', internalClient: '2001:db8:77::10', internalPort: 3074, protocol: 'udp', owner: 'n1#ipv6', timeoutSeconds: 3600 });

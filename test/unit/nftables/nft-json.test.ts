@@ -12,7 +12,7 @@ describe('parseTableJson (captured nft -j output)', () => {
 
   it('finds the table, both chains and all seven elements', () => {
     expect(contents.present).toBe(true);
-    expect(contents.chains.sort()).toEqual(['forward', 'prerouting']);
+    expect([...contents.chains].sort()).toEqual(['forward', 'prerouting']);
     expect(contents.unknownSets).toEqual([]);
     expect(contents.entries).toHaveLength(7);
   });

@@ -106,4 +106,14 @@ describe('createNftablesAdapter', () => {
     expect(deletes).toHaveLength(6);
     expect(deletes).toContain('delete element inet homenet portmap_ipv4_rhp { 198.51.100.2 . tcp . 2222 . 40000 }');
   });
+
+  it('canonicalises desired addresses, and refuses a bad one before touching the kernel', async () => {
+    const { run, calls } = scripted([{ stdout: fixture }, {}]);
+    const fw = createNftablesAdapter({ wanInterfaces: ['wan0'], run, clock: () => 0 });
+    const entry = { kind: 'pinhole' as const, family: 'ipv6' as const, protocol: 'udp' as const, internalClient: '2001:DB8:77:0::10', internalPort: 3074, remoteHost: '', remotePort: 0, leaseSeconds: 3600, expiresAt: 3600_000, owner: 'console-a/3074#ipv6' };
+    expect((await fw.reconcile([entry])).plan.unchanged).toBe(1);
+    await expect(fw.reconcile([{ ...entry, internalClient: 'nope' }])).rejects.toThrow(/console-a\/3074#ipv6: internalClient="nope"/);
+    await expect(fw.reconcile([{ ...entry, leaseSeconds: -5 }])).rejects.toThrow(/leaseSeconds=-5/);
+    expect(calls).toHaveLength(2);
+  });
 });
