@@ -281,7 +281,7 @@ describe('journal', () => {
       now += 10_000;
       const r = journal.recover();
       expect(r.replayed).toEqual(['live-del']);
-      expect(r.rolledBack.sort()).toEqual(['gone-add', 'stray']);
+      expect([...r.rolledBack].sort()).toEqual(['gone-add', 'stray']);
       expect(r.expired).toEqual(['short#ipv6']);
       expect(r.orphaned).toEqual(['old#ipv6']);
       expect(r.grants).toEqual([]);
