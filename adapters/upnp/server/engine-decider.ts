@@ -129,7 +129,9 @@ interface MappingRecord {
   timer?: Subscription;
 }
 
-type Op = 'pinhole' | 'add-mapping' | 'add-any-mapping';
+/** Which request a decision answers (the same reason maps to different codes per service). */
+export type DeciderOperation = 'pinhole' | 'add-mapping' | 'add-any-mapping';
+type Op = DeciderOperation;
 
 const pinholeKey = (r: PinholeRequest): string => `${r.protocol}|${r.internalClient}|${r.internalPort}|${r.remoteHost}|${r.remotePort}`;
 const mappingKey = (k: { protocol: TransportProtocol; externalPort: number; remoteHost: string }): string => `${k.protocol}|${k.externalPort}|${k.remoteHost}`;

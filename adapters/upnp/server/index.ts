@@ -44,7 +44,7 @@ export type { ControlCall, ControlOutcome } from './soap-control';
 export { createIgdHttpServer, DEFAULT_IGD_HTTP_LIMITS, DEFAULT_SERVER_HEADER } from './igd-http-server';
 export type { ControlLogEntry, IgdHttpLimits, IgdHttpServer, IgdHttpServerOptions } from './igd-http-server';
 export { createEngineDecider, refusalFor } from './engine-decider';
-export type { DeciderLogger, EngineDecider, EngineDeciderOptions, PinholeView, PortMappingView } from './engine-decider';
+export type { DeciderLogger, DeciderOperation, EngineDecider, EngineDeciderOptions, PinholeView, PortMappingView } from './engine-decider';
 export type { SsdpResponderTransport } from './ssdp-responder-transport';
 export { SsdpResponder, searchMatches, ssdpGroups, ssdpTargets } from './ssdp-responder';
 export type { SsdpResponderOptions, SsdpTarget } from './ssdp-responder';
