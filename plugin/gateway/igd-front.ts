@@ -105,6 +105,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
       // byebye first, while the HTTP side still answers.
       await ssdp?.stop().catch((error: unknown) => log.warn('ssdp byebye failed', { error: String(error) }));
       await http.close();
+      log.info('igd front stopped', { byebye: ssdp?.counters.byebye ?? 0 });
     },
   };
 }
