@@ -6,9 +6,9 @@
  *   send PREF64;
  * - DHCPv4 with option 108 (RFC 8925) from dnsmasq;
  * - DNS64 from unbound (`dns64 iterator`), answering `AAAA ipv4only.arpa`
- *   (RFC 7050) with addresses in 64:ff9b::/96; the A records come from
+ *   (RFC 7050) with addresses in the lab's NAT64 prefix; the A records come from
  *   dnsmasq's DNS on 127.0.0.1:5300;
- * - NAT64 with tayga (64:ff9b::/96 -> a 192.168.255.0/24 pool, then the
+ * - NAT64 with tayga ({@link LAB_NAT64_PREFIX} -> a 192.168.255.0/24 pool, then the
  *   router's masquerade);
  * - the console runs an RFC 8925 client (`dhcp-client-agent`) asking for
  *   option 108 every few seconds.
@@ -28,7 +28,12 @@ import { labScript } from './lab-scripts';
 import { ensureLabPrograms, IPV6_MOSTLY_REQUIREMENTS } from './lab-packages';
 import { LabState, readLabState, writeLabState } from './lab-state';
 
-export const LAB_NAT64_PREFIX = '64:ff9b::/96';
+/**
+ * A network-specific NAT64 prefix (RFC 6052 §2.3): tayga 0.9.2 refuses to
+ * translate documentation IPv4 addresses (the lab's WAN) with the well-known
+ * 64:ff9b::/96, and has no switch to allow it.
+ */
+export const LAB_NAT64_PREFIX = '2001:db8:64::/96';
 export const LAB_V6ONLY_WAIT = 1800;
 const NAT64_POOL = '192.168.255.0/24';
 const NAT64_TUN = 'nat64';

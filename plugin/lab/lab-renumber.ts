@@ -1,7 +1,7 @@
 import { runCommand } from '../../adapters/system/run-command';
 import { LAN_ROLES, labPlan, LabPlanOptions } from './lab-plan';
 import { readLabState, writeLabState } from './lab-state';
-import { updateLabRouterAdvertisement } from './lab-ipv6-mostly';
+import { LAB_NAT64_PREFIX, updateLabRouterAdvertisement } from './lab-ipv6-mostly';
 
 export interface LabRenumbering {
   /** The prefix now preferred, e.g. `2001:db8:78::/64`. */
@@ -66,6 +66,6 @@ export async function labRenumber(options: LabPlanOptions): Promise<LabRenumberi
   await ip(plan.hosts.wan.namespace, ['route', 'replace', current, 'via', plan.wan.routerIpv6, 'dev', 'eth0']);
   const next = { ...state, lanPrefixes: [current, ...prefixes] };
   await writeLabState(next);
-  if (state.profile === 'ipv6-mostly') await updateLabRouterAdvertisement(plan, next, next.pref64 ?? '64:ff9b::/96');
+  if (state.profile === 'ipv6-mostly') await updateLabRouterAdvertisement(plan, next, next.pref64 ?? LAB_NAT64_PREFIX);
   return { current, deprecated: prefixes, addresses };
 }

@@ -13,7 +13,7 @@ export interface LabState {
   readonly matter?: { readonly commissioned: readonly { role: string; nodeId: string; compressedFabricId: string; elapsedMs: number }[] };
   /** LAN prefixes in use, newest first; older ones are deprecated (`homenet lab renumber`). Absent: the plan's prefix only. */
   readonly lanPrefixes?: readonly string[];
-  /** The PREF64 the lab's RAs announce (ipv6-mostly profile); absent: the default 64:ff9b::/96. */
+  /** The PREF64 the lab's RAs announce (ipv6-mostly profile); absent: `LAB_NAT64_PREFIX`. */
   readonly pref64?: string;
 }
 

@@ -9,7 +9,7 @@ import { asyncScheduler } from 'rxjs';
 import { execFileSync } from 'node:child_process';
 import { labDown, labExec, labMatterDevice, labUp, LabHandle } from '../../../plugin/lab/lab';
 import { labMatterDevices } from '../../../plugin/lab/matter-lab-devices';
-import { labSetPref64 } from '../../../plugin/lab/lab-ipv6-mostly';
+import { LAB_NAT64_PREFIX, labSetPref64 } from '../../../plugin/lab/lab-ipv6-mostly';
 import { labRenumber } from '../../../plugin/lab/lab-renumber';
 import { createPolicyEngine } from '../../../policies';
 import type { Decision } from '../../../policies/model/decision';
@@ -164,7 +164,7 @@ describe('the lab with Matter devices', () => {
   it('detects the IPv6-mostly signals and a PREF64 change', async () => {
     const watcher = new HubWatcher(lab.plan, ['--matter-storage', `${lab.plan.runDir}/matter/hub`]);
     try {
-      await watcher.waitFor((l) => l.event?.type === 'network-changed' && l.event.pref64 === '64:ff9b::/96', 20_000);
+      await watcher.waitFor((l) => l.event?.type === 'network-changed' && l.event.pref64 === LAB_NAT64_PREFIX, 20_000);
       const consoleMac = macOf(lab.plan.hosts.console.namespace);
       const v6only = await watcher.waitFor((l) => l.event?.type === 'device-seen' && l.event.ipv6Only === 'dhcpv4-option-108', 30_000).catch((error: Error) => {
         throw new Error(`${error.message}\nproblems: ${JSON.stringify(watcher.lines.filter((l) => l.problem))}`);
@@ -178,7 +178,7 @@ describe('the lab with Matter devices', () => {
       // Withdrawn from the RAs (lifetime 0): the NAT64 prefix DNS64 reveals for ipv4only.arpa (RFC 7050) takes over.
       const after = watcher.lines.length;
       const withdrawnAt = await labSetPref64({ prefix: PREFIX }, null);
-      const withdrawn = await watcher.waitFor((l) => l.event?.type === 'network-changed' && l.event.pref64 === '64:ff9b::/96', 10_000, after);
+      const withdrawn = await watcher.waitFor((l) => l.event?.type === 'network-changed' && l.event.pref64 === LAB_NAT64_PREFIX, 10_000, after);
       numbers.pref64WithdrawToDns64Ms = withdrawn.at - withdrawnAt;
     } finally {
       await watcher.stop();
@@ -186,7 +186,7 @@ describe('the lab with Matter devices', () => {
   });
 
   it('homenet devices --json lists identity, kinds with evidence, addresses, IPv6-only and protections', async () => {
-    await labSetPref64({ prefix: PREFIX }, '64:ff9b::/96');
+    await labSetPref64({ prefix: PREFIX }, LAB_NAT64_PREFIX);
     await touch('192.168.77.10');
     const out = execFileSync('ip', ['netns', 'exec', lab.plan.hosts.hub.namespace, process.execPath, CLI, 'devices', '--json', '--for-ms', '5000', '--matter-storage', `${lab.plan.runDir}/matter/hub`], {
       encoding: 'utf8',
@@ -194,7 +194,7 @@ describe('the lab with Matter devices', () => {
       timeout: 60_000,
     });
     const listing = JSON.parse(out) as { network: Record<string, unknown>; devices: { id: string; name?: string; identities: Record<string, string>; kinds: { kind: string; evidence: string }[]; addresses: { address: string }[]; ipv6Only?: string; protection: { inbound: string; reason?: { rule: string; code: string } }; matter?: { deviceTypes: string[] } }[] };
-    expect(listing.network).toMatchObject({ pref64: '64:ff9b::/96', option108Offered: true, v6OnlyWait: 1800 });
+    expect(listing.network).toMatchObject({ pref64: LAB_NAT64_PREFIX, option108Offered: true, v6OnlyWait: 1800 });
     const plug = listing.devices.find((d) => d.name === 'homenet lab homenet lab plug');
     expect(plug).toBeDefined();
     expect(plug!.identities.mac).toBe(macOf(lab.plan.hosts.plug.namespace));
