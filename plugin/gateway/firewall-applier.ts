@@ -124,6 +124,12 @@ export class FirewallApplier {
     const held = this.held;
     this.held = [];
     if (options.assumeApplied) {
+      // The table was reconciled to these: journal them as applied, so the journal's grants match.
+      const kernel = held.map((a) => this.kernelAction(a)).filter((a): a is Action => a !== undefined);
+      if (kernel.length > 0 && this.options.journal) {
+        this.options.journal.recordIntents?.(kernel);
+        this.options.journal.markApplied?.(kernel.map((a) => a.key));
+      }
       for (const action of held) {
         if (action.op === 'delete') this.applied.delete(action.grantId);
         else this.applied.set(action.grantId, action);
