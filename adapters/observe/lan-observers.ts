@@ -86,7 +86,7 @@ export async function startDeviceObservers(options: DeviceObserversOptions): Pro
   let controller: MatterController | undefined;
   const refresh = new Subject<string>();
   if (options.matterStoragePath && existsSync(options.matterStoragePath)) {
-    controller = await MatterController.open({ storagePath: options.matterStoragePath, interfaceName: options.interfaceName });
+    controller = await MatterController.open({ storagePath: options.matterStoragePath, interfaceName: options.interfaceName, ipv4: ipv4Address !== undefined });
     sources.push({
       name: 'matter-controller',
       events: watchMatterNodes({ controller, refresh, onProblem: problems, onReport: (r) => reports.set(r.nodeId, r) }),

@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   if (!options.storagePath || !Number.isInteger(options.passcode) || !Number.isInteger(options.discriminator)) {
     throw new Error('usage: matter-commissioner-agent.js \'{"storagePath":"...","passcode":N,"discriminator":N}\'');
   }
-  const controller = await MatterController.open({ storagePath: options.storagePath, interfaceName: 'eth0' });
+  // IPv4 too: the lab's hub is dual-stack, and a controller without an IPv4 transport first tries a dual-stack
+  // device's advertised IPv4 address and waits ~15 s before PASE over IPv6.
+  const controller = await MatterController.open({ storagePath: options.storagePath, interfaceName: 'eth0', ipv4: true });
   try {
     const started = performance.now();
     const nodeId = await controller.commission(options);
