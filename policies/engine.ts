@@ -156,18 +156,20 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   const backlog: PolicyEvent[] = [];
   const inputs = new Subscription();
 
-  const leases = new LeaseScheduler(scheduler, () => run('lease-timer', () => reconciler.renewDue(now())));
+  const leases = new LeaseScheduler(scheduler, () => run('lease-timer', undefined));
   const settlement = new Settlement(home, out, leases, config, now);
   const reconciler = new Reconciler(home, settlement, out, leases, config, now);
   const inventory = new Inventory(home);
 
-  function run(cause: EventType | 'lease-timer', work: () => void): Step {
+  /** Processes one event (or, with `ev` undefined, the due lease renewals) as one step. */
+  function run(cause: EventType | 'lease-timer', ev: PolicyEvent | undefined): Step {
     if (disposed) return EMPTY_STEP;
     busy = true;
     let step: Step;
     try {
       out.begin(cause, now());
-      work();
+      if (ev === undefined) reconciler.renewDue(now());
+      else work(ev);
       settlement.finishStep();
       step = out.flush();
       leases.arm();
@@ -175,12 +177,16 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
       busy = false;
     }
     // Emit in seq order; skip Subjects nobody listens to (hot path).
-    if (output.observed) {
+    if (step === EMPTY_STEP) {
+      // nothing to emit
+    } else if (output.observed) {
       for (const d of step.decisions) output.next(d);
       for (const a of step.actions) output.next(a);
     }
-    if (decisionsOut.observed) for (const d of step.decisions) decisionsOut.next(d);
-    if (actionsOut.observed) for (const a of step.actions) actionsOut.next(a);
+    if (step !== EMPTY_STEP) {
+      if (decisionsOut.observed) for (const d of step.decisions) decisionsOut.next(d);
+      if (actionsOut.observed) for (const a of step.actions) actionsOut.next(a);
+    }
     if (stats.observed) {
       stats.next({
         at: now(),
@@ -197,8 +203,14 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     return step;
   }
 
+  /** Settles a snapshot of the needs (the collection may change while settling). */
   function settleAll(list: Iterable<NeedRecord>): void {
     for (const nr of [...list]) settlement.settle(nr);
+  }
+
+  /** Settles needs from a fresh array nobody else holds (no copy needed). */
+  function settleList(list: readonly NeedRecord[]): void {
+    for (let i = 0; i < list.length; i++) settlement.settle(list[i]);
   }
 
   function gatewaySeen(ev: GatewaySeen): void {
@@ -265,60 +277,62 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
 
   function dispatch(ev: PolicyEvent): Step {
     events++;
-    return run(ev.type, () => {
-      switch (ev.type) {
-        case 'need-submitted':
-          settlement.submit(ev.need);
-          break;
-        case 'need-ended':
-          settlement.end(ev.needId, ev.why === 'released' ? 'need-released' : 'session-ended');
-          break;
-        case 'device-seen':
-          settleAll(inventory.seen(ev, now()));
-          break;
-        case 'device-left': {
-          const detail = `${ev.deviceId} left the network`;
-          for (const nr of inventory.left(ev.deviceId)) settlement.end(nr.need.id, 'device-left', detail);
-          break;
-        }
-        case 'owner-allow': {
-          const rec = home.devices.get(ev.deviceId);
-          if (rec && rec.ownerAllowed !== ev.allowed) {
-            rec.ownerAllowed = ev.allowed;
-            settleAll(inventory.affected(rec));
-          }
-          break;
-        }
-        case 'network-changed':
-          networkChanged(ev);
-          break;
-        case 'gateway-seen':
-          gatewaySeen(ev);
-          break;
-        case 'gateway-rebooted': {
-          const gw = home.gateways.get(ev.gatewayId);
-          if (!gw) break;
-          const previous = gw.facts.bootId;
-          if (ev.bootId !== undefined) gw.facts.bootId = ev.bootId;
-          reconciler.reconcileGateway(
-            gw,
-            reason('router-feedback', 'gateway-rebooted', { detail: `gateway rebooted${previous !== undefined && ev.bootId !== undefined ? ` (boot id ${previous} -> ${ev.bootId})` : ''}: re-adding every active grant` }),
-          );
-          break;
-        }
-        case 'action-succeeded':
-          reconciler.succeeded(ev);
-          break;
-        case 'action-failed':
-          reconciler.failed(ev);
-          break;
-        case 'capacity-exhausted':
-          reconciler.capacityExhausted(ev);
-          break;
-        case 'tick':
-          break;
+    return run(ev.type, ev);
+  }
+
+  function work(ev: PolicyEvent): void {
+    switch (ev.type) {
+      case 'need-submitted':
+        settlement.submit(ev.need);
+        break;
+      case 'need-ended':
+        settlement.end(ev.needId, ev.why === 'released' ? 'need-released' : 'session-ended');
+        break;
+      case 'device-seen':
+        settleList(inventory.seen(ev, now()));
+        break;
+      case 'device-left': {
+        const detail = `${ev.deviceId} left the network`;
+        for (const nr of inventory.left(ev.deviceId)) settlement.end(nr.need.id, 'device-left', detail);
+        break;
       }
-    });
+      case 'owner-allow': {
+        const rec = home.devices.get(ev.deviceId);
+        if (rec && rec.ownerAllowed !== ev.allowed) {
+          rec.ownerAllowed = ev.allowed;
+          settleList(inventory.affected(rec));
+        }
+        break;
+      }
+      case 'network-changed':
+        networkChanged(ev);
+        break;
+      case 'gateway-seen':
+        gatewaySeen(ev);
+        break;
+      case 'gateway-rebooted': {
+        const gw = home.gateways.get(ev.gatewayId);
+        if (!gw) break;
+        const previous = gw.facts.bootId;
+        if (ev.bootId !== undefined) gw.facts.bootId = ev.bootId;
+        reconciler.reconcileGateway(
+          gw,
+          reason('router-feedback', 'gateway-rebooted', { detail: `gateway rebooted${previous !== undefined && ev.bootId !== undefined ? ` (boot id ${previous} -> ${ev.bootId})` : ''}: re-adding every active grant` }),
+        );
+        break;
+      }
+      case 'action-succeeded':
+        reconciler.succeeded(ev);
+        break;
+      case 'action-failed':
+        reconciler.failed(ev);
+        break;
+      case 'capacity-exhausted':
+        reconciler.capacityExhausted(ev);
+        break;
+      case 'tick':
+        break;
+    }
   }
 
   function process(event: PolicyEvent): Step {

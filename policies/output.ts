@@ -9,6 +9,7 @@ import { Change, Decision, GrantView, Verdict } from './model/decision';
 import { EventType } from './model/event';
 import { Reason } from './model/reason';
 import { GrantRecord, LegRecord, NeedRecord } from './state';
+import { flat } from './util/flat';
 
 export interface Step {
   readonly decisions: readonly Decision[];
@@ -37,33 +38,31 @@ export function grantView(g: GrantRecord): GrantView {
   return v;
 }
 
-function legs(n: NeedRecord): LegRecord[] {
-  const out: LegRecord[] = [];
-  if (n.ipv6) out.push(n.ipv6);
-  if (n.ipv4) out.push(n.ipv4);
-  return out;
-}
-
 /** Verdict, reasons, changes and grants of a need as it stands. */
 export function assess(n: NeedRecord): { verdict: Verdict; reasons: Reason[]; changes: Change[]; grants: GrantRecord[] } {
   if (n.closing) return { verdict: n.closing.verdict, reasons: n.closing.reasons, changes: [], grants: [] };
   if (n.denial) return { verdict: 'denied', reasons: [n.denial, ...n.notes], changes: [], grants: [] };
-  const reasons: Reason[] = [...n.notes];
-  const changes: Change[] = [...n.planChanges];
+  const reasons: Reason[] = n.notes.length === 0 ? [] : n.notes.slice();
+  const changes: Change[] = n.planChanges.length === 0 ? [] : n.planChanges.slice();
   const grants: GrantRecord[] = [];
   let granted = 0;
   let queued = 0;
   let denied = 0;
-  for (const leg of legs(n)) {
-    for (const r of leg.reasons) reasons.push(r);
+  for (let i = 0; i < 2; i++) {
+    const leg: LegRecord | undefined = i === 0 ? n.ipv6 : n.ipv4;
+    if (leg === undefined) continue;
+    const legReasons = leg.reasons;
+    for (let j = 0; j < legReasons.length; j++) reasons.push(legReasons[j]);
     if (leg.state === 'granted' || leg.state === 'not-needed' || leg.state === 'shared') {
       granted++;
-      for (const c of leg.changes) changes.push(c);
+      const legChanges = leg.changes;
+      for (let j = 0; j < legChanges.length; j++) changes.push(legChanges[j]);
       if (leg.grant) grants.push(leg.grant);
     } else if (leg.state === 'queued') queued++;
     else if (leg.state === 'denied') denied++;
   }
-  for (const r of n.ineffective) reasons.push(r);
+  const ineffective = n.ineffective;
+  for (let j = 0; j < ineffective.length; j++) reasons.push(ineffective[j]);
   let verdict: Verdict;
   if (granted > 0) {
     verdict = changes.length > 0 || queued + denied > 0 || n.ineffective.length > 0 || n.planChanges.length > 0 ? 'granted-with-changes' : 'granted';
@@ -86,8 +85,8 @@ export class OutputBuffer {
   private at = 0;
   private cause: EventType | 'lease-timer' = 'tick';
   private readonly touched: NeedRecord[] = [];
-  private readonly touchedSet = new Set<NeedRecord>();
-  private readonly forced = new Set<NeedRecord>();
+  /** Number of the step being collected: a need is touched (forced) in it when its `touchedIn` (`forcedIn`) equals it. */
+  private step = 1;
   private readonly actions: MutableAction[] = [];
 
   begin(cause: EventType | 'lease-timer', at: number): void {
@@ -97,11 +96,11 @@ export class OutputBuffer {
 
   /** Marks a need as possibly changed; `force` emits a decision even if nothing changed. */
   touch(need: NeedRecord, force = false): void {
-    if (!this.touchedSet.has(need)) {
-      this.touchedSet.add(need);
+    if (need.touchedIn !== this.step) {
+      need.touchedIn = this.step;
       this.touched.push(need);
     }
-    if (force) this.forced.add(need);
+    if (force) need.forcedIn = this.step;
   }
 
   /** Queues an action for a grant as it is now; returns its key. */
@@ -135,13 +134,14 @@ export class OutputBuffer {
   }
 
   flush(): Step {
+    const step = this.step++;
     if (this.touched.length === 0 && this.actions.length === 0) return EMPTY_STEP;
     const decisions: Decision[] = [];
     for (const n of this.touched) {
       const { verdict, reasons, changes, grants } = assess(n);
       const signature = signatureOf(verdict, reasons, grants);
-      if (signature === n.signature && !this.forced.has(n)) continue;
-      n.signature = signature;
+      if (signature === n.signature && n.forcedIn !== step) continue;
+      n.signature = flat(signature);
       if (n.firstGrantAt === undefined && grants.length > 0) n.firstGrantAt = this.at;
       decisions.push({
         type: 'decision',
@@ -159,8 +159,6 @@ export class OutputBuffer {
     const actions: Action[] = this.actions.length > 0 ? this.actions.slice() : [];
     for (const a of actions as MutableAction[]) a.seq = ++this.seq;
     this.touched.length = 0;
-    this.touchedSet.clear();
-    this.forced.clear();
     this.actions.length = 0;
     return { decisions, actions };
   }

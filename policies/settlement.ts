@@ -22,9 +22,20 @@ import { planFamilies } from './rules/ipv6-mostly';
 import { gatewayGate } from './rules/router-feedback';
 import { LeaseScheduler } from './lease-scheduler';
 import { OutputBuffer } from './output';
+import { flat } from './util/flat';
 import { DeviceRecord, GatewayRecord, GrantRecord, HomeState, LegRecord, NeedRecord, TableRecord } from './state';
 
 const FAMILIES: readonly Family[] = ['ipv6', 'ipv4'];
+
+/** Shared empty list for records with nothing to say (never mutated: the fields are readonly arrays). */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** What a leg's old grant is released with when the leg is re-admitted (same value as `reason('capacity', 'admitted', { family })`). */
+const READMITTED: Readonly<Record<Family, Reason>> = {
+  ipv6: Object.freeze(reason('capacity', 'admitted', { family: 'ipv6' })),
+  ipv4: Object.freeze(reason('capacity', 'admitted', { family: 'ipv4' })),
+};
+
 
 export function tableOf(family: Family): Table {
   return family === 'ipv6' ? 'pinhole' : 'port-mapping';
@@ -83,13 +94,20 @@ export class Settlement {
       need,
       rank: rankOf(need, this.config),
       status: 'active',
-      notes: [],
-      planChanges: [],
-      ineffective: [],
+      ipv6: undefined,
+      ipv4: undefined,
+      denial: undefined,
+      notes: NONE,
+      planChanges: NONE,
+      ineffective: NONE,
+      closing: undefined,
       signature: '',
-      addressKeys: [],
-      deviceKeys: [],
+      addressKeys: NONE,
+      deviceKeys: NONE,
       submittedAt: need.submittedAt,
+      firstGrantAt: undefined,
+      touchedIn: 0,
+      forcedIn: 0,
     };
     const hygiene = checkPortHygiene({
       protocol: String(req.protocol),
@@ -106,7 +124,7 @@ export class Settlement {
       return nr;
     }
     home.needs.set(need.id, nr);
-    nr.deviceKeys.push(need.requester.deviceId);
+    nr.deviceKeys = [need.requester.deviceId];
     home.register(home.needsByDevice, need.requester.deviceId, nr);
     if (need.internalClient !== undefined) this.registerAddress(nr, need.internalClient);
     if (need.requester.address !== undefined) this.registerAddress(nr, need.requester.address);
@@ -140,15 +158,15 @@ export class Settlement {
         : (requester?.id ?? (need.requester.address !== undefined ? home.addressOwner.get(need.requester.address) : undefined));
     const target = targetOwnerId !== undefined ? home.devices.get(targetOwnerId) : undefined;
     if (target && !nr.deviceKeys.includes(target.id)) {
-      nr.deviceKeys.push(target.id);
+      nr.deviceKeys = nr.deviceKeys.concat(target.id);
       home.register(home.needsByDevice, target.id, nr);
     }
-    if (nr.notes.length > 0) nr.notes = [];
+    if (nr.notes.length > 0) nr.notes = NONE;
     let denial = checkRequesterOwnsTarget(need, requester, targetOwnerId);
     if (!denial) {
       const iso = checkIsolation(target);
       if (iso && 'deny' in iso) denial = iso.deny;
-      else if (iso) nr.notes.push(iso.allow);
+      else if (iso) nr.notes = [iso.allow];
     }
     if (denial) {
       nr.denial = denial;
@@ -157,8 +175,8 @@ export class Settlement {
     }
     const plan = planFamilies(need.family, (target ?? requester)?.ipv6Only, home.network);
     if (plan.reasons.length > 0) nr.notes = [...nr.notes, ...plan.reasons];
-    nr.planChanges = plan.changes as Change[];
-    nr.ineffective = plan.ineffective as Reason[];
+    nr.planChanges = plan.changes;
+    nr.ineffective = plan.ineffective;
     let lost: Reason | undefined;
     // Drop legs the plan no longer wants first, so their slots and ports are free.
     for (const family of FAMILIES) {
@@ -184,10 +202,13 @@ export class Settlement {
   finishStep(): void {
     let guard = 0;
     while (this.freed.size > 0 || this.resettle.size > 0) {
-      for (const nr of [...this.resettle]) {
-        this.resettle.delete(nr);
-        this.settle(nr);
+      if (this.resettle.size > 0) {
+        for (const nr of [...this.resettle]) {
+          this.resettle.delete(nr);
+          this.settle(nr);
+        }
       }
+      if (this.freed.size === 0) continue;
       const tables = [...this.freed];
       this.freed.clear();
       for (const tbl of tables) {
@@ -204,6 +225,7 @@ export class Settlement {
         }
       }
     }
+    if (this.recheck.size === 0) return;
     for (const nr of this.recheck) {
       if (nr.status === 'active' && !this.hasLiveLeg(nr)) this.close(nr);
     }
@@ -241,8 +263,9 @@ export class Settlement {
   }
 
   registerAddress(nr: NeedRecord, address: string): void {
-    if (nr.addressKeys.includes(address)) return;
-    nr.addressKeys.push(address);
+    const keys = nr.addressKeys;
+    if (keys.includes(address)) return;
+    nr.addressKeys = keys.length === 0 ? [address] : keys.concat(address);
     this.home.register(this.home.needsByAddress, address, nr);
   }
 
@@ -251,7 +274,20 @@ export class Settlement {
   private leg(nr: NeedRecord, family: Family): LegRecord {
     let leg = family === 'ipv6' ? nr.ipv6 : nr.ipv4;
     if (!leg) {
-      leg = { family, need: nr, state: 'none', lastGeneration: 0, reasons: [], changes: [], queuePos: -1 };
+      leg = {
+        family,
+        need: nr,
+        state: 'none',
+        grant: undefined,
+        lastGeneration: 0,
+        reasons: NONE,
+        changes: NONE,
+        sticky: undefined,
+        queuedIn: undefined,
+        sharedKey: undefined,
+        queuedAddr: undefined,
+        queuePos: -1,
+      };
       if (family === 'ipv6') nr.ipv6 = leg;
       else nr.ipv4 = leg;
     }
@@ -271,8 +307,8 @@ export class Settlement {
     this.dequeue(leg);
     this.unshare(leg);
     leg.state = 'none';
-    leg.reasons = [];
-    leg.changes = [];
+    leg.reasons = NONE;
+    leg.changes = NONE;
   }
 
   private unshare(leg: LegRecord): void {
@@ -352,27 +388,28 @@ export class Settlement {
     if (leg.state === 'shared' && leg.sharedKey !== undefined && home.pinholes.get(leg.sharedKey)?.live &&
         leg.sharedKey === HomeState.pinholeKey(gateway.facts.id, need.protocol, address, need.internalPort, need.remoteHost, need.remotePort)) return undefined;
     if (leg.state === 'queued' && leg.queuedIn && leg.queuedIn.gatewayId === gateway.facts.id && leg.queuedAddr === address) return undefined;
-    const extraReasons: Reason[] = [];
-    const extraChanges: Change[] = [];
+    let extraReasons: readonly Reason[] = NONE;
+    let extraChanges: readonly Change[] = NONE;
     if (choice.followedFrom !== undefined) {
-      extraReasons.push(followedReason(family, choice.followedFrom, address));
-      extraChanges.push({ field: 'internalClient', family, wanted: choice.followedFrom, got: address });
+      extraReasons = [followedReason(family, choice.followedFrom, address)];
+      extraChanges = [{ field: 'internalClient', family, wanted: choice.followedFrom, got: address }];
     }
-    this.resetLeg(leg, extraReasons[0] ?? reason('capacity', 'admitted', { family }));
+    this.resetLeg(leg, extraReasons.length > 0 ? extraReasons[0] : READMITTED[family]);
     this.registerAddress(nr, address);
     this.allocate(leg, gateway, address, extraReasons, extraChanges);
     return undefined;
   }
 
   /** Capacity, lease and external port for a leg that has an address and a gateway. */
-  private allocate(leg: LegRecord, gw: GatewayRecord, address: string, extraReasons: Reason[], extraChanges: Change[]): void {
+  private allocate(leg: LegRecord, gw: GatewayRecord, address: string, extraReasons: readonly Reason[], extraChanges: readonly Change[]): void {
     const nr = leg.need;
     const need = nr.need;
     const family = leg.family;
     const table = tableOf(family);
     const tbl = gw[table];
+    let pinholeKey: string | undefined;
     if (family === 'ipv6') {
-      const key = HomeState.pinholeKey(gw.facts.id, need.protocol, address, need.internalPort, need.remoteHost, need.remotePort);
+      const key = (pinholeKey = flat(HomeState.pinholeKey(gw.facts.id, need.protocol, address, need.internalPort, need.remoteHost, need.remotePort)));
       const holder = this.home.pinholes.get(key);
       if (holder && holder.live && holder.owner.need !== nr) {
         leg.state = 'shared';
@@ -412,8 +449,8 @@ export class Settlement {
       return;
     }
     if ('victim' in outcome && weakest) this.evict(weakest, outcome.victimReason);
-    const reasons: Reason[] = [outcome.admit, ...extraReasons];
-    const changes: Change[] = [...extraChanges];
+    const reasons: Reason[] = extraReasons.length === 0 ? [outcome.admit] : [outcome.admit, ...extraReasons];
+    const changes: Change[] = extraChanges.length === 0 ? [] : [...extraChanges];
     const lease = leaseTerms(need.leaseSeconds, need.class, family, this.config, this.now());
     if (lease.reason && lease.change) {
       reasons.push(lease.reason);
@@ -444,10 +481,10 @@ export class Settlement {
       if (settled.displace !== undefined) displaced = this.home.ports.get(HomeState.portKey(gw.facts.id, need.protocol, settled.port));
     }
     if (displaced) this.releaseGrant(displaced, true, reason('ipv4-external-port-exclusive', 'external-port-reassigned', { family: 'ipv4', conflictsWith: { kind: 'need', id: need.id } }));
-    this.createGrant(leg, gw, address, externalPort, lease.terms, outcome.admit);
+    this.createGrant(leg, gw, address, externalPort, lease.terms, outcome.admit, pinholeKey);
     leg.state = 'granted';
     leg.reasons = reasons;
-    leg.changes = changes;
+    leg.changes = changes.length === 0 ? NONE : changes;
     if (displaced) this.relocate(displaced, need.id);
   }
 
@@ -496,7 +533,7 @@ export class Settlement {
     leg.changes = [...keptChanges, ...(port !== wish ? [{ field: 'externalPort' as const, family: 'ipv4' as const, wanted: wish, got: port }] : [])];
   }
 
-  private enqueue(leg: LegRecord, tbl: TableRecord, address: string, reasons: Reason[]): void {
+  private enqueue(leg: LegRecord, tbl: TableRecord, address: string, reasons: readonly Reason[]): void {
     leg.state = 'queued';
     leg.reasons = reasons;
     leg.queuedAddr = address;
@@ -511,18 +548,26 @@ export class Settlement {
     const gw = this.home.gateways.get(g.gatewayId) as GatewayRecord;
     this.releaseGrant(g, emitDelete, why, false);
     this.enqueue(leg, gw[g.table], g.internalClient, [why]);
-    leg.changes = [];
+    leg.changes = NONE;
     this.out.touch(leg.need);
   }
 
   // ---------------------------------------------------------------- grants
 
-  createGrant(leg: LegRecord, gw: GatewayRecord, address: string, externalPort: number | undefined, terms: LeaseTerms, why: Reason): GrantRecord {
+  createGrant(
+    leg: LegRecord,
+    gw: GatewayRecord,
+    address: string,
+    externalPort: number | undefined,
+    terms: LeaseTerms,
+    why: Reason,
+    pinholeKey?: string,
+  ): GrantRecord {
     const home = this.home;
     const nr = leg.need;
     const need = nr.need;
     const g: GrantRecord = {
-      id: `${need.id}#${leg.family}`,
+      id: flat(`${need.id}#${leg.family}`),
       serial: ++home.grantSerial,
       needId: need.id,
       owner: leg,
@@ -543,16 +588,19 @@ export class Settlement {
       renewAt: terms.renewAt,
       generation: ++home.generation,
       state: 'pending',
+      uniqueId: undefined,
       renewals: 0,
+      addKey: undefined,
+      renewKey: undefined,
       live: true,
-      indexKey:
+      indexKey: flat(
         externalPort !== undefined
           ? HomeState.portKey(gw.facts.id, need.protocol, externalPort)
-          : HomeState.pinholeKey(gw.facts.id, need.protocol, address, need.internalPort, need.remoteHost, need.remotePort),
+          : (pinholeKey ?? HomeState.pinholeKey(gw.facts.id, need.protocol, address, need.internalPort, need.remoteHost, need.remotePort)),
+      ),
       tablePos: -1,
       renewPos: -1,
     };
-    if (externalPort === undefined) delete g.externalPort;
     leg.lastGeneration = g.generation;
     leg.grant = g;
     gw[g.table].grants.push(g);
@@ -572,7 +620,7 @@ export class Settlement {
     if (g.addKey !== undefined) this.home.grantsByKey.delete(g.addKey);
     if (g.renewKey !== undefined) this.home.grantsByKey.delete(g.renewKey);
     g.renewKey = undefined;
-    g.addKey = this.out.action('add', g, why, routerLease);
+    g.addKey = flat(this.out.action('add', g, why, routerLease));
     this.home.grantsByKey.set(g.addKey, g);
   }
 
@@ -581,7 +629,7 @@ export class Settlement {
     const gw = this.home.gateways.get(g.gatewayId) as GatewayRecord;
     if (g.table === 'port-mapping' && gw.facts.permanentLeasesOnly) return;
     if (g.renewKey !== undefined) this.home.grantsByKey.delete(g.renewKey);
-    g.renewKey = this.out.action('renew', g, why, g.leaseSeconds);
+    g.renewKey = flat(this.out.action('renew', g, why, g.leaseSeconds));
     this.home.grantsByKey.set(g.renewKey, g);
   }
 

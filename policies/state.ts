@@ -39,7 +39,8 @@ export interface GrantRecord {
   protocol: Protocol;
   internalClient: string;
   internalPort: number;
-  externalPort?: number;
+  /** Port mappings only (always present as a field, so every grant has one shape). */
+  externalPort: number | undefined;
   remoteHost: string;
   remotePort: number;
   leaseSeconds: number;
@@ -48,10 +49,10 @@ export interface GrantRecord {
   renewAt: number;
   generation: number;
   state: 'pending' | 'active';
-  uniqueId?: number;
+  uniqueId: number | undefined;
   renewals: number;
-  addKey?: string;
-  renewKey?: string;
+  addKey: string | undefined;
+  renewKey: string | undefined;
   /** Live in the engine (false once released). */
   live: boolean;
   /** Index key: pinhole 5-tuple or `gateway|proto|externalPort`, computed once. */
@@ -64,18 +65,18 @@ export interface LegRecord {
   family: Family;
   need: NeedRecord;
   state: LegState;
-  grant?: GrantRecord;
+  grant: GrantRecord | undefined;
   /** Generation of the last grant this leg held, so re-adds get fresh keys. */
   lastGeneration: number;
-  reasons: Reason[];
-  changes: Change[];
+  reasons: readonly Reason[];
+  changes: readonly Change[];
   /** A router denial that sticks until the need is submitted again. */
-  sticky?: Reason;
-  queuedIn?: TableRecord;
+  sticky: Reason | undefined;
+  queuedIn: TableRecord | undefined;
   /** Pinhole 5-tuple this leg shares with another need's grant. */
-  sharedKey?: string;
+  sharedKey: string | undefined;
   /** The address the leg will use when admitted from the queue. */
-  queuedAddr?: string;
+  queuedAddr: string | undefined;
   queuePos: number;
 }
 
@@ -83,23 +84,26 @@ export interface NeedRecord {
   need: Need;
   rank: Rank;
   status: 'active' | 'closed';
-  ipv6?: LegRecord;
-  ipv4?: LegRecord;
+  ipv6: LegRecord | undefined;
+  ipv4: LegRecord | undefined;
   /** Need-level denial (hygiene, ownership, isolation). */
-  denial?: Reason;
+  denial: Reason | undefined;
   /** Reasons and changes of the family plan and informational notes. */
-  notes: Reason[];
-  planChanges: Change[];
-  ineffective: Reason[];
+  notes: readonly Reason[];
+  planChanges: readonly Change[];
+  ineffective: readonly Reason[];
   /** Final verdict and reasons when closed by withdrawal. */
-  closing?: { verdict: Verdict; reasons: Reason[] };
+  closing: { verdict: Verdict; reasons: Reason[] } | undefined;
   /** Last emitted decision's signature (to emit only on change). */
   signature: string;
-  /** Addresses and device ids this need is registered under. */
-  addressKeys: string[];
-  deviceKeys: string[];
+  /** Addresses and device ids this need is registered under (replaced, never mutated). */
+  addressKeys: readonly string[];
+  deviceKeys: readonly string[];
   submittedAt: number;
-  firstGrantAt?: number;
+  firstGrantAt: number | undefined;
+  /** Output step in which the need was last touched / forced to emit (see OutputBuffer). */
+  touchedIn: number;
+  forcedIn: number;
 }
 
 /**
