@@ -2,7 +2,8 @@
  * The device inventory: applies device observations to the indexed state
  * (devices by id, by identity, by address) and tells which needs they affect.
  */
-import { DeviceAddress, toDeviceAddress } from './model/address';
+import { AddressInput, DeviceAddress, toDeviceAddress } from './model/address';
+import { parseAddress } from './model/address-parse';
 import { identityKeys } from './model/device';
 import { DeviceSeen } from './model/event';
 import { DeviceRecord, HomeState, NeedRecord } from './state';
@@ -17,11 +18,46 @@ function sameAddresses(a: readonly DeviceAddress[], b: readonly DeviceAddress[])
   return true;
 }
 
+/**
+ * True when `inputs` would turn into exactly `old` (what {@link sameAddresses}
+ * would say about the list `toDeviceAddress` builds from them, invalid
+ * literals dropped, repeats kept once), without building that list: a
+ * device seen again with the same addresses is the common case.
+ */
+function unchangedAddresses(old: readonly DeviceAddress[], inputs: readonly AddressInput[]): boolean {
+  let j = 0;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i];
+    const parsed = parseAddress(input.address);
+    if (parsed === undefined) continue;
+    const address = parsed.address;
+    // Listed before: toDeviceAddress's list would keep only the first one.
+    let repeated = false;
+    for (let k = 0; k < j; k++) {
+      if (old[k].address === address) {
+        repeated = true;
+        break;
+      }
+    }
+    if (repeated) continue;
+    if (j >= old.length) return false;
+    const x = old[j];
+    if (x.address !== address || x.deprecated !== (input.deprecated === true) || x.stable !== (input.temporary !== true) || x.scope !== (input.scope ?? parsed.scope)) {
+      return false;
+    }
+    j++;
+  }
+  return j === old.length;
+}
+
+const NO_NEEDS: readonly NeedRecord[] = Object.freeze([]);
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
 export class Inventory {
   constructor(private readonly home: HomeState) {}
 
   /** The device id an observation refers to: a known identity wins over a new id. */
-  resolve(deviceId: string, keys: string[]): string {
+  resolve(deviceId: string, keys: readonly string[]): string {
     if (this.home.devices.has(deviceId)) return deviceId;
     for (const key of keys) {
       const known = this.home.identities.get(key);
@@ -35,11 +71,12 @@ export class Inventory {
    * device, or targeting any of its old or new addresses), or an empty list
    * when nothing that matters to a rule changed.
    */
-  seen(ev: DeviceSeen, now: number): NeedRecord[] {
+  seen(ev: DeviceSeen, now: number): readonly NeedRecord[] {
     const home = this.home;
-    const keys = ev.identities ? identityKeys(ev.identities) : [];
-    const id = this.resolve(ev.deviceId, keys);
-    let rec = home.devices.get(id);
+    const keys = ev.identities ? identityKeys(ev.identities) : NO_KEYS;
+    let rec = home.devices.get(ev.deviceId);
+    const id = rec !== undefined ? ev.deviceId : this.resolve(ev.deviceId, keys);
+    if (rec === undefined && id !== ev.deviceId) rec = home.devices.get(id);
     let changed = false;
     if (!rec) {
       rec = { id, identities: {}, kinds: [], addresses: [], ownerAllowed: false, firstSeenAt: now };
@@ -52,14 +89,30 @@ export class Inventory {
     }
     if (ev.kinds) {
       for (const k of ev.kinds) {
-        if (!rec.kinds.some((x) => x.kind === k.kind)) {
-          rec.kinds = [...rec.kinds, { kind: k.kind, evidence: k.evidence }];
+        const kinds = rec.kinds;
+        let known = false;
+        for (let i = 0; i < kinds.length; i++) {
+          if (kinds[i].kind === k.kind) {
+            known = true;
+            break;
+          }
+        }
+        if (!known) {
+          rec.kinds = [...kinds, { kind: k.kind, evidence: k.evidence }];
           changed = true;
         }
       }
     }
     const old = rec.addresses;
-    if (ev.addresses) {
+    if (ev.addresses && unchangedAddresses(old, ev.addresses)) {
+      for (let i = 0; i < old.length; i++) {
+        const address = old[i].address;
+        if (home.addressOwner.get(address) !== id) {
+          home.addressOwner.set(address, id);
+          changed = true;
+        }
+      }
+    } else if (ev.addresses) {
       const next: DeviceAddress[] = [];
       for (const input of ev.addresses) {
         const a = toDeviceAddress(input);
@@ -87,7 +140,7 @@ export class Inventory {
         else rec.ipv6Only = v;
       }
     }
-    return changed ? this.affected(rec, old) : [];
+    return changed ? this.affected(rec, old) : NO_NEEDS;
   }
 
   /** Needs requested by the device or targeting one of its (old or current) addresses. */

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { parseAddress as parse } from './address-parse';
 
 /** Address family of an address, a need or a grant. */
 export type Family = 'ipv4' | 'ipv6';
@@ -34,29 +35,6 @@ export interface AddressInput {
   deprecated?: boolean;
   preferredLifetime?: number;
   validLifetime?: number;
-}
-
-interface Parsed {
-  readonly address: string;
-  readonly family: Family;
-  readonly scope: AddressScope;
-}
-const cache = new Map<string, Parsed | null>();
-const CACHE_LIMIT = 1 << 16;
-
-/** Parses (memoised, bounded) an address literal into canonical text, family and scope. */
-function parse(text: string): Parsed | undefined {
-  const hit = cache.get(text);
-  if (hit !== undefined) return hit ?? undefined;
-  let result: Parsed | null = null;
-  const bare = text.includes('%') ? text.slice(0, text.indexOf('%')) : text;
-  if (ipaddr.isValid(bare) && !(bare.includes('.') && !bare.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(bare))) {
-    const address = ipaddr.parse(bare).toString();
-    result = { address, family: familyOf(address), scope: scopeOf(address) };
-  }
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(text, result);
-  return result ?? undefined;
 }
 
 /**

@@ -17,28 +17,53 @@ function fail(message: string): never {
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-function str(o: Obj, k: string, where: string, optional = false): void {
+
+/*
+ * The checks below name the offending field by a path: the event type `w`,
+ * then optionally a sub-object `seg` and an array index `i`. The path is only
+ * put together when a check fails, so valid events (the hot path) build no
+ * strings.
+ */
+function at(w: string, seg: string | undefined, i: number): string {
+  return seg === undefined ? w : i < 0 ? `${w}.${seg}` : `${w}.${seg}[${i}]`;
+}
+function str(o: Obj, k: string, optional: boolean, w: string, seg?: string, i = -1): void {
   const v = o[k];
   if (v === undefined && optional) return;
-  if (typeof v !== 'string' || v === '') fail(`${where}.${k} must be a non-empty string`);
+  if (typeof v !== 'string' || v === '') fail(`${at(w, seg, i)}.${k} must be a non-empty string`);
 }
-function num(o: Obj, k: string, where: string, optional = false, nullable = false): void {
+function num(o: Obj, k: string, optional: boolean, nullable: boolean, w: string, seg?: string): void {
   const v = o[k];
   if (v === undefined && optional) return;
   if (v === null && nullable) return;
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${where}.${k} must be a number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${at(w, seg, -1)}.${k} must be a number`);
 }
-function bool(o: Obj, k: string, where: string): void {
+function bool(o: Obj, k: string, w: string, seg?: string, i = -1): void {
   const v = o[k];
-  if (v !== undefined && typeof v !== 'boolean') fail(`${where}.${k} must be a boolean`);
+  if (v !== undefined && typeof v !== 'boolean') fail(`${at(w, seg, i)}.${k} must be a boolean`);
 }
-function oneOf(o: Obj, k: string, values: readonly unknown[], where: string, optional = false): void {
+function oneOf(o: Obj, k: string, values: readonly unknown[], optional: boolean, w: string, seg?: string, i = -1): void {
   const v = o[k];
   if (v === undefined && optional) return;
-  if (!values.includes(v)) fail(`${where}.${k} must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
+  if (!values.includes(v)) fail(`${at(w, seg, i)}.${k} must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
+}
+/** Array.prototype.forEach skips holes of sparse arrays; so do the loops here. */
+function hole(list: readonly unknown[], i: number): boolean {
+  return list[i] === undefined && !(i in list);
 }
 
 const KINDS = ['matter', 'thread-border-router', 'iot', 'game-console', 'hub', 'router', 'computer', 'phone', 'unknown'];
+const TYPES: ReadonlySet<unknown> = new Set(EVENT_TYPES);
+const IPV6_ONLY = ['dhcpv4-option-108', 'clat', null];
+const WAN_IPV4 = ['public', 'private', 'cgnat', 'none'];
+const TRANSITION_MODES = ['none', 'ds-lite', 'map-e'];
+const PORT_SET_FIELDS = ['offset', 'psidLength', 'psid'];
+const GRADES = ['A', 'B', 'C', 'D'];
+const GATEWAY_FLAGS = ['pinholes', 'portMappings', 'firewallEnabled', 'inboundPinholeAllowed'];
+const FAMILIES = ['ipv4', 'ipv6', 'both'];
+const END_WHY = ['session-ended', 'released'];
+const SOURCES = ['upnp', 'pcp'];
+const TABLES = ['pinhole', 'port-mapping'];
 
 /**
  * Checks that a parsed JSON value is a well-formed {@link PolicyEvent} and
@@ -50,49 +75,55 @@ export function validateEvent(value: unknown): PolicyEvent {
   if (!isObj(value)) fail('an event must be a JSON object');
   const type = value.type;
   if (typeof type !== 'string') fail("an event needs a string 'type'");
-  if (!EVENT_TYPES.includes(type as PolicyEvent['type'])) fail(`unknown event type '${type}'`);
+  if (!TYPES.has(type)) fail(`unknown event type '${type}'`);
   const w = type;
   switch (type) {
     case 'device-seen': {
-      str(value, 'deviceId', w);
+      str(value, 'deviceId', false, w);
       if (value.identities !== undefined && !isObj(value.identities)) fail(`${w}.identities must be an object`);
-      if (value.kinds !== undefined) {
-        if (!Array.isArray(value.kinds)) fail(`${w}.kinds must be an array`);
-        value.kinds.forEach((k, i) => {
+      const kinds = value.kinds;
+      if (kinds !== undefined) {
+        if (!Array.isArray(kinds)) fail(`${w}.kinds must be an array`);
+        for (let i = 0, n = kinds.length; i < n; i++) {
+          if (hole(kinds, i)) continue;
+          const k: unknown = kinds[i];
           if (!isObj(k)) fail(`${w}.kinds[${i}] must be an object`);
-          oneOf(k, 'kind', KINDS, `${w}.kinds[${i}]`);
-          str(k, 'evidence', `${w}.kinds[${i}]`);
-        });
+          oneOf(k, 'kind', KINDS, false, w, 'kinds', i);
+          str(k, 'evidence', false, w, 'kinds', i);
+        }
       }
-      if (value.addresses !== undefined) {
-        if (!Array.isArray(value.addresses)) fail(`${w}.addresses must be an array`);
-        value.addresses.forEach((a, i) => {
+      const addresses = value.addresses;
+      if (addresses !== undefined) {
+        if (!Array.isArray(addresses)) fail(`${w}.addresses must be an array`);
+        for (let i = 0, n = addresses.length; i < n; i++) {
+          if (hole(addresses, i)) continue;
+          const a: unknown = addresses[i];
           if (!isObj(a)) fail(`${w}.addresses[${i}] must be an object`);
-          str(a, 'address', `${w}.addresses[${i}]`);
-          bool(a, 'temporary', `${w}.addresses[${i}]`);
-          bool(a, 'deprecated', `${w}.addresses[${i}]`);
-        });
+          str(a, 'address', false, w, 'addresses', i);
+          bool(a, 'temporary', w, 'addresses', i);
+          bool(a, 'deprecated', w, 'addresses', i);
+        }
       }
-      if (value.ipv6Only !== undefined) oneOf(value, 'ipv6Only', ['dhcpv4-option-108', 'clat', null], w);
+      if (value.ipv6Only !== undefined) oneOf(value, 'ipv6Only', IPV6_ONLY, false, w);
       break;
     }
     case 'device-left':
-      str(value, 'deviceId', w);
+      str(value, 'deviceId', false, w);
       break;
     case 'owner-allow':
-      str(value, 'deviceId', w);
+      str(value, 'deviceId', false, w);
       if (typeof value.allowed !== 'boolean') fail(`${w}.allowed must be a boolean`);
       break;
     case 'network-changed':
-      oneOf(value, 'wanIpv4', ['public', 'private', 'cgnat', 'none'], w, true);
+      oneOf(value, 'wanIpv4', WAN_IPV4, true, w);
       if (value.ipv4OverIpv6 !== undefined) {
         const t = value.ipv4OverIpv6;
         if (!isObj(t)) fail(`${w}.ipv4OverIpv6 must be an object`);
-        oneOf(t, 'mode', ['none', 'ds-lite', 'map-e'], `${w}.ipv4OverIpv6`);
+        oneOf(t, 'mode', TRANSITION_MODES, false, w, 'ipv4OverIpv6');
         if (t.mode === 'map-e') {
           const ps = t.portSet;
           if (!isObj(ps)) fail(`${w}.ipv4OverIpv6.portSet is required for map-e`);
-          for (const k of ['offset', 'psidLength', 'psid']) num(ps, k, `${w}.ipv4OverIpv6.portSet`);
+          for (const k of PORT_SET_FIELDS) num(ps, k, false, false, w, 'ipv4OverIpv6.portSet');
           const { offset, psidLength, psid } = ps as { offset: number; psidLength: number; psid: number };
           if (offset < 0 || psidLength < 0 || offset + psidLength > 16 || psid < 0 || psid >= 2 ** psidLength) {
             fail(`${w}.ipv4OverIpv6.portSet is not a valid RFC 7597 port set`);
@@ -101,60 +132,60 @@ export function validateEvent(value: unknown): PolicyEvent {
       }
       break;
     case 'gateway-seen':
-      str(value, 'gatewayId', w);
-      oneOf(value, 'grade', ['A', 'B', 'C', 'D'], w, true);
-      for (const k of ['pinholes', 'portMappings', 'firewallEnabled', 'inboundPinholeAllowed']) bool(value, k, w);
-      num(value, 'pinholeCapacity', w, true, true);
-      num(value, 'portMappingCapacity', w, true, true);
-      str(value, 'bootId', w, true);
+      str(value, 'gatewayId', false, w);
+      oneOf(value, 'grade', GRADES, true, w);
+      for (let i = 0; i < GATEWAY_FLAGS.length; i++) bool(value, GATEWAY_FLAGS[i], w);
+      num(value, 'pinholeCapacity', true, true, w);
+      num(value, 'portMappingCapacity', true, true, w);
+      str(value, 'bootId', true, w);
       break;
     case 'need-submitted': {
       const n = value.need;
       if (!isObj(n)) fail(`${w}.need must be an object`);
-      const nw = `${w}.need`;
-      str(n, 'id', nw);
-      if (!isObj(n.requester)) fail(`${nw}.requester must be an object`);
-      str(n.requester, 'deviceId', `${nw}.requester`);
-      str(n.requester, 'address', `${nw}.requester`, true);
-      if (n.internalClient !== undefined && typeof n.internalClient !== 'string') fail(`${nw}.internalClient must be a string`);
-      if (typeof n.protocol !== 'string' && typeof n.protocol !== 'number') fail(`${nw}.protocol must be a string`);
-      num(n, 'internalPort', nw);
-      num(n, 'externalPort', nw, true);
-      num(n, 'remotePort', nw, true);
-      if (n.remoteHost !== undefined && typeof n.remoteHost !== 'string') fail(`${nw}.remoteHost must be a string`);
-      oneOf(n, 'family', ['ipv4', 'ipv6', 'both'], nw);
-      num(n, 'leaseSeconds', nw, true);
-      if (typeof n.leaseSeconds === 'number' && n.leaseSeconds < 0) fail(`${nw}.leaseSeconds must be >= 0`);
-      oneOf(n, 'class', NEED_CLASSES, nw);
-      num(n, 'priority', nw, true);
-      str(n, 'sessionId', nw, true);
-      str(n, 'gatewayId', nw, true);
+      str(n, 'id', false, w, 'need');
+      const requester = n.requester;
+      if (!isObj(requester)) fail(`${w}.need.requester must be an object`);
+      str(requester, 'deviceId', false, w, 'need.requester');
+      str(requester, 'address', true, w, 'need.requester');
+      if (n.internalClient !== undefined && typeof n.internalClient !== 'string') fail(`${w}.need.internalClient must be a string`);
+      if (typeof n.protocol !== 'string' && typeof n.protocol !== 'number') fail(`${w}.need.protocol must be a string`);
+      num(n, 'internalPort', false, false, w, 'need');
+      num(n, 'externalPort', true, false, w, 'need');
+      num(n, 'remotePort', true, false, w, 'need');
+      if (n.remoteHost !== undefined && typeof n.remoteHost !== 'string') fail(`${w}.need.remoteHost must be a string`);
+      oneOf(n, 'family', FAMILIES, false, w, 'need');
+      num(n, 'leaseSeconds', true, false, w, 'need');
+      if (typeof n.leaseSeconds === 'number' && n.leaseSeconds < 0) fail(`${w}.need.leaseSeconds must be >= 0`);
+      oneOf(n, 'class', NEED_CLASSES, false, w, 'need');
+      num(n, 'priority', true, false, w, 'need');
+      str(n, 'sessionId', true, w, 'need');
+      str(n, 'gatewayId', true, w, 'need');
       break;
     }
     case 'need-ended':
-      str(value, 'needId', w);
-      oneOf(value, 'why', ['session-ended', 'released'], w, true);
+      str(value, 'needId', false, w);
+      oneOf(value, 'why', END_WHY, true, w);
       break;
     case 'tick':
       break;
     case 'action-succeeded':
-      str(value, 'key', w);
-      num(value, 'uniqueId', w, true);
-      num(value, 'externalPort', w, true);
+      str(value, 'key', false, w);
+      num(value, 'uniqueId', true, false, w);
+      num(value, 'externalPort', true, false, w);
       break;
     case 'action-failed':
-      str(value, 'key', w);
-      num(value, 'code', w);
-      oneOf(value, 'source', ['upnp', 'pcp'], w, true);
+      str(value, 'key', false, w);
+      num(value, 'code', false, false, w);
+      oneOf(value, 'source', SOURCES, true, w);
       break;
     case 'gateway-rebooted':
-      str(value, 'gatewayId', w);
-      str(value, 'bootId', w, true);
+      str(value, 'gatewayId', false, w);
+      str(value, 'bootId', true, w);
       break;
     case 'capacity-exhausted':
-      str(value, 'gatewayId', w);
-      oneOf(value, 'table', ['pinhole', 'port-mapping'], w);
-      num(value, 'capacity', w, true);
+      str(value, 'gatewayId', false, w);
+      oneOf(value, 'table', TABLES, false, w);
+      num(value, 'capacity', true, false, w);
       break;
   }
   return value as unknown as PolicyEvent;
