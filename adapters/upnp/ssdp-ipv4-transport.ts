@@ -32,6 +32,7 @@
  * await t.close();
  * ```
  */
+import { guardNodeSsdpSocket } from './node-ssdp-socket-guard';
 import type { Socket } from 'node:dgram';
 import { Client } from 'node-ssdp';
 import { InterfaceTableSource, interfaceOfIpv4Neighbour, ipv4SearchInterfaces, systemInterfaceTable } from './network-interfaces';
@@ -147,36 +148,13 @@ export class Ipv4SsdpTransport implements SsdpTransport {
     } catch (cause) {
       throw new UpnpNetworkError(`node-ssdp could not create IPv4 sockets: ${String((cause as Error)?.message ?? cause)}`, { cause });
     }
-    for (const socket of Object.values(client.sockets ?? {})) this.guard(socket, join);
+    for (const socket of Object.values(client.sockets ?? {})) guardNodeSsdpSocket(socket, { joinGroup: join, report: (e) => this.report(e) });
     try {
       await client.start();
     } catch (cause) {
       try { client.stop(); } catch { /* already down */ }
       throw new UpnpNetworkError(`IPv4 SSDP sockets failed to bind: ${String((cause as Error)?.message ?? cause)}`, { cause });
     }
-  }
-
-  /** Makes node-ssdp's membership and socket errors non-fatal (and skips the membership on search sockets). */
-  private guard(socket: Socket, joinGroup: boolean): void {
-    const join = socket.addMembership.bind(socket);
-    socket.addMembership = (group: string, iface?: string): void => {
-      if (!joinGroup) return;
-      try {
-        join(group, iface);
-      } catch (e) {
-        this.report(e);
-      }
-    };
-    const ttl = socket.setMulticastTTL.bind(socket);
-    socket.setMulticastTTL = (n: number): number => {
-      try {
-        return ttl(n);
-      } catch (e) {
-        this.report(e);
-        return n;
-      }
-    };
-    socket.on('error', (e) => this.report(e));
   }
 
   private report(e: unknown): void {

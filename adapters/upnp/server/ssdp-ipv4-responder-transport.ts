@@ -21,6 +21,7 @@
  * await t.start();
  * ```
  */
+import { guardNodeSsdpSocket } from '../node-ssdp-socket-guard';
 import type { Socket } from 'node:dgram';
 import { Client } from 'node-ssdp';
 import { InterfaceTableSource, interfaceOfIpv4Neighbour, ipv4SearchInterfaces, systemInterfaceTable } from '../network-interfaces';
@@ -81,7 +82,7 @@ export class Ipv4SsdpResponderTransport implements SsdpResponderTransport {
     } catch (cause) {
       throw new UpnpNetworkError(`node-ssdp could not create IPv4 sockets: ${String((cause as Error)?.message ?? cause)}`, { cause });
     }
-    for (const socket of Object.values(client.sockets ?? {})) this.guard(socket);
+    for (const socket of Object.values(client.sockets ?? {})) guardNodeSsdpSocket(socket, { joinGroup: true, report: (e) => this.report(e) });
     try {
       await client.start();
     } catch (cause) {
@@ -148,28 +149,6 @@ export class Ipv4SsdpResponderTransport implements SsdpResponderTransport {
         reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
-  }
-
-  /** Membership and TTL failures are reported, not thrown from node-ssdp's event handler. */
-  private guard(socket: Socket): void {
-    const join = socket.addMembership.bind(socket);
-    socket.addMembership = (group: string, iface?: string): void => {
-      try {
-        join(group, iface);
-      } catch (e) {
-        this.report(e);
-      }
-    };
-    const ttl = socket.setMulticastTTL.bind(socket);
-    socket.setMulticastTTL = (n: number): number => {
-      try {
-        return ttl(n);
-      } catch (e) {
-        this.report(e);
-        return n;
-      }
-    };
-    socket.on('error', (e) => this.report(e));
   }
 
   private report(e: unknown): void {
