@@ -5,10 +5,12 @@
  */
 import { benchPolicyEngine } from './policy-engine';
 import { benchUpnp } from './upnp';
+import { benchGateway } from './gateway';
 
 const SUITES: Record<string, (log: (line: string) => void) => Promise<void>> = {
   upnp: (log) => benchUpnp(log),
   policy: (log) => benchPolicyEngine(log),
+  gateway: (log) => benchGateway(log),
 };
 
 async function main(): Promise<void> {
