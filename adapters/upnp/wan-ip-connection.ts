@@ -17,12 +17,11 @@
  */
 import { isIpv4Literal, toRfc5952 } from './ip-address';
 import { parseXmlDocument, childText, children, child } from './safe-xml';
-import { SoapCaller, SoapClient } from './soap-client';
 import { SoapArguments, SoapOutput } from './soap-envelope';
 import { UpnpInputError, UpnpProtocolError } from './upnp-errors';
 import { SERVICE_WAN_IP_CONNECTION_2 } from './upnp-urns';
 import { checkInteger, readBoolean, readString, readUi2, readUi4 } from './upnp-values';
-import { CallOptions, ServiceClientOptions, ServiceEndpoint } from './wan-ipv6-firewall-control';
+import { CallOptions, ServiceClientOptions, ServiceEndpoint, UpnpServiceClient } from './upnp-service-client';
 
 export type MappingProtocol = 'udp' | 'tcp';
 
@@ -72,15 +71,9 @@ export interface PortRangeQuery {
 
 const UI4_MAX = 0xffffffff;
 
-export class WanIpConnectionClient {
-  readonly serviceType: string;
-  readonly controlUrl: string;
-  private readonly caller: SoapCaller;
-
-  constructor(service: ServiceEndpoint, private readonly options: ServiceClientOptions = {}) {
-    this.serviceType = service.serviceType || SERVICE_WAN_IP_CONNECTION_2;
-    this.controlUrl = service.controlUrl;
-    this.caller = options.caller ?? new SoapClient();
+export class WanIpConnectionClient extends UpnpServiceClient {
+  constructor(service: ServiceEndpoint, options: ServiceClientOptions = {}) {
+    super(service, options, SERVICE_WAN_IP_CONNECTION_2);
   }
 
   /** GetExternalIPAddress: the router's WAN IPv4 address as text ('' when it has none). */
@@ -163,20 +156,6 @@ export class WanIpConnectionClient {
     return parsePortListing(readString(out, 'NewPortListing', a));
   }
 
-  private call(action: string, args: SoapArguments, opts: CallOptions): Promise<SoapOutput> {
-    const localAddress = opts.localAddress ?? this.options.localAddress;
-    const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
-    return this.caller.call({
-      controlUrl: this.controlUrl,
-      serviceType: this.serviceType,
-      action,
-      args,
-      ...(localAddress !== undefined ? { localAddress } : {}),
-      ...(this.options.zone !== undefined ? { zone: this.options.zone } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-  }
 }
 
 /** Reads the `p:PortMappingList` document of GetListOfPortMappings. */

@@ -18,36 +18,14 @@
  * ```
  */
 import { isIpv6Literal, splitZone, toRfc5952 } from './ip-address';
-import { SoapCaller, SoapClient } from './soap-client';
-import { SoapArguments, SoapOutput } from './soap-envelope';
+import { SoapArguments } from './soap-envelope';
+import { CallOptions, ServiceClientOptions, ServiceEndpoint, UpnpServiceClient } from './upnp-service-client';
 import { UpnpInputError } from './upnp-errors';
 import { isUpnpFault } from './upnp-fault';
 import { SERVICE_WAN_IPV6_FIREWALL_CONTROL_1 } from './upnp-urns';
 import { checkInteger, readBoolean, readUi2, readUi4 } from './upnp-values';
 
-/** Where a service is: its control URL and type (a `UpnpServiceInfo` fits). */
-export interface ServiceEndpoint {
-  controlUrl: string;
-  serviceType: string;
-}
-
-/** Options shared by the service clients. */
-export interface ServiceClientOptions {
-  /** Carries the calls; default: a new {@link SoapClient}. */
-  caller?: SoapCaller;
-  /** Local address every call is sent from (overridable per call). */
-  localAddress?: string;
-  /** Zone for a link-local control URL. */
-  zone?: string;
-  timeoutMs?: number;
-}
-
-/** Per-call options. */
-export interface CallOptions {
-  localAddress?: string;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
+export type { CallOptions, ServiceClientOptions, ServiceEndpoint } from './upnp-service-client';
 
 /** 'udp' (17), 'tcp' (6), or a raw protocol number (65535 is the spec's wildcard). */
 export type PinholeProtocol = 'udp' | 'tcp' | number;
@@ -75,15 +53,9 @@ export interface FirewallStatus {
 
 export const PINHOLE_MAX_LEASE_SECONDS = 86400;
 
-export class WanIpv6FirewallControlClient {
-  readonly serviceType: string;
-  readonly controlUrl: string;
-  private readonly caller: SoapCaller;
-
-  constructor(service: ServiceEndpoint, private readonly options: ServiceClientOptions = {}) {
-    this.serviceType = service.serviceType || SERVICE_WAN_IPV6_FIREWALL_CONTROL_1;
-    this.controlUrl = service.controlUrl;
-    this.caller = options.caller ?? new SoapClient();
+export class WanIpv6FirewallControlClient extends UpnpServiceClient {
+  constructor(service: ServiceEndpoint, options: ServiceClientOptions = {}) {
+    super(service, options, SERVICE_WAN_IPV6_FIREWALL_CONTROL_1);
   }
 
   /** GetFirewallStatus: is the IPv6 firewall on, and are inbound pinholes allowed. */
@@ -149,20 +121,6 @@ export class WanIpv6FirewallControlClient {
     }
   }
 
-  private call(action: string, args: SoapArguments, opts: CallOptions): Promise<SoapOutput> {
-    const localAddress = opts.localAddress ?? this.options.localAddress;
-    const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
-    return this.caller.call({
-      controlUrl: this.controlUrl,
-      serviceType: this.serviceType,
-      action,
-      args,
-      ...(localAddress !== undefined ? { localAddress } : {}),
-      ...(this.options.zone !== undefined ? { zone: this.options.zone } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-  }
 }
 
 function defaultSource(internalClient: string): string | undefined {
