@@ -75,7 +75,8 @@ export class Inventory {
     const home = this.home;
     const keys = ev.identities ? identityKeys(ev.identities) : NO_KEYS;
     let rec = home.devices.get(ev.deviceId);
-    const id = rec !== undefined ? ev.deviceId : this.resolve(ev.deviceId, keys);
+    // rec.id is the very string the indexes hold (equal to ev.deviceId): comparisons with it are by reference.
+    const id = rec !== undefined ? rec.id : this.resolve(ev.deviceId, keys);
     if (rec === undefined && id !== ev.deviceId) rec = home.devices.get(id);
     let changed = false;
     if (!rec) {

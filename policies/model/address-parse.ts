@@ -6,6 +6,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { AddressScope, Family, familyOf, scopeOf } from './address';
+import { flat } from '../util/flat';
 
 /** An address literal parsed: canonical text, family and scope. */
 export interface Parsed {
@@ -18,7 +19,9 @@ const CACHE_LIMIT = 1 << 16;
 
 /** Parses (memoised, bounded) an address literal into canonical text, family and scope. */
 export function parseAddress(text: string): Parsed | undefined {
-  const hit = cache.get(text);
+  // A literal built by concatenation is compared piece by piece on every
+  // lookup; flattened once, it compares (and is kept as a key) as one string.
+  const hit = cache.get(flat(text));
   if (hit !== undefined) return hit ?? undefined;
   let result: Parsed | null = null;
   const bare = text.includes('%') ? text.slice(0, text.indexOf('%')) : text;
