@@ -6,15 +6,18 @@
  * does) measures
  * 1. AddPinhole and AddPortMapping latency (sequential requests), and
  * 2. requests per second with 8 concurrent clients,
- * then the homenet daemon's memory (RSS) with 0, 1k and 10k grants.
+ * for miniupnpd, the homenet gateway as configured by default (answer once
+ * the kernel holds the entry) and with `upnp.answerAfter: "journal"`; then
+ * the homenet daemon's memory (RSS) with 1k and 10k grants.
  *
  * `npm run bench -- gateway`
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { labDown, labUp } from '../plugin/lab/lab';
 import { LabPlan } from '../plugin/lab/lab-plan';
-import { useHomenetRouter } from '../plugin/lab/homenet-router';
+import { homenetRouterPaths, restartHomenetRouter, useHomenetRouter } from '../plugin/lab/homenet-router';
+import { stopLabProcess } from '../plugin/lab/lab-process';
 import { parseTableJson } from '../adapters/nftables/nft-json';
 import { describe, median, percentile } from './stats';
 
@@ -116,40 +119,52 @@ export async function benchGateway(log: (line: string) => void, options: { laten
       const latency = runClient(lab.plan, script, paths, 'latency', op, portBase + offset, latencyRuns);
       const rps = runClient(lab.plan, script, paths, 'rps', op, portBase + offset + 2000, rpsRequests);
       results[`${who} ${op}`] = { latency: latency.times, rps: rpsRequests / rps.seconds, failed: latency.failed + rps.failed };
-      log(`${`${who} ${op}`.padEnd(26)} latency ${describe(latency.times)}  ${(rpsRequests / rps.seconds).toFixed(0)} req/s (8 clients)${latency.failed + rps.failed ? `  FAILED ${latency.failed + rps.failed}` : ''}`);
+      log(`${`${who} ${op}`.padEnd(45)} latency ${describe(latency.times)}  ${(rpsRequests / rps.seconds).toFixed(0)} req/s (8 clients)${latency.failed + rps.failed ? `  FAILED ${latency.failed + rps.failed}` : ''}`);
     }
   };
   try {
     log(`# gateway: the same raw-SOAP client (node, new connection per request), ${latencyRuns} sequential requests, then ${rpsRequests} with 8 concurrent clients`);
     measure('miniupnpd 2.3.1', 20000);
-    const router = await useHomenetRouter({ prefix, config: { leases: { maxPerClient: 100_000, maxPinholes: 100_000, maxPortMappings: 100_000 } }, logLevel: 'warn' });
+    const fill = { leases: { maxPerClient: 100_000, maxPinholes: 100_000, maxPortMappings: 100_000 } };
+    let router = await useHomenetRouter({ prefix, config: fill, logLevel: 'warn' });
     const baseline = rssMiB(router.process.pid);
     measure('homenet gateway', 20000);
-    for (const op of ['AddPinhole', 'AddPortMapping']) {
-      const ours = results[`homenet gateway ${op}`];
+    // The same daemon answering once the need is journaled and granted (upnp.answerAfter "journal"), the kernel following.
+    router = await restartHomenetRouter(lab.plan, router.process, 'SIGTERM', { config: { ...fill, upnp: { answerAfter: 'journal' } }, logLevel: 'warn' });
+    measure('homenet (answer after journal)', 25000);
+    for (const [who, op] of ['homenet gateway', 'homenet (answer after journal)'].flatMap((w) => ['AddPinhole', 'AddPortMapping'].map((o) => [w, o]))) {
+      const ours = results[`${who} ${op}`];
       const theirs = results[`miniupnpd 2.3.1 ${op}`];
       log(
-        `${op.padEnd(15)} median latency homenet/miniupnpd ${(median(ours.latency) / median(theirs.latency)).toFixed(2)}x, p90 ${(percentile(ours.latency, 90) / percentile(theirs.latency, 90)).toFixed(2)}x, ` +
+        `${`${who} ${op}`.padEnd(45)} median latency homenet/miniupnpd ${(median(ours.latency) / median(theirs.latency)).toFixed(2)}x, p90 ${(percentile(ours.latency, 90) / percentile(theirs.latency, 90)).toFixed(2)}x, ` +
           `throughput homenet/miniupnpd ${(ours.rps / theirs.rps).toFixed(2)}x (target: latency <= 1x, throughput >= 1x)`,
       );
     }
-    // Memory: fill the daemon's tables to 1k and 10k grants (half pinholes, half port mappings).
-    const paths = controlPaths(lab.plan);
+    // Memory: a fresh daemon (empty journal and table), filled to 1k and 10k grants (half pinholes, half mappings).
+    await stopLabProcess(router.process, 5000, 'SIGKILL');
+    const paths = homenetRouterPaths(lab.plan);
+    for (const f of [paths.journal, `${paths.journal}-wal`, `${paths.journal}-shm`]) rmSync(f, { force: true });
+    spawnSync('ip', ['netns', 'exec', lab.plan.hosts.router.namespace, 'nft', 'delete', 'table', 'inet', 'homenet']);
+    router = await restartHomenetRouter(lab.plan, undefined, 'SIGTERM', { config: { ...fill, upnp: { answerAfter: 'journal' } }, logLevel: 'warn' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const idle = rssMiB(router.process.pid);
+    log(`homenet RSS idle ${idle.toFixed(1)} MiB (first start: ${baseline.toFixed(1)} MiB)`);
+    const control = controlPaths(lab.plan);
     let pinholePort = 40000;
     let mappingPort = 50000;
-    log(`homenet RSS idle ${baseline.toFixed(1)} MiB; after the runs above (${kernelEntries(lab.plan)} grants) ${rssMiB(router.process.pid).toFixed(1)} MiB`);
     for (const target of [1000, 10000]) {
       const missing = target - kernelEntries(lab.plan);
       if (missing > 0) {
         const pinholes = Math.ceil(missing / 2);
-        runClient(lab.plan, script, paths, 'rps', 'AddPinhole', pinholePort, pinholes);
+        runClient(lab.plan, script, control, 'rps', 'AddPinhole', pinholePort, pinholes);
         pinholePort += pinholes;
-        runClient(lab.plan, script, paths, 'rps', 'AddPortMapping', mappingPort, missing - pinholes);
+        runClient(lab.plan, script, control, 'rps', 'AddPortMapping', mappingPort, missing - pinholes);
         mappingPort += missing - pinholes;
       }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       const held = kernelEntries(lab.plan);
       const rss = rssMiB(router.process.pid);
-      log(`homenet RSS with ${held} grants  ${rss.toFixed(1)} MiB (${(((rss - baseline) * 1024 * 1024) / held).toFixed(0)} bytes per grant above the idle daemon)`);
+      log(`homenet RSS with ${held} grants  ${rss.toFixed(1)} MiB (${(((rss - idle) * 1024 * 1024) / held).toFixed(0)} bytes per grant above the idle daemon)`);
     }
   } finally {
     await labDown({ prefix });

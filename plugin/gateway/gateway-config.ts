@@ -25,6 +25,7 @@
  * | `upnp.enabled` | `true` | serve the IGD (SSDP + description + SOAP) on the LAN |
  * | `upnp.httpPort` | `5000` | the IGD's HTTP port |
  * | `upnp.class` | `"game-session"` | the class of needs made from UPnP requests |
+ * | `upnp.answerAfter` | `"firewall"` | answer a granted request once the kernel holds the entry (`"firewall"`), or once the need is journaled and granted (`"journal"`: faster; the kernel follows within milliseconds and a failure shows as a decision) |
  * | `leases.capSeconds` | engine defaults | lease cap per class (`game-session`, `voice`, `service`, `admin`), 2..86400 |
  * | `leases.maxPinholes` / `leases.maxPortMappings` | `1024` / `1024` | table sizes (UPnP 728 / capacity rule beyond) |
  * | `leases.maxPerClient` | `64` | needs one LAN address may hold at once |
@@ -80,7 +81,7 @@ export interface GatewayConfig {
     readonly burst: number;
     readonly decisionsKept: number;
   };
-  readonly upnp: { readonly enabled: boolean; readonly httpPort: number; readonly class: NeedClass };
+  readonly upnp: { readonly enabled: boolean; readonly httpPort: number; readonly class: NeedClass; readonly answerAfter: 'firewall' | 'journal' };
   readonly leases: {
     readonly capSeconds: Partial<Record<NeedClass, number>>;
     readonly maxPinholes: number;
@@ -104,7 +105,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
     burst: 100,
     decisionsKept: 1000,
   },
-  upnp: { enabled: true, httpPort: 5000, class: 'game-session' },
+  upnp: { enabled: true, httpPort: 5000, class: 'game-session', answerAfter: 'firewall' },
   leases: { capSeconds: {}, maxPinholes: 1024, maxPortMappings: 1024, maxPerClient: 64 },
   devices: { known: [], allow: [], watchNeighbours: true },
   log: { level: 'info' },
@@ -288,7 +289,7 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
   }
   if (listen !== null && token === undefined) throw new GatewayConfigError('admin.token', undefined, 'a token (or admin.tokenFile) while admin.listen is set; set admin.listen to null to run without the admin API');
 
-  const upnpIn = section(root, 'upnp', '', ['enabled', 'httpPort', 'class']);
+  const upnpIn = section(root, 'upnp', '', ['enabled', 'httpPort', 'class', 'answerAfter']);
   const leasesIn = section(root, 'leases', '', ['capSeconds', 'maxPinholes', 'maxPortMappings', 'maxPerClient']);
   const capsIn = section(leasesIn, 'capSeconds', 'leases', NEED_CLASSES);
   const capSeconds: Partial<Record<NeedClass, number>> = {};
@@ -327,6 +328,7 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
       enabled: bool(upnpIn, 'enabled', 'upnp', d.upnp.enabled),
       httpPort: integer(upnpIn, 'httpPort', 'upnp', d.upnp.httpPort, 1, 65535),
       class: oneOf(upnpIn, 'class', 'upnp', d.upnp.class, NEED_CLASSES.filter((c) => c !== 'admin')),
+      answerAfter: oneOf(upnpIn, 'answerAfter', 'upnp', d.upnp.answerAfter, ['firewall', 'journal'] as const),
     },
     leases: {
       capSeconds,

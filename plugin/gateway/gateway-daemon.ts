@@ -206,6 +206,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       now,
       upnpClass: config.upnp.class,
       maxPerClient: config.leases.maxPerClient,
+      answerAfter: config.upnp.answerAfter,
       policy: { leaseCapSeconds: { ...config.leases.capSeconds } as never },
       log: log.child('needs'),
       onChange: (change: NeedChange) => {

@@ -104,6 +104,8 @@ export interface GatewayNeedsOptions {
   readonly now: () => number;
   readonly upnpClass: NeedClass;
   readonly maxPerClient: number;
+  /** UPnP opens answer once the kernel holds the entry (`firewall`, default) or once journaled and granted (`journal`). */
+  readonly answerAfter?: 'firewall' | 'journal';
   readonly policy?: Partial<PolicyConfig>;
   readonly log: Logger;
   /** Told about every need that starts, is renewed or ends (admin API events). */
@@ -273,6 +275,11 @@ export class GatewayNeeds {
     this.live.set(needId, live);
     // 3. A renewal keeps the engine's grant: refresh the kernel entry's timeout to the new deadline.
     if (existing) this.options.applier.refresh(needId);
+    if (request.source === 'upnp' && this.options.answerAfter === 'journal') {
+      // Journaled and granted: answer now; the kernel follows (a failure becomes an action-failed decision).
+      this.options.onChange?.({ kind: existing ? 'need-renewed' : 'need-opened', need: live });
+      return this.granted(needId, decision, grant!, live, uniqueId, existing !== undefined);
+    }
     await this.options.applier.settled(Math.max(position, this.options.applier.position()));
     const failure = this.options.applier.failureOf(needId);
     if (failure) {
@@ -281,16 +288,20 @@ export class GatewayNeeds {
       return { ok: false, needId, refusal: 'firewall', detail: failure.message, reasons: decision.reasons, decision };
     }
     this.options.onChange?.({ kind: existing ? 'need-renewed' : 'need-opened', need: live });
+    return this.granted(needId, decision, grant!, live, uniqueId, existing !== undefined);
+  }
+
+  private granted(needId: string, decision: Decision, grant: GrantView, live: LiveNeed, uniqueId: number | undefined, renewed: boolean): OpenOutcome {
     return {
       ok: true,
       needId,
       decision,
-      grant: grant!,
+      grant,
       ...(uniqueId !== undefined ? { uniqueId } : {}),
-      ...(grant!.externalPort !== undefined ? { externalPort: grant!.externalPort } : {}),
-      leaseSeconds: grant!.leaseSeconds,
+      ...(grant.externalPort !== undefined ? { externalPort: grant.externalPort } : {}),
+      leaseSeconds: grant.leaseSeconds,
       deadline: live.deadline,
-      renewed: existing !== undefined,
+      renewed,
     };
   }
 

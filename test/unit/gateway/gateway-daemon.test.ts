@@ -146,6 +146,38 @@ describe('gateway daemon (in memory, virtual time)', () => {
     expect(daemon.engine.snapshot().devices.find((d) => d.id === 'plug')?.addresses.map((a) => a.address)).toContain(temporary);
   });
 
+  it('upnp.answerAfter "journal" answers before the kernel is done; "firewall" (default) waits for it', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const apply = world.firewall.apply.bind(world.firewall);
+    world.firewall.apply = async (actions) => {
+      await gate;
+      return apply(actions);
+    };
+    daemon = await startTestDaemon(world, testConfig({ upnp: { answerAfter: 'journal' } }));
+    expect(await daemon.decider.addPinhole(pinhole(CONSOLE, 3074), requester(CONSOLE))).toEqual({ ok: true, value: { uniqueId: 1 } });
+    expect(world.journal.liveNeeds(world.scheduler.now())).toHaveLength(1);
+    expect(await world.firewall.list()).toEqual([]);
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await world.firewall.list()).toHaveLength(1);
+    await daemon.stop();
+
+    let answered = false;
+    const gate2 = new Promise<void>((resolve) => (release = resolve));
+    world.firewall.apply = async (actions) => {
+      await gate2;
+      return apply(actions);
+    };
+    daemon = await startTestDaemon(world);
+    const pending = daemon.decider.addPinhole(pinhole(CONSOLE, 3075), requester(CONSOLE));
+    void Promise.resolve(pending).then(() => (answered = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+    release();
+    expect(await pending).toEqual({ ok: true, value: { uniqueId: 2 } });
+  });
+
   it('stop drains the firewall queue, closes the journal, leaves kernel entries to their timeouts', async () => {
     daemon = await startTestDaemon(world);
     await daemon.decider.addPinhole(pinhole(CONSOLE, 3074), requester(CONSOLE));
