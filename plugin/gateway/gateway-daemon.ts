@@ -26,7 +26,9 @@
  * await daemon.stop();
  * ```
  */
+import { existsSync } from 'node:fs';
 import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
+import { dirname, join } from 'node:path';
 import { asyncScheduler, SchedulerLike, Subject, Subscription } from 'rxjs';
 import { createPolicyEngine, PolicyEngine } from '../../policies/engine';
 import { scopeOf } from '../../policies/model/address';
@@ -322,7 +324,25 @@ function defaultJournal(config: GatewayConfig, log: Logger, now: () => number): 
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { openSqliteGatewayJournal } = require('./sqlite-gateway-journal') as typeof import('./sqlite-gateway-journal');
-  return openSqliteGatewayJournal(config.journal.path, log, now);
+  try {
+    return openSqliteGatewayJournal(config.journal.path, log, now);
+  } catch (error) {
+    // In the esbuild bundle (dist/homenet.js) better-sqlite3 cannot find its native addon:
+    // load the compiled tree's journal instead, which requires it from node_modules.
+    const compiled = /bindings file|better_sqlite3\.node/.test((error as Error).message) ? compiledModule('plugin/gateway/sqlite-gateway-journal.js') : undefined;
+    if (!compiled) throw error;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(compiled) as typeof import('./sqlite-gateway-journal')).openSqliteGatewayJournal(config.journal.path, log, now);
+  }
+}
+
+/** A file of the compiled tree (`<repo>/dist/<path>`), found from wherever this code runs (bundle or tree). */
+function compiledModule(path: string): string | undefined {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'dist', path);
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 function defaultFirewall(config: GatewayConfig, now: () => number, log: Logger): GatewayFirewall {

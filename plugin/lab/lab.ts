@@ -24,6 +24,8 @@ import { routerFirewallRuleset } from './router-firewall';
 import { CommandResult, runCommand, RunOptions } from '../../adapters/system/run-command';
 import { commissionLabMatterDevice, labMatterDevices, LabMatterDevice, startLabMatterDevice, stopLabMatterDevice } from './matter-lab-devices';
 import { startIpv6Mostly } from './lab-ipv6-mostly';
+// Gateway mode (issue 5): the router can run homenet instead of miniupnpd.
+import { HOMENET_ROUTER_DAEMON, startHomenetRouter, useHomenetRouter } from './homenet-router';
 
 export interface LabUpOptions extends LabPlanOptions {
   readonly log?: (line: string) => void;
@@ -35,6 +37,8 @@ export interface LabUpOptions extends LabPlanOptions {
   readonly matter?: boolean;
   /** `ipv6-mostly`: RAs with PIO/RDNSS/PREF64, DHCPv4 option 108, DNS64, NAT64 (see `lab-ipv6-mostly.ts`). */
   readonly profile?: LabProfile;
+  /** The router's UPnP daemon: Debian's miniupnpd (default) or `homenet serve --mode gateway` (see `homenet-router.ts`). */
+  readonly router?: 'miniupnpd' | 'homenet';
 }
 
 export type LabProfile = 'default' | 'ipv6-mostly';
@@ -69,7 +73,8 @@ export async function labStatus(options: LabPlanOptions): Promise<LabStatus> {
   const running =
     state !== undefined &&
     namespaces.every((n) => n.present) &&
-    [ROUTER_DAEMON, STUN_DAEMON].every((name) => processes.some((p) => p.name === name && p.alive));
+    [STUN_DAEMON].every((name) => processes.some((p) => p.name === name && p.alive)) &&
+    processes.some((p) => (p.name === ROUTER_DAEMON || p.name === HOMENET_ROUTER_DAEMON) && p.alive);
   return {
     prefix: plan.prefix,
     running,
@@ -165,7 +170,7 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
     processes.push(await startStun(plan));
     // Record what runs so far: a failure below must still be able to kill it.
     await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes });
-    processes.push(await startRouterDaemon(plan));
+    processes.push(options.router === 'homenet' ? (await startHomenetRouter(plan)).process : await startRouterDaemon(plan));
     const baseState: LabState = { prefix: plan.prefix, runDir: plan.runDir, startedAt, processes };
     await writeLabState(baseState);
     const finalState = await extendLab(plan, baseState, options, log);
@@ -188,6 +193,10 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
  */
 async function extendLab(plan: LabPlan, state: LabState, options: LabUpOptions, log: (line: string) => void): Promise<LabState> {
   let current = state;
+  if (options.router === 'homenet' && !current.processes.some((p) => p.name === HOMENET_ROUTER_DAEMON)) {
+    await useHomenetRouter({ prefix: plan.prefix, runDir: plan.runDir, log });
+    current = (await readLabState(plan.runDir)) ?? current;
+  }
   const profile = options.profile ?? 'default';
   if (profile === 'ipv6-mostly' && current.profile !== 'ipv6-mostly') {
     log('starting the IPv6-mostly profile (RA with PREF64, DHCPv4 option 108, DNS64, NAT64)');

@@ -8,10 +8,11 @@ import { LAB_ROLES, LAN_ROLES, LabLanRole, LabRole, labPlan } from '../../lab/la
 import { labProbe } from '../../lab/lab-probe';
 
 const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router|renumber|pref64|matter> [--prefix P] [--json]
-  up [--matter] [--profile default|ipv6-mostly]
+  up [--matter] [--profile default|ipv6-mostly] [--router miniupnpd|homenet]
                      build the lab home (idempotent); --matter adds real matter.js devices
                      (plug commissioned into the lab's fabric, lock uncommissioned);
-                     --profile ipv6-mostly adds RAs with PREF64, DHCPv4 option 108, DNS64, NAT64
+                     --profile ipv6-mostly adds RAs with PREF64, DHCPv4 option 108, DNS64, NAT64;
+                     --router homenet runs 'homenet serve --mode gateway' on the router instead of miniupnpd
   down               kill what the lab started and delete its namespaces
   status             what exists and what runs
   exec ROLE -- CMD   run CMD inside ROLE's namespace (${LAB_ROLES.join(', ')})
@@ -95,6 +96,7 @@ export const labCommand: CliCommand = {
         'forget-leases': { type: 'boolean', default: false },
         matter: { type: 'boolean', default: false },
         profile: { type: 'string', default: 'default' },
+        router: { type: 'string', default: 'miniupnpd' },
       },
     });
     const [action, role, extra] = positionals;
@@ -102,7 +104,8 @@ export const labCommand: CliCommand = {
     switch (action) {
       case 'up': {
         if (values.profile !== 'default' && values.profile !== 'ipv6-mostly') throw new UsageError('--profile must be default or ipv6-mostly');
-        await labUp({ prefix, matter: values.matter, profile: values.profile as LabProfile, log: (l) => io.err(l) });
+        if (values.router !== 'miniupnpd' && values.router !== 'homenet') throw new UsageError('--router must be miniupnpd or homenet');
+        await labUp({ prefix, matter: values.matter, profile: values.profile as LabProfile, router: values.router, log: (l) => io.err(l) });
         printStatus(io, await labStatus({ prefix }), values.json!);
         return 0;
       }
