@@ -110,7 +110,7 @@ describeInLab('homenet gateway in the lab router (issue 5)', () => {
     await upnpc(lab!, 'console', ['-d', '3074', 'UDP']);
   });
 
-  it('SIGTERM stops the daemon cleanly: byebye sent, exit 0, entries left to their own timeouts', async () => {
+  it('SIGTERM stops the daemon cleanly: SSDP byebye sent, "stopped" logged, entries left to their own timeouts', async () => {
     const temporary = await temporaryAddress(lab!, 'console');
     await upnpc(lab!, 'console', ['-6', '-A', '', '0', temporary, '41300', 'UDP', '300']);
     await stopLabProcess(router.process, 5000, 'SIGTERM');
