@@ -4,6 +4,7 @@ import { ActualEntry, DesiredEntry, entryFromAction, normalizeEntry } from './fi
 import { addElementLine, deleteElementLine, putElementLines, removeElementLines } from './element-script';
 import { NftCommandError, NftInvalidEntryError } from './nft-errors';
 import { parseTableJson, TableContents } from './nft-json';
+import { libnftablesAvailable, libnftablesRunner } from './libnftables-runner';
 import { nftRunner, NftRunner, NftRunnerOptions } from './nft-runner';
 import { planReconcile, ReconcilePlan } from './reconcile-plan';
 import { elementId, hostAcceptRule, installScript, resolveLayout, ResolvedLayout, TableLayoutOptions } from './table-layout';
@@ -77,7 +78,9 @@ export interface NftablesAdapter {
  */
 export function createNftablesAdapter(options: NftablesAdapterOptions): NftablesAdapter {
   const layout = resolveLayout(options);
-  const run = options.run ?? nftRunner(options);
+  // In-process libnftables when the adapter works on this process's own
+  // namespace (the daemon runs inside the router's); the nft binary otherwise.
+  const run = options.run ?? (options.netns === undefined && libnftablesAvailable() ? libnftablesRunner() : nftRunner(options));
   const clock = options.clock ?? Date.now;
   const table = layout.table;
 
