@@ -139,9 +139,13 @@ export class OutputBuffer {
     const decisions: Decision[] = [];
     for (const n of this.touched) {
       const { verdict, reasons, changes, grants } = assess(n);
-      const signature = signatureOf(verdict, reasons, grants);
-      if (signature === n.signature && n.forcedIn !== step) continue;
-      n.signature = flat(signature);
+      if (n.forcedIn !== step || n.status !== 'closed') {
+        const signature = signatureOf(verdict, reasons, grants);
+        if (signature === n.signature && n.forcedIn !== step) continue;
+        n.signature = flat(signature);
+      }
+      // else: a need closed in this step is forgotten by every index and
+      // never compared again; its (forced) decision needs no signature.
       if (n.firstGrantAt === undefined && grants.length > 0) n.firstGrantAt = this.at;
       decisions.push({
         type: 'decision',

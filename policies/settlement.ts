@@ -23,7 +23,8 @@ import { gatewayGate } from './rules/router-feedback';
 import { LeaseScheduler } from './lease-scheduler';
 import { OutputBuffer } from './output';
 import { flat } from './util/flat';
-import { DeviceRecord, GatewayRecord, GrantRecord, HomeState, LegRecord, NeedRecord, TableRecord } from './state';
+import { DeviceRecord, GatewayRecord, GrantRecord, HomeState, LegRecord, NeedRecord, TableRecord, hasKey } from './state';
+import { ADMITTED } from './rules/capacity';
 
 const FAMILIES: readonly Family[] = ['ipv6', 'ipv4'];
 
@@ -34,6 +35,12 @@ const NONE: readonly never[] = Object.freeze([]);
 const READMITTED: Readonly<Record<Family, Reason>> = {
   ipv6: Object.freeze(reason('capacity', 'admitted', { family: 'ipv6' })),
   ipv4: Object.freeze(reason('capacity', 'admitted', { family: 'ipv4' })),
+};
+
+/** The reasons of a leg admitted with nothing else to say, shared by all such legs. */
+const ADMITTED_ONLY: Readonly<Record<Family, readonly Reason[]>> = {
+  ipv6: Object.freeze([ADMITTED.ipv6]),
+  ipv4: Object.freeze([ADMITTED.ipv4]),
 };
 
 
@@ -124,8 +131,7 @@ export class Settlement {
       return nr;
     }
     home.needs.set(need.id, nr);
-    nr.deviceKeys = [need.requester.deviceId];
-    home.register(home.needsByDevice, need.requester.deviceId, nr);
+    nr.deviceKeys = [home.register(home.needsByDevice, need.requester.deviceId, nr)];
     if (need.internalClient !== undefined) this.registerAddress(nr, need.internalClient);
     if (need.requester.address !== undefined) this.registerAddress(nr, need.requester.address);
     this.settle(nr);
@@ -156,10 +162,10 @@ export class Settlement {
       need.internalClient !== undefined
         ? home.addressOwner.get(need.internalClient)
         : (requester?.id ?? (need.requester.address !== undefined ? home.addressOwner.get(need.requester.address) : undefined));
-    const target = targetOwnerId !== undefined ? home.devices.get(targetOwnerId) : undefined;
-    if (target && !nr.deviceKeys.includes(target.id)) {
-      nr.deviceKeys = nr.deviceKeys.concat(target.id);
-      home.register(home.needsByDevice, target.id, nr);
+    const target =
+      targetOwnerId === undefined ? undefined : requester !== undefined && targetOwnerId === requester.id ? requester : home.devices.get(targetOwnerId);
+    if (target && !hasKey(nr.deviceKeys, target.id)) {
+      nr.deviceKeys = nr.deviceKeys.concat(home.register(home.needsByDevice, target.id, nr));
     }
     if (nr.notes.length > 0) nr.notes = NONE;
     let denial = checkRequesterOwnsTarget(need, requester, targetOwnerId);
@@ -246,8 +252,8 @@ export class Settlement {
       this.unshare(leg);
     }
     if (home.needs.get(nr.need.id) === nr) home.needs.delete(nr.need.id);
-    for (const key of nr.deviceKeys) home.unregister(home.needsByDevice, key, nr);
-    for (const key of nr.addressKeys) home.unregister(home.needsByAddress, key, nr);
+    for (const set of nr.deviceKeys) home.unregister(home.needsByDevice, set, nr);
+    for (const set of nr.addressKeys) home.unregister(home.needsByAddress, set, nr);
     home.waitingForGateway.delete(nr);
     this.out.touch(nr);
   }
@@ -264,9 +270,9 @@ export class Settlement {
 
   registerAddress(nr: NeedRecord, address: string): void {
     const keys = nr.addressKeys;
-    if (keys.includes(address)) return;
-    nr.addressKeys = keys.length === 0 ? [address] : keys.concat(address);
-    this.home.register(this.home.needsByAddress, address, nr);
+    if (hasKey(keys, address)) return;
+    const set = this.home.register(this.home.needsByAddress, address, nr);
+    nr.addressKeys = keys.length === 0 ? [set] : keys.concat(set);
   }
 
   // ---------------------------------------------------------------- legs
@@ -483,7 +489,7 @@ export class Settlement {
     if (displaced) this.releaseGrant(displaced, true, reason('ipv4-external-port-exclusive', 'external-port-reassigned', { family: 'ipv4', conflictsWith: { kind: 'need', id: need.id } }));
     this.createGrant(leg, gw, address, externalPort, lease.terms, outcome.admit, pinholeKey);
     leg.state = 'granted';
-    leg.reasons = reasons;
+    leg.reasons = reasons.length === 1 && reasons[0] === ADMITTED[family] ? ADMITTED_ONLY[family] : reasons;
     leg.changes = changes.length === 0 ? NONE : changes;
     if (displaced) this.relocate(displaced, need.id);
   }
@@ -653,7 +659,7 @@ export class Settlement {
     if (g.table === 'pinhole') {
       const key = g.indexKey;
       if (home.pinholes.get(key) === g) home.pinholes.delete(key);
-      const sharers = home.pinholeSharers.get(key);
+      const sharers = home.pinholeSharers.size > 0 ? home.pinholeSharers.get(key) : undefined;
       if (sharers) for (const leg of sharers) this.resettle.add(leg.need);
     }
     this.leases.untrack(g);

@@ -96,14 +96,31 @@ export interface NeedRecord {
   closing: { verdict: Verdict; reasons: Reason[] } | undefined;
   /** Last emitted decision's signature (to emit only on change). */
   signature: string;
-  /** Addresses and device ids this need is registered under (replaced, never mutated). */
-  addressKeys: readonly string[];
-  deviceKeys: readonly string[];
+  /** The index entries (by address, by device id) this need is registered in (lists replaced, never mutated). */
+  addressKeys: readonly NeedSet[];
+  deviceKeys: readonly NeedSet[];
   submittedAt: number;
   firstGrantAt: number | undefined;
   /** Output step in which the need was last touched / forced to emit (see OutputBuffer). */
   touchedIn: number;
   forcedIn: number;
+}
+
+/**
+ * The needs registered under one key of an index (a device id or an
+ * address). A need keeps the sets it is in, so leaving them needs no lookup;
+ * a set stays in its index for as long as it has members.
+ */
+export class NeedSet extends Set<NeedRecord> {
+  constructor(readonly key: string) {
+    super();
+  }
+}
+
+/** True when one of the sets is the one for `key`. */
+export function hasKey(sets: readonly NeedSet[], key: string): boolean {
+  for (let i = 0; i < sets.length; i++) if (sets[i].key === key) return true;
+  return false;
 }
 
 /**
@@ -173,8 +190,8 @@ export class HomeState {
   /** Address -> device id that last claimed it. */
   readonly addressOwner = new Map<string, string>();
   readonly needs = new Map<string, NeedRecord>();
-  readonly needsByDevice = new Map<string, Set<NeedRecord>>();
-  readonly needsByAddress = new Map<string, Set<NeedRecord>>();
+  readonly needsByDevice = new Map<string, NeedSet>();
+  readonly needsByAddress = new Map<string, NeedSet>();
   readonly gateways = new Map<string, GatewayRecord>();
   /** `gateway|proto|externalPort` -> grant. */
   readonly ports = new Map<string, GrantRecord>();
@@ -207,15 +224,17 @@ export class HomeState {
     return `${gatewayId}|${protocol}|${port}`;
   }
 
-  register(index: Map<string, Set<NeedRecord>>, key: string, need: NeedRecord): void {
+  /** Adds the need under `key`; returns the set it is now in (keep it to leave without a lookup). */
+  register(index: Map<string, NeedSet>, key: string, need: NeedRecord): NeedSet {
     let set = index.get(key);
-    if (!set) index.set(key, (set = new Set()));
+    if (!set) index.set(key, (set = new NeedSet(key)));
     set.add(need);
+    return set;
   }
 
-  unregister(index: Map<string, Set<NeedRecord>>, key: string, need: NeedRecord): void {
-    const set = index.get(key);
-    if (set && set.delete(need) && set.size === 0) index.delete(key);
+  /** Takes the need out of a set `register` returned; the set leaves its index when it empties. */
+  unregister(index: Map<string, NeedSet>, set: NeedSet, need: NeedRecord): void {
+    if (set.delete(need) && set.size === 0 && index.get(set.key) === set) index.delete(set.key);
   }
 
   deviceView(record: DeviceRecord | undefined): Device | undefined {

@@ -25,7 +25,7 @@ export type CapacityOutcome =
  * the table pre-empts it (the victim is queued, naming the winner); otherwise
  * the need is queued, naming the gateway.
  */
-const ADMITTED = {
+export const ADMITTED = {
   ipv4: Object.freeze(reason('capacity', 'admitted', { family: 'ipv4' })),
   ipv6: Object.freeze(reason('capacity', 'admitted', { family: 'ipv6' })),
 };
@@ -34,8 +34,8 @@ const ADMIT_V4: CapacityOutcome = Object.freeze({ admit: ADMITTED.ipv4 });
 const ADMIT_V6: CapacityOutcome = Object.freeze({ admit: ADMITTED.ipv6 });
 
 export function admitToTable(view: TableView, claimant: Rank, claimantNeedId: string, family: 'ipv4' | 'ipv6'): CapacityOutcome {
-  const gateway = { kind: 'gateway' as const, id: view.gatewayId };
   if (view.used < view.capacity) return family === 'ipv4' ? ADMIT_V4 : ADMIT_V6;
+  const gateway = { kind: 'gateway' as const, id: view.gatewayId };
   const weakest = view.weakest;
   if (weakest && outranks(claimant, weakest.rank)) {
     return {

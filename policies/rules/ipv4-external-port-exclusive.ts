@@ -50,6 +50,16 @@ export function findFreePort(
   return undefined;
 }
 
+function portsExhausted(gatewayId: string): PortSettlement {
+  return {
+    exhausted: reason('ipv4-external-port-exclusive', 'external-ports-exhausted', {
+      family: 'ipv4',
+      conflictsWith: { kind: 'gateway', id: gatewayId },
+      detail: 'no free external port on this gateway and protocol',
+    }),
+  };
+}
+
 /**
  * Rule 4, IPv4 external ports are exclusive per gateway and protocol. Two
  * consoles wanting UDP 3074 are a real conflict: the one that outranks the
@@ -59,17 +69,9 @@ export function findFreePort(
  */
 export function settleExternalPort(req: PortRequest): PortSettlement {
   const reasons: Reason[] = [];
-  const gateway = { kind: 'gateway' as const, id: req.gatewayId };
-  const exhausted = (): PortSettlement => ({
-    exhausted: reason('ipv4-external-port-exclusive', 'external-ports-exhausted', {
-      family: 'ipv4',
-      conflictsWith: gateway,
-      detail: 'no free external port on this gateway and protocol',
-    }),
-  });
   if (!portInSet(req.wish, req.portSet)) {
     const port = findFreePort(req.wish, req.portSet, req.minPort, req.holderOf);
-    if (port === undefined) return exhausted();
+    if (port === undefined) return portsExhausted(req.gatewayId);
     reasons.push(
       reason('ipv4-external-port-exclusive', 'outside-map-e-port-set', {
         family: 'ipv4',
@@ -85,12 +87,12 @@ export function settleExternalPort(req: PortRequest): PortSettlement {
     return { port: req.wish, reasons, displace: holder.needId };
   }
   const port = findFreePort(req.probeFrom ?? req.wish + 1, req.portSet, req.minPort, req.holderOf);
-  if (port === undefined) return exhausted();
+  if (port === undefined) return portsExhausted(req.gatewayId);
   reasons.push(
     holder.kind === 'router'
       ? reason('ipv4-external-port-exclusive', 'external-port-held-by-router', {
           family: 'ipv4',
-          conflictsWith: gateway,
+          conflictsWith: { kind: 'gateway', id: req.gatewayId },
           detail: `the router holds external port ${req.wish} for another client (718); using ${port}`,
         })
       : reason('ipv4-external-port-exclusive', 'external-port-in-use', {

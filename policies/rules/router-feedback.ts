@@ -21,6 +21,8 @@ export type GatewayGate =
  * pinholes deny (naming the setting to change); a disabled firewall needs no
  * pinhole.
  */
+const OPEN: GatewayGate = Object.freeze({ ok: true as const });
+
 export function gatewayGate(gateway: Gateway | undefined, table: Table): GatewayGate {
   const family = table === 'pinhole' ? 'ipv6' : 'ipv4';
   if (!gateway) {
@@ -46,12 +48,12 @@ export function gatewayGate(gateway: Gateway | undefined, table: Table): Gateway
         }),
       };
     }
-    return { ok: true };
+    return OPEN;
   }
   if (!gateway.portMappings) {
     return { deny: reason('router-feedback', 'port-mappings-unsupported', { family, conflictsWith: gw(gateway.id), detail: 'the gateway has no WANIPConnection' }) };
   }
-  return { ok: true };
+  return OPEN;
 }
 
 /** What to do about a fault the router returned for an action. */
