@@ -34,7 +34,13 @@
  */
 import { guardNodeSsdpSocket } from './node-ssdp-socket-guard';
 import type { Socket } from 'node:dgram';
-import { Client } from 'node-ssdp';
+import type { Client } from 'node-ssdp';
+
+/** node-ssdp is loaded when an IPv4 transport starts, not when this file loads (an IPv6-only search never needs it). */
+function nodeSsdpClient(): typeof Client {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node-ssdp') as { Client: typeof Client }).Client;
+}
 import { InterfaceTableSource, interfaceOfIpv4Neighbour, ipv4SearchInterfaces, systemInterfaceTable } from './network-interfaces';
 import { SSDP_IPV4_GROUP, SSDP_PORT, formatMSearch } from './ssdp-message';
 import { DatagramListeners, SsdpDatagramListener, SsdpTransport } from './ssdp-transport';
@@ -83,7 +89,8 @@ export class Ipv4SsdpTransport implements SsdpTransport {
       ssdpTtl: this.options.ttl ?? 2,
       customLogger: () => undefined,
     };
-    const search = new Client({ ...common, explicitSocketBind: true, sourcePort: 0 });
+    const SsdpClient = nodeSsdpClient();
+    const search = new SsdpClient({ ...common, explicitSocketBind: true, sourcePort: 0 });
     await this.startClient(search, false);
     this.searchClient = search;
     for (const [address, socket] of Object.entries(search.sockets ?? {})) {
@@ -99,7 +106,7 @@ export class Ipv4SsdpTransport implements SsdpTransport {
       }));
     }
     if (this.options.listenForNotify) {
-      const notify = new Client({ ...common, sourcePort: this.options.ssdpPort ?? SSDP_PORT });
+      const notify = new SsdpClient({ ...common, sourcePort: this.options.ssdpPort ?? SSDP_PORT });
       await this.startClient(notify, true);
       this.notifyClient = notify;
       // All of node-ssdp's notify sockets are bound to 0.0.0.0:1900 and each joins the group on

@@ -1,5 +1,8 @@
 import { readHostAddresses } from '../../adapters/observe/host-addresses';
-import { discoverGateway, DiscoveredGateway, DiscoverGatewayOptions, SoapCaller, SoapClient, WanIpConnectionClient } from '../../adapters/upnp';
+import type { DiscoveredGateway } from '../../adapters/upnp/gateway';
+import { discoverGateway, DiscoverGatewayOptions } from '../../adapters/upnp/gateway-discovery';
+import { SoapCaller, SoapClient } from '../../adapters/upnp/soap-client';
+import { WanIpConnectionClient } from '../../adapters/upnp/wan-ip-connection';
 import { pinholeControlOf, routerFaultOf } from './connect-gateway';
 import { chooseInternalClient } from './internal-client';
 import { HostAddressSource, PortFamily } from './open-port';

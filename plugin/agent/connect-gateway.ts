@@ -1,10 +1,10 @@
-import {
-  DiscoveredGateway,
-  SoapCaller,
-  UpnpFault,
-  WanIpConnectionClient,
-  WanIpv6FirewallControlClient,
-} from '../../adapters/upnp';
+// Imported from their own files, not the adapter's index: the agent must not
+// load the gateway-side server and the policy engine (a game waits for its port).
+import type { DiscoveredGateway } from '../../adapters/upnp/gateway';
+import type { SoapCaller } from '../../adapters/upnp/soap-client';
+import { UpnpFault } from '../../adapters/upnp/upnp-fault';
+import { WanIpConnectionClient } from '../../adapters/upnp/wan-ip-connection';
+import { WanIpv6FirewallControlClient } from '../../adapters/upnp/wan-ipv6-firewall-control';
 import { PinholeControl, PortMappingControl, RouterFault } from './gateway-control';
 
 /** Reads a router fault (code, standard name, meaning) out of an adapter error. */

@@ -18,15 +18,10 @@ import { merge, Observable, SchedulerLike, Subscription } from 'rxjs';
 import { filter, map } from 'rxjs/operators';
 import { HostAddress } from '../../adapters/observe/host-address';
 import { readHostAddresses, watchHostAddresses } from '../../adapters/observe/host-addresses';
-import {
-  DiscoveredGateway,
-  discoverGateway,
-  DiscoverGatewayOptions,
-  GatewayNotFoundError,
-  SoapCaller,
-  SoapClient,
-  watchGateways,
-} from '../../adapters/upnp';
+import type { DiscoveredGateway } from '../../adapters/upnp/gateway';
+import { discoverGateway, DiscoverGatewayOptions, GatewayNotFoundError } from '../../adapters/upnp/gateway-discovery';
+import { watchGateways } from '../../adapters/upnp/gateway-watch';
+import { SoapCaller, SoapClient } from '../../adapters/upnp/soap-client';
 import { pinholeControlOf, portMappingControlOf, routerFaultOf } from './connect-gateway';
 import { chooseInternalClient } from './internal-client';
 import { Keeper, LeaseKeeper } from './lease-keeper';

@@ -12,6 +12,8 @@
  * homenet open --protocol udp --port 40000 --once --json
  * ```
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CliCommand, CliIo, processIo, UsageError } from './command';
 
 interface CommandEntry {
@@ -21,15 +23,29 @@ interface CommandEntry {
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * Loads a command that is not on a game's path (the daemon, the lab, replay,
+ * matter.js) from the compiled tree. The bundled bin (`dist/homenet.js`)
+ * carries only `open`, `close` and `gateways`, so a game waiting for its port
+ * does not parse the rest; a path built at run time keeps esbuild from
+ * bundling these. From the compiled tree (or ts-jest) they sit beside this file.
+ */
+function unbundled<T>(name: string, exported: string): T {
+  const beside = join(__dirname, 'commands', name);
+  const fromBundle = join(__dirname, 'plugin', 'cli', 'commands', `${name}.js`);
+  const file = existsSync(`${beside}.js`) || existsSync(`${beside}.ts`) ? beside : fromBundle;
+  return (require(file) as Record<string, T>)[exported];
+}
+
 const commands: readonly CommandEntry[] = [
   { name: 'open', summary: 'open an IPv6 pinhole / IPv4 port mapping for this host and keep it open', load: () => require('./commands/open').openCommand },
   { name: 'close', summary: "remove a port left open by 'homenet open --once'", load: () => require('./commands/close').closeCommand },
   { name: 'gateways', summary: 'find the Internet gateways on this link and grade them (JAIPA A/B/C/D)', load: () => require('./commands/gateways').gatewaysCommand },
-  { name: 'devices', summary: 'list the LAN devices the controller knows: identity, kinds, addresses, IPv6-only, protections', load: () => require('./commands/devices').devicesCommand },
-  { name: 'replay', summary: 'replay an event log through the policy engine (or generate a synthetic home)', load: () => require('./commands/replay').replayCommand },
-  { name: 'demo', summary: 'run the main job on the built-in lab home and narrate it (root)', load: () => require('./commands/demo').demoCommand },
-  { name: 'serve', summary: 'run the gateway daemon on the router (policy-enforcing IGD, nftables, journal, admin API)', load: () => require('./commands/serve').serveCommand },
-  { name: 'lab', summary: 'build, inspect, probe and tear down the built-in lab home (root)', load: () => require('./commands/lab').labCommand },
+  { name: 'devices', summary: 'list the LAN devices the controller knows: identity, kinds, addresses, IPv6-only, protections', load: () => unbundled('devices', 'devicesCommand') },
+  { name: 'replay', summary: 'replay an event log through the policy engine (or generate a synthetic home)', load: () => unbundled('replay', 'replayCommand') },
+  { name: 'demo', summary: 'run the main job on the built-in lab home and narrate it (root)', load: () => unbundled('demo', 'demoCommand') },
+  { name: 'serve', summary: 'run the gateway daemon on the router (policy-enforcing IGD, nftables, journal, admin API)', load: () => unbundled('serve', 'serveCommand') },
+  { name: 'lab', summary: 'build, inspect, probe and tear down the built-in lab home (root)', load: () => unbundled('lab', 'labCommand') },
 ];
 
 export function commandNames(): string[] {

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { firstValueFrom, takeUntil, timer, toArray, filter } from 'rxjs';
 import { CliCommand } from '../command';
-import { buildGatewayReport, DiscoveredGateway, GatewayReport, watchGateways } from '../../../adapters/upnp';
+import type { DiscoveredGateway } from '../../../adapters/upnp/gateway';
+import { buildGatewayReport, GatewayReport } from '../../../adapters/upnp/gateway-report';
+import { watchGateways } from '../../../adapters/upnp/gateway-watch';
 import { readHostAddresses } from '../../../adapters/observe/host-addresses';
 import { chooseInternalClient } from '../../agent/internal-client';
 import { integer } from './port-args';
