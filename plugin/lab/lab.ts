@@ -25,7 +25,7 @@ import { CommandResult, runCommand, RunOptions } from '../../adapters/system/run
 import { commissionLabMatterDevice, labMatterDevices, LabMatterDevice, startLabMatterDevice, stopLabMatterDevice } from './matter-lab-devices';
 import { startIpv6Mostly } from './lab-ipv6-mostly';
 // Gateway mode (issue 5): the router can run homenet instead of miniupnpd.
-import { HOMENET_ROUTER_DAEMON, startHomenetRouter, useHomenetRouter } from './homenet-router';
+import { HOMENET_ROUTER_DAEMON, homenetRouterPaths, restartHomenetRouter, startHomenetRouter, useHomenetRouter } from './homenet-router';
 
 export interface LabUpOptions extends LabPlanOptions {
   readonly log?: (line: string) => void;
@@ -280,7 +280,8 @@ export function labExec(plan: LabPlan, role: LabRole, command: readonly string[]
 
 /**
  * Simulates a router reboot: miniupnpd is killed, its firewall rules are
- * flushed as a power cycle would, and it starts again with a new BOOTID.
+ * flushed as a power cycle would, and it starts again with a new BOOTID. On a
+ * lab whose router is homenet, the gateway daemon is killed and started again.
  * With `keepLeases: false` its lease files are deleted first, so it comes back
  * knowing nothing of the pinholes and mappings it had.
  */
@@ -288,6 +289,18 @@ export async function labRebootRouter(options: LabPlanOptions & { keepLeases?: b
   const plan = labPlan(options);
   const state = await readLabState(plan.runDir);
   if (!state) throw new Error(`lab '${plan.prefix}' is not up`);
+  const gateway = state.processes.find((p) => p.name === HOMENET_ROUTER_DAEMON);
+  if (gateway) {
+    // Gateway mode: a crash and a fresh start on the same journal and table;
+    // forgetting leases also loses the journal and the kernel table, as a
+    // router without persistent storage would after a power cycle.
+    if (options.keepLeases === false) {
+      const journal = homenetRouterPaths(plan).journal;
+      for (const f of [journal, `${journal}-wal`, `${journal}-shm`]) await rm(f, { force: true });
+      await runCommand('ip', ['netns', 'exec', plan.hosts.router.namespace, 'nft', 'delete', 'table', 'inet', 'homenet'], { allowFailure: true });
+    }
+    return (await restartHomenetRouter(plan, gateway, 'SIGKILL')).process;
+  }
   const old = state.processes.find((p) => p.name === ROUTER_DAEMON);
   if (old) await stopLabProcess(old, 2000, 'SIGKILL');
   const paths = miniupnpdPaths(plan);

@@ -19,7 +19,7 @@ const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router|renumber|pre
   probe --to ROLE --family ipv6|ipv4 --port N [--protocol udp|tcp] [--external-port N] [--timeout-ms N]
                      send a real packet from the WAN peer; prints delivered or dropped
   reboot-router [--forget-leases]
-                     kill miniupnpd, flush its rules, start it again (new BOOTID)
+                     kill the router daemon (miniupnpd or homenet), flush its rules, start it again (new BOOTID)
   renumber           new /64 on the LAN, the old one deprecated, the WAN peer's route follows
   pref64 PREFIX|none announce another PREF64 (ipv6-mostly profile) or withdraw it
   matter start|stop ROLE
@@ -146,7 +146,7 @@ export const labCommand: CliCommand = {
       }
       case 'reboot-router': {
         const proc = await labRebootRouter({ prefix, keepLeases: !values['forget-leases'] });
-        io.out(`router rebooted: miniupnpd pid ${proc.pid}`);
+        io.out(`router rebooted: ${proc.name} pid ${proc.pid}`);
         return 0;
       }
       case 'renumber': {
