@@ -32,6 +32,8 @@
  * | `devices.known` | `[]` | devices the daemon knows up front: `{id, kind?, mac?, addresses?}`; `kind` `matter` / `thread-border-router` / `iot` are isolated |
  * | `devices.allow` | `[]` | ids of isolated devices the owner allows inbound reachability to |
  * | `devices.watchNeighbours` | `true` | learn LAN hosts (MAC and every address) from the kernel's neighbour table |
+ * | `devices.observe.matter` | `false` | passive Matter mDNS watcher on the LAN interfaces: Matter devices are learned and isolated without being configured (see `lan-observation.ts`) |
+ * | `devices.observe.ipv6Mostly` | `false` | IPv6-mostly detector on the first LAN interface: PREF64 / DNS64 facts, and hosts that accept DHCPv4 option 108 are IPv6-only |
  * | `log.level` | `"info"` | `debug`, `info`, `warn` or `error` |
  *
  * @example
@@ -88,7 +90,13 @@ export interface GatewayConfig {
     readonly maxPortMappings: number;
     readonly maxPerClient: number;
   };
-  readonly devices: { readonly known: readonly ConfiguredDevice[]; readonly allow: readonly string[]; readonly watchNeighbours: boolean };
+  readonly devices: {
+    readonly known: readonly ConfiguredDevice[];
+    readonly allow: readonly string[];
+    readonly watchNeighbours: boolean;
+    // LAN observation (Matter mDNS watcher, IPv6-mostly detector): see lan-observation.ts.
+    readonly observe: { readonly matter: boolean; readonly ipv6Mostly: boolean };
+  };
   readonly log: { readonly level: LogLevel };
 }
 
@@ -107,7 +115,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   },
   upnp: { enabled: true, httpPort: 5000, class: 'game-session', answerAfter: 'firewall' },
   leases: { capSeconds: {}, maxPinholes: 1024, maxPortMappings: 1024, maxPerClient: 64 },
-  devices: { known: [], allow: [], watchNeighbours: true },
+  devices: { known: [], allow: [], watchNeighbours: true, observe: { matter: false, ipv6Mostly: false } },
   log: { level: 'info' },
 };
 
@@ -295,7 +303,9 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
   const capSeconds: Partial<Record<NeedClass, number>> = {};
   for (const cls of NEED_CLASSES) if (capsIn[cls] !== undefined) capSeconds[cls] = integer(capsIn, cls, 'leases.capSeconds', 0, 2, 86400);
 
-  const devicesIn = section(root, 'devices', '', ['known', 'allow', 'watchNeighbours']);
+  const devicesIn = section(root, 'devices', '', ['known', 'allow', 'watchNeighbours', 'observe']);
+  // LAN observation switches (lan-observation.ts).
+  const observeIn = section(devicesIn, 'observe', 'devices', ['matter', 'ipv6Mostly']);
   const known = devicesIn.known === undefined ? [] : Array.isArray(devicesIn.known) ? devicesIn.known.map((v, i) => device(v, `devices.known[${i}]`)) : (() => {
     throw new GatewayConfigError('devices.known', devicesIn.known, 'a list of devices');
   })();
@@ -336,7 +346,12 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
       maxPortMappings: integer(leasesIn, 'maxPortMappings', 'leases', d.leases.maxPortMappings, 1, 1_000_000),
       maxPerClient: integer(leasesIn, 'maxPerClient', 'leases', d.leases.maxPerClient, 1, 1_000_000),
     },
-    devices: { known, allow, watchNeighbours: bool(devicesIn, 'watchNeighbours', 'devices', d.devices.watchNeighbours) },
+    devices: {
+      known,
+      allow,
+      watchNeighbours: bool(devicesIn, 'watchNeighbours', 'devices', d.devices.watchNeighbours),
+      observe: { matter: bool(observeIn, 'matter', 'devices.observe', d.devices.observe.matter), ipv6Mostly: bool(observeIn, 'ipv6Mostly', 'devices.observe', d.devices.observe.ipv6Mostly) },
+    },
     log: { level: oneOf(logIn, 'level', 'log', d.log.level, LOG_LEVELS) },
   };
 }

@@ -48,6 +48,8 @@ import { GatewayNeeds, NeedChange } from './gateway-needs';
 import { IgdFront } from './igd-front';
 import { createNeedsDecider } from './needs-decider';
 import { createLogger, Logger } from './structured-log';
+// LAN observation (devices.observe): Matter mDNS watcher and IPv6-mostly detector feeding the engine.
+import type { LanObservation, LanObserversConfig } from './lan-observation';
 
 /** The engine's id for the router the daemon runs on. */
 export const LOCAL_GATEWAY_ID = 'local';
@@ -102,6 +104,8 @@ export interface GatewayDaemonOptions {
   readonly interfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
   /** How often needs past their deadline are ended (default 1000 ms). */
   readonly sweepMs?: number;
+  /** Starts the LAN observers (`devices.observe`); `null` disables them whatever the config says. */
+  readonly startLanObservation?: ((observation: LanObservation, config: LanObserversConfig) => Promise<void>) | null;
 }
 
 /** The firewall entry a grant needs, with its need's deadline. */
@@ -198,7 +202,17 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       if (event.type === 'device-seen' && events$.observed) events$.next({ event: 'device_seen', data: event });
     };
     const readNeighbours = options.readNeighbours === null || !config.devices.watchNeighbours ? undefined : (options.readNeighbours ?? defaultNeighbourReader(config));
-    const directory = new DeviceDirectory({ submit, known: config.devices.known, allow: config.devices.allow, ...(readNeighbours ? { readNeighbours } : {}), now });
+    // --- LAN observation (devices.observe): every device-seen, the directory's too, goes through one fusion.
+    const observe = config.devices.observe;
+    let observation: LanObservation | undefined;
+    if ((observe.matter || observe.ipv6Mostly) && options.startLanObservation !== null) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { LanObservation: Observation } = require('./lan-observation') as typeof import('./lan-observation');
+      observation = new Observation({ submit, log: log.child('observe') });
+    }
+    const directorySubmit = observation ? observation.submitter('directory') : submit;
+    // --- end LAN observation
+    const directory = new DeviceDirectory({ submit: directorySubmit, known: config.devices.known, allow: config.devices.allow, ...(readNeighbours ? { readNeighbours } : {}), now });
 
     needs = new GatewayNeeds({
       engine,
@@ -265,6 +279,16 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       neighbourTimer.unref();
       fronts.push(() => clearInterval(neighbourTimer));
     }
+
+    // --- LAN observation: observers started once the engine is seeded; stopped with the fronts.
+    if (observation) {
+      const running = observation;
+      fronts.push(() => running.stop());
+      const start = options.startLanObservation ?? ((o: LanObservation, c: LanObserversConfig) => o.start(c));
+      const helperPidFile = config.journal.path === null ? undefined : join(dirname(config.journal.path), 'observe-helpers.pids');
+      await start(running, { interfaces: config.lan.interfaces, matter: observe.matter, ipv6Mostly: observe.ipv6Mostly, ...(helperPidFile ? { helperPidFile } : {}) });
+    }
+    // --- end LAN observation
 
     const decider = createNeedsDecider({ needs, externalIpv4, now, startedAt });
     const services: GatewayServices = { config, engine, needs, history, firewall, events$, log, startedAt, reconcile, externalIpv4 };

@@ -13,6 +13,9 @@
  *
  * The daemon knows the lab's Matter devices (the plug, the lock) from its
  * configuration, by MAC, so it recognises them from any of their addresses.
+ * It also observes the LAN (`devices.observe`: the passive Matter mDNS
+ * watcher and the IPv6-mostly detector on the bridge), so a test can drop
+ * `devices.known` and have the devices learned instead.
  *
  * @example
  * ```ts
@@ -98,7 +101,8 @@ export async function homenetRouterConfig(plan: LabPlan, options: HomenetRouterO
     journal: { path: paths.journal },
     admin: { listen: `${plan.lan.routerIpv4}:${HOMENET_ADMIN_PORT}`, tokenFile: paths.token },
     upnp: { httpPort: plan.upnpHttpPort },
-    devices: { known, watchNeighbours: true },
+    // LAN observation on (lan-observation.ts): Matter devices and IPv6-only hosts are learned from the LAN too.
+    devices: { known, watchNeighbours: true, observe: { matter: true, ipv6Mostly: true } },
     log: { level: options.logLevel ?? 'info' },
   };
   for (const [key, value] of Object.entries(options.config ?? {})) {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { labDown, labUp, LabHandle } from '../../../plugin/lab/lab';
+import { labDown, labUp, LabHandle, LabUpOptions } from '../../../plugin/lab/lab';
 import { LabRole } from '../../../plugin/lab/lab-plan';
 import { CommandResult, runCommand } from '../../../adapters/system/run-command';
 
@@ -16,7 +16,7 @@ export const describeInLab: jest.Describe =
   process.getuid?.() === 0 || process.env.CI === 'true' ? describe : describe.skip;
 
 /** A lab instance private to one test file, with a prefix no other run uses. */
-export async function startTestLab(tag: string, options: { matter?: boolean } = {}): Promise<LabHandle> {
+export async function startTestLab(tag: string, options: Pick<LabUpOptions, 'matter' | 'profile' | 'router'> = {}): Promise<LabHandle> {
   if (!existsSync(HOMENET)) throw new Error(`${HOMENET} is missing: run 'npm run build' first (npm test does)`);
   const prefix = `${tag}${(process.pid % 46656).toString(36)}`.slice(0, 8);
   return labUp({ prefix, ...options });

@@ -1,0 +1,418 @@
+/**
+ * LAN observation in gateway mode (`devices.observe`): the passive Matter
+ * mDNS watcher, the kernel's neighbour table and the IPv6-mostly detector
+ * run on the router's LAN interface(s) and tell the engine what they learn,
+ * so a Matter device is protected without being named in the configuration,
+ * and an IPv6-only host's IPv4 needs become IPv6 pinholes.
+ *
+ * Every `device-seen` the daemon submits — the device directory's
+ * (configured devices, neighbour reads for requesters) and the observers' —
+ * goes through one {@link DeviceFusion}: parts that share a MAC, a Matter
+ * identity, an mDNS host or an address are one device for the engine, with
+ * the union of every part's latest addresses, under the id of the part seen
+ * first. A neighbour-table read therefore never shrinks a Matter device to
+ * the addresses the kernel happens to hold (no protection is lost), and an
+ * unknown neighbour that turns out to be Matter keeps its id, so the engine
+ * re-checks its grants in that one event.
+ *
+ * What the router adds to the observers (it sits where a host does not):
+ * - DHCPv4 is sniffed from the LAN interface (a packet socket, both
+ *   directions) instead of bound on UDP 67/68, where the router's own DHCP
+ *   server listens: the client's request for option 108 and the server's
+ *   offer with it are both seen, so the client is known IPv6-only (RFC 8925).
+ * - When the router's own LAN address of a prefix is deprecated (a
+ *   renumbering: preferred lifetime 0), every LAN address in that /64 is
+ *   submitted as deprecated, so grants follow their device's new stable
+ *   address (the engine's address-churn rule). A router cannot tell a host's
+ *   RFC 8981 temporary address from its stable one; every neighbour address
+ *   counts as stable.
+ * - A Matter device's advertised addresses are nudged (one UDP datagram to
+ *   the discard port), so the kernel resolves their MAC and the device's
+ *   other addresses (temporary ones, from which it asks for pinholes) join it
+ *   through the neighbour table.
+ *
+ * Observer problems (hostile mDNS packets, failed reads) are logged as
+ * warnings, at most {@link PROBLEMS_PER_WINDOW} per source every 10 s; they
+ * never stop an observer.
+ *
+ * @example
+ * ```ts
+ * const observation = new LanObservation({ submit: (e) => engine.submit(e), log });
+ * const directory = new DeviceDirectory({ submit: observation.submitter('directory'), known: [], allow: [] });
+ * await observation.start({ interfaces: ['lan0'], matter: true, ipv6Mostly: true });
+ * await observation.stop();
+ * ```
+ */
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { filter, Observable, Subscription } from 'rxjs';
+import { DeviceFusion } from '../../adapters/observe/device-fusion';
+import type { DhcpSeen } from '../../adapters/observe/ipv6-mostly-detector';
+import type { HostAddress } from '../../adapters/observe/host-address';
+import type { ObserverProblem } from '../../adapters/observe/observer-problem';
+import type { MdnsTransport } from '../../adapters/matter/mdns-transport';
+import { AddressInput, canonicalAddress } from '../../policies/model/address';
+import { isIsolatedKind } from '../../policies/model/device';
+import type { DeviceSeen, PolicyEvent } from '../../policies/model/event';
+import type { Logger } from './structured-log';
+
+export const PROBLEMS_PER_WINDOW = 20;
+
+export interface LanObservationOptions {
+  /** Where fused events go (the daemon's submit: the engine and the admin API's `device_seen`). */
+  readonly submit: (event: PolicyEvent) => unknown;
+  readonly log: Logger;
+}
+
+export interface LanObserversConfig {
+  readonly interfaces: readonly string[];
+  /** The passive Matter mDNS watcher (and the neighbour table with it). */
+  readonly matter: boolean;
+  /** The IPv6-mostly detector (RAs, DHCPv4 option 108, DNS64) on the first interface. */
+  readonly ipv6Mostly: boolean;
+  /**
+   * Where the observers' helper processes (`ip monitor`, the Python capture
+   * helpers) are recorded, so a start after a `kill -9` ends the ones the
+   * killed daemon left behind. Absent: not recorded.
+   */
+  readonly helperPidFile?: string;
+}
+
+/** `pid starttime` of a process, from /proc (undefined when gone). */
+function procStat(pid: number): { ppid: number; start: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), start: fields[19] };
+  } catch {
+    return undefined;
+  }
+}
+
+function isHelperCommand(pid: number): boolean {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return (cmd[0] === 'ip' && cmd[1] === 'monitor') || /python3?$/.test(cmd[0] ?? '');
+  } catch {
+    return false;
+  }
+}
+
+/** Kills the helpers a previous (killed) daemon recorded, if they still run orphaned. Returns how many. */
+export function reapStaleHelpers(file: string): number {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return 0;
+  }
+  let killed = 0;
+  for (const line of text.split('\n')) {
+    const [pidText, start] = line.trim().split(' ');
+    const pid = Number(pidText);
+    if (!Number.isInteger(pid) || pid <= 1) continue;
+    const stat = procStat(pid);
+    if (!stat || stat.start !== start || stat.ppid === process.pid || !isHelperCommand(pid)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return killed;
+}
+
+/** Records this process's helper children (see {@link LanObserversConfig.helperPidFile}). */
+export function recordHelpers(file: string): number {
+  const lines: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const stat = procStat(pid);
+    if (stat?.ppid === process.pid && isHelperCommand(pid)) lines.push(`${pid} ${stat.start}`);
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return lines.length;
+}
+
+/** Tallies of what the observation did, for logs and tests. */
+export interface LanObservationStats {
+  observed: number;
+  submitted: number;
+  problems: number;
+  nudged: number;
+}
+
+/** The DHCPv4 sniffer: one line `<src-ip> <udp-payload-hex>` per DHCP packet on the interface, either direction. */
+export const DHCP_SNIFF_SCRIPT = String.raw`
+import ctypes, socket, struct, sys
+try:
+    ctypes.CDLL('libc.so.6').prctl(1, 9)  # PR_SET_PDEATHSIG SIGKILL: end with the daemon, even a killed one
+except OSError:
+    pass
+iface = sys.argv[1]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind((iface, 0))
+print('ready', flush=True)
+while True:
+    frame = s.recv(65535)
+    if len(frame) < 14 + 20 + 8:
+        continue
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    if ip[0] >> 4 != 4 or ip[9] != 17 or len(ip) < ihl + 8:
+        continue
+    sport, dport = struct.unpack('!HH', ip[ihl:ihl + 4])
+    if not ({sport, dport} & {67, 68}):
+        continue
+    print('%s %s' % (socket.inet_ntoa(ip[12:16]), ip[ihl + 8:].hex()), flush=True)
+`;
+
+/** DHCPv4 packets on `interfaceName`, sniffed (root: a packet socket); no port is bound. */
+export function sniffDhcp(interfaceName: string): Observable<DhcpSeen> {
+  return new Observable<DhcpSeen>((subscriber) => {
+    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const child = spawn(python, ['-c', DHCP_SNIFF_SCRIPT, interfaceName], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stopping = false;
+    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-1000)));
+    child.on('error', (error) => subscriber.error(new Error(`cannot start the DHCP sniffer (${python}): ${error.message}`)));
+    child.on('exit', (code) => {
+      if (!stopping) subscriber.error(new Error(`the DHCP sniffer on ${interfaceName} exited (${code}): ${stderr.trim()}`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = /^(\d+\.\d+\.\d+\.\d+) ((?:[0-9a-f]{2})+)$/.exec(line.trim());
+      if (m) subscriber.next({ from: m[1], bytes: Uint8Array.from(Buffer.from(m[2], 'hex')) });
+    });
+    return () => {
+      stopping = true;
+      child.kill();
+    };
+  });
+}
+
+/** The /64 of an IPv6 address (first four groups of its expanded form), or undefined for IPv4. */
+export function prefix64(address: string): string | undefined {
+  if (!address.includes(':')) return undefined;
+  const [head, tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':');
+}
+
+/**
+ * The /64s the router has deprecated on its LAN interfaces: it holds an
+ * address there with preferred lifetime 0 and no preferred one in the same /64.
+ */
+export function deprecatedLanPrefixes(addresses: readonly HostAddress[], interfaces: readonly string[]): Set<string> {
+  const deprecated = new Set<string>();
+  const preferred = new Set<string>();
+  for (const a of addresses) {
+    if (!interfaces.includes(a.interface) || a.family !== 'ipv6' || (a.scope !== 'global' && a.scope !== 'ula')) continue;
+    const p = prefix64(a.address);
+    if (!p) continue;
+    (a.deprecated ? deprecated : preferred).add(p);
+  }
+  for (const p of preferred) deprecated.delete(p);
+  return deprecated;
+}
+
+export class LanObservation {
+  private readonly fusion = new DeviceFusion();
+  /** The last fused event per device, unmarked, so a prefix deprecation can re-mark and re-submit it. */
+  private readonly last = new Map<string, DeviceSeen>();
+  private readonly signatures = new Map<string, string>();
+  private deprecated = new Set<string>();
+  private readonly subscriptions = new Subscription();
+  private readonly transports: MdnsTransport[] = [];
+  private readonly nudged = new Set<string>();
+  private readonly problemWindows = new Map<string, { start: number; count: number; suppressed: number }>();
+  private stopped = false;
+  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0 };
+
+  constructor(private readonly options: LanObservationOptions) {}
+
+  /** A submit function for one source: `device-seen` events are fused, others pass straight through. */
+  submitter(source: string): (event: PolicyEvent) => void {
+    return (event) => {
+      if (event.type === 'device-seen') this.observe(source, event);
+      else this.options.submit(event);
+    };
+  }
+
+  /** Folds one observer's `device-seen` in and submits the fused device when it changed. */
+  observe(source: string, event: DeviceSeen): void {
+    if (this.stopped) return;
+    this.stats.observed++;
+    let fused: DeviceSeen[];
+    try {
+      fused = this.fusion.add(source, event);
+    } catch (error) {
+      this.problem({ source: 'lan-observation', message: `could not fuse an event from ${source}: ${(error as Error).message}`, subject: event.deviceId, at: Date.now() });
+      return;
+    }
+    for (const out of fused) {
+      this.last.set(out.deviceId, out);
+      this.emit(out);
+      if (source === 'matter-mdns' || isIsolatedKind(out.kinds ?? [])) this.nudge(out.addresses ?? []);
+    }
+  }
+
+  /** Starts the observers; resolves once their sockets are open. Failures to start one are logged, not thrown. */
+  async start(config: LanObserversConfig): Promise<void> {
+    const log = this.options.log;
+    if (config.helperPidFile) {
+      const reaped = reapStaleHelpers(config.helperPidFile);
+      if (reaped > 0) log.info('ended observer helpers left by a killed daemon', { count: reaped });
+    }
+    const onProblem = (p: ObserverProblem) => this.problem(p);
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { readHostAddresses, watchHostAddresses } = require('../../adapters/observe/host-addresses') as typeof import('../../adapters/observe/host-addresses');
+    const own = new Set((await readHostAddresses().catch(() => [] as HostAddress[])).map((a) => a.address));
+    const sink = (source: string) => ({
+      next: (e: DeviceSeen) => this.observe(source, e),
+      error: (e: unknown) => this.problem({ source, message: `stopped: ${String(e)}`, at: Date.now() }),
+    });
+    if (config.matter) {
+      const { openMdnsTransport } = require('../../adapters/matter/mdns-transport') as typeof import('../../adapters/matter/mdns-transport');
+      const { watchMatterMdns } = require('../../adapters/matter/matter-mdns-watcher') as typeof import('../../adapters/matter/matter-mdns-watcher');
+      const { watchNeighbours } = require('../../adapters/observe/neighbour-table') as typeof import('../../adapters/observe/neighbour-table');
+      const addresses = await readHostAddresses().catch(() => [] as HostAddress[]);
+      for (const interfaceName of config.interfaces) {
+        const ipv4Address = addresses.find((a) => a.interface === interfaceName && a.family === 'ipv4')?.address;
+        try {
+          const transport = await openMdnsTransport({ interfaceName, ipv4: ipv4Address !== undefined, ...(ipv4Address ? { ipv4Address } : {}) });
+          this.transports.push(transport);
+          // The router's own mDNS (if anything on it advertises Matter) is not a LAN device.
+          const events = watchMatterMdns({ transport, onProblem }).pipe(filter((e) => !(e.addresses ?? []).some((a) => own.has(a.address))));
+          this.subscriptions.add(events.subscribe(sink('matter-mdns')));
+          log.info('matter mdns watcher started', { interface: interfaceName });
+        } catch (error) {
+          this.problem({ source: 'matter-mdns', message: `not started: ${(error as Error).message}`, subject: interfaceName, at: Date.now() });
+        }
+        this.subscriptions.add(watchNeighbours({ interfaceName, onProblem }).subscribe(sink('neighbours')));
+      }
+    }
+    if (config.ipv6Mostly && config.interfaces.length > 0) {
+      const { watchIpv6Mostly } = require('../../adapters/observe/ipv6-mostly-detector') as typeof import('../../adapters/observe/ipv6-mostly-detector');
+      const interfaceName = config.interfaces[0];
+      const detector = watchIpv6Mostly({
+        interfaceName,
+        dhcp: sniffDhcp(interfaceName),
+        onProblem,
+        onFacts: (facts) => log.debug('ipv6-mostly facts', { ...facts }),
+      });
+      this.subscriptions.add(
+        detector.subscribe({
+          next: (e) => {
+            if (e.type === 'device-seen') this.observe('ipv6-mostly', e);
+            else {
+              log.info('network facts', { ...e });
+              this.options.submit(e);
+            }
+          },
+          error: (e: unknown) => this.problem({ source: 'ipv6-mostly', message: `stopped: ${String(e)}`, at: Date.now() }),
+        }),
+      );
+      log.info('ipv6-mostly detector started', { interface: interfaceName });
+    }
+    // The router's own LAN prefixes: a deprecated one deprecates every LAN address in it.
+    this.subscriptions.add(
+      watchHostAddresses({ refreshMs: 10_000 }).subscribe({
+        next: (list) => this.setDeprecated(deprecatedLanPrefixes(list, config.interfaces)),
+        error: (e: unknown) => this.problem({ source: 'host-addresses', message: String(e), at: Date.now() }),
+      }),
+    );
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    if (config.helperPidFile) {
+      const file = config.helperPidFile;
+      // The helpers are spawned on subscribe; record them once they exist.
+      const timer = setTimeout(() => {
+        try {
+          recordHelpers(file);
+        } catch (error) {
+          this.problem({ source: 'lan-observation', message: `cannot record helper processes: ${(error as Error).message}`, at: Date.now() });
+        }
+      }, 200);
+      timer.unref();
+      this.subscriptions.add(() => clearTimeout(timer));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.subscriptions.unsubscribe();
+    for (const t of this.transports.splice(0)) {
+      try {
+        t.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.options.log.info('lan observation stopped', { ...this.stats });
+  }
+
+  private setDeprecated(next: Set<string>): void {
+    if (next.size === this.deprecated.size && [...next].every((p) => this.deprecated.has(p))) return;
+    this.options.log.info('lan prefixes deprecated', { prefixes: [...next].map((p) => `${p}::/64`) });
+    this.deprecated = next;
+    for (const event of this.last.values()) this.emit(event);
+  }
+
+  private emit(event: DeviceSeen): void {
+    const marked = this.mark(event);
+    const signature = JSON.stringify(marked);
+    if (this.signatures.get(marked.deviceId) === signature) return;
+    this.signatures.set(marked.deviceId, signature);
+    this.stats.submitted++;
+    this.options.submit(marked);
+  }
+
+  private mark(event: DeviceSeen): DeviceSeen {
+    if (this.deprecated.size === 0 || !event.addresses) return event;
+    let changed = false;
+    const addresses: AddressInput[] = event.addresses.map((a) => {
+      const p = prefix64(a.address);
+      if (p && this.deprecated.has(p) && !a.deprecated) {
+        changed = true;
+        return { ...a, deprecated: true };
+      }
+      return a;
+    });
+    return changed ? { ...event, addresses } : event;
+  }
+
+  /** One datagram to the discard port of each new address, so the kernel resolves its MAC (NDP/ARP). */
+  private nudge(addresses: readonly AddressInput[]): void {
+    for (const a of addresses) {
+      const address = canonicalAddress(a.address);
+      if (!address || this.nudged.has(address) || address.startsWith('fe80:')) continue;
+      if (this.nudged.size > 4096) this.nudged.clear();
+      this.nudged.add(address);
+      this.stats.nudged++;
+      const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+      socket.on('error', () => socket.close());
+      socket.send(Buffer.alloc(0), 9, address, () => socket.close());
+    }
+  }
+
+  private problem(p: ObserverProblem): void {
+    this.stats.problems++;
+    const now = Date.now();
+    let w = this.problemWindows.get(p.source);
+    if (!w || now - w.start >= 10_000) {
+      if (w && w.suppressed > 0) this.options.log.warn('observer problems suppressed', { source: p.source, count: w.suppressed });
+      w = { start: now, count: 0, suppressed: 0 };
+      this.problemWindows.set(p.source, w);
+    }
+    if (++w.count > PROBLEMS_PER_WINDOW) {
+      w.suppressed++;
+      return;
+    }
+    this.options.log.warn('observer problem', { source: p.source, message: p.message, ...(p.subject ? { subject: p.subject } : {}) });
+  }
+}
