@@ -1,4 +1,4 @@
-import { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import { Observable, SchedulerLike, Subscription } from 'rxjs';
 import { Action } from './model/action';
 import { PolicyConfig, resolveConfig } from './model/config';
 import { Decision, Verdict } from './model/decision';
@@ -15,6 +15,7 @@ import { LeaseScheduler } from './lease-scheduler';
 import { OutputBuffer, Step, EMPTY_STEP, assess } from './output';
 import { Reconciler } from './reconciler';
 import { Settlement } from './settlement';
+import { OutputSubject } from './util/output-subject';
 import { GatewayRecord, GrantRecord, HomeState, NeedRecord, TableRecord } from './state';
 
 export type { Step } from './output';
@@ -146,10 +147,10 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   const now = () => scheduler.now();
   const home = new HomeState({ ...DEFAULT_NETWORK, ...(options.network ?? {}) });
   const out = new OutputBuffer();
-  const output = new Subject<Decision | Action>();
-  const decisionsOut = new Subject<Decision>();
-  const actionsOut = new Subject<Action>();
-  const stats = new Subject<EngineStats>();
+  const output = new OutputSubject<Decision | Action>();
+  const decisionsOut = new OutputSubject<Decision>();
+  const actionsOut = new OutputSubject<Action>();
+  const stats = new OutputSubject<EngineStats>();
   let events = 0;
   let busy = false;
   let disposed = false;

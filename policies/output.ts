@@ -20,8 +20,28 @@ export const EMPTY_STEP: Step = { decisions: [], actions: [] };
 
 type MutableAction = { -readonly [K in keyof Action]: Action[K] };
 
+/*
+ * Output objects are built as one literal per shape (optional fields last,
+ * as before), not a literal plus appended fields: appending a field past the
+ * literal's own gives the object a second, out-of-line property store.
+ */
 export function grantView(g: GrantRecord): GrantView {
-  const v: { -readonly [K in keyof GrantView]: GrantView[K] } = {
+  if (g.externalPort === undefined) {
+    return {
+      grantId: g.id,
+      gatewayId: g.gatewayId,
+      table: g.table,
+      family: g.family,
+      protocol: g.protocol,
+      internalClient: g.internalClient,
+      internalPort: g.internalPort,
+      leaseSeconds: g.leaseSeconds,
+      expiresAt: g.expiresAt,
+      renewAt: g.renewAt,
+      generation: g.generation,
+    };
+  }
+  return {
     grantId: g.id,
     gatewayId: g.gatewayId,
     table: g.table,
@@ -33,9 +53,8 @@ export function grantView(g: GrantRecord): GrantView {
     expiresAt: g.expiresAt,
     renewAt: g.renewAt,
     generation: g.generation,
+    externalPort: g.externalPort,
   };
-  if (g.externalPort !== undefined) v.externalPort = g.externalPort;
-  return v;
 }
 
 /** Verdict, reasons, changes and grants of a need as it stands. */
@@ -107,28 +126,17 @@ export class OutputBuffer {
   action(op: ActionOp, grant: GrantRecord, why: Reason, routerLease: number): string {
     const g = grant;
     const key = actionKey(op, g, op === 'renew' ? g.renewals : undefined);
-    const a: MutableAction = {
-      type: 'action',
-      seq: 0,
-      at: this.at,
-      op,
-      table: g.table,
-      key,
-      gatewayId: g.gatewayId,
-      grantId: g.id,
-      needId: g.needId,
-      generation: g.generation,
-      family: g.family,
-      protocol: g.protocol,
-      internalClient: g.internalClient,
-      internalPort: g.internalPort,
-      remoteHost: g.remoteHost,
-      remotePort: g.remotePort,
-      leaseSeconds: op === 'delete' ? 0 : routerLease,
-      reason: why,
-    };
-    if (g.externalPort !== undefined) a.externalPort = g.externalPort;
-    if (g.uniqueId !== undefined && op !== 'add') a.uniqueId = g.uniqueId;
+    const leaseSeconds = op === 'delete' ? 0 : routerLease;
+    const withUniqueId = g.uniqueId !== undefined && op !== 'add';
+    // prettier-ignore
+    const a: MutableAction =
+      g.externalPort === undefined
+        ? withUniqueId
+          ? { type: 'action', seq: 0, at: this.at, op, table: g.table, key, gatewayId: g.gatewayId, grantId: g.id, needId: g.needId, generation: g.generation, family: g.family, protocol: g.protocol, internalClient: g.internalClient, internalPort: g.internalPort, remoteHost: g.remoteHost, remotePort: g.remotePort, leaseSeconds, reason: why, uniqueId: g.uniqueId }
+          : { type: 'action', seq: 0, at: this.at, op, table: g.table, key, gatewayId: g.gatewayId, grantId: g.id, needId: g.needId, generation: g.generation, family: g.family, protocol: g.protocol, internalClient: g.internalClient, internalPort: g.internalPort, remoteHost: g.remoteHost, remotePort: g.remotePort, leaseSeconds, reason: why }
+        : withUniqueId
+          ? { type: 'action', seq: 0, at: this.at, op, table: g.table, key, gatewayId: g.gatewayId, grantId: g.id, needId: g.needId, generation: g.generation, family: g.family, protocol: g.protocol, internalClient: g.internalClient, internalPort: g.internalPort, remoteHost: g.remoteHost, remotePort: g.remotePort, leaseSeconds, reason: why, externalPort: g.externalPort, uniqueId: g.uniqueId }
+          : { type: 'action', seq: 0, at: this.at, op, table: g.table, key, gatewayId: g.gatewayId, grantId: g.id, needId: g.needId, generation: g.generation, family: g.family, protocol: g.protocol, internalClient: g.internalClient, internalPort: g.internalPort, remoteHost: g.remoteHost, remotePort: g.remotePort, leaseSeconds, reason: why, externalPort: g.externalPort };
     this.actions.push(a);
     return key;
   }

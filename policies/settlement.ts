@@ -188,8 +188,8 @@ export class Settlement {
     for (const family of FAMILIES) {
       if (!plan.legs.includes(family)) this.dropLeg(nr, family, plan.ineffective[0] ?? plan.reasons[0]);
     }
-    for (const family of plan.legs) {
-      const r = this.settleLeg(nr, family, target, requester);
+    for (let i = 0; i < plan.legs.length; i++) {
+      const r = this.settleLeg(nr, plan.legs[i], target, requester);
       if (r?.deny) {
         // The address the leg would use belongs to an isolated device.
         nr.denial = r.deny;

@@ -217,7 +217,7 @@ export class HomeState {
   }
 
   static pinholeKey(gatewayId: string, protocol: Protocol, client: string, port: number, remoteHost: string, remotePort: number): string {
-    return `${gatewayId}|${protocol}|${client}|${port}|${remoteHost}|${remotePort}`;
+    return [gatewayId, protocol, client, port, remoteHost, remotePort].join('|');
   }
 
   static portKey(gatewayId: string, protocol: Protocol, port: number): string {

@@ -52,6 +52,8 @@ export function actionKey(
   },
   renewal?: number,
 ): string {
-  const base = `${op}|${g.gatewayId}|${g.family}|${g.protocol}|${g.internalClient}|${g.internalPort}|${g.externalPort ?? '-'}|g${g.generation}`;
-  return renewal === undefined ? base : `${base}|r${renewal}`;
+  // One join builds the key as a single flat string (a template literal would build it piece by piece).
+  const parts = [op, g.gatewayId, g.family, g.protocol, g.internalClient, g.internalPort, g.externalPort ?? '-', 'g' + g.generation];
+  if (renewal !== undefined) parts.push('r' + renewal);
+  return parts.join('|');
 }
