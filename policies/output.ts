@@ -57,31 +57,36 @@ export function grantView(g: GrantRecord): GrantView {
   };
 }
 
+const NONE: readonly never[] = Object.freeze([]);
+
+function grantedLike(leg: LegRecord): boolean {
+  return leg.state === 'granted' || leg.state === 'not-needed' || leg.state === 'shared';
+}
+
 /** Verdict, reasons, changes and grants of a need as it stands. */
 export function assess(n: NeedRecord): { verdict: Verdict; reasons: Reason[]; changes: Change[]; grants: GrantRecord[] } {
   if (n.closing) return { verdict: n.closing.verdict, reasons: n.closing.reasons, changes: [], grants: [] };
   if (n.denial) return { verdict: 'denied', reasons: [n.denial, ...n.notes], changes: [], grants: [] };
-  const reasons: Reason[] = n.notes.length === 0 ? [] : n.notes.slice();
-  const changes: Change[] = n.planChanges.length === 0 ? [] : n.planChanges.slice();
-  const grants: GrantRecord[] = [];
+  // Legs in family order (IPv6, then IPv4); each list is built at its final size in one go.
+  const v6 = n.ipv6;
+  const v4 = n.ipv4;
+  const v6Granted = v6 !== undefined && grantedLike(v6);
+  const v4Granted = v4 !== undefined && grantedLike(v4);
   let granted = 0;
   let queued = 0;
   let denied = 0;
   for (let i = 0; i < 2; i++) {
-    const leg: LegRecord | undefined = i === 0 ? n.ipv6 : n.ipv4;
+    const leg: LegRecord | undefined = i === 0 ? v6 : v4;
     if (leg === undefined) continue;
-    const legReasons = leg.reasons;
-    for (let j = 0; j < legReasons.length; j++) reasons.push(legReasons[j]);
-    if (leg.state === 'granted' || leg.state === 'not-needed' || leg.state === 'shared') {
-      granted++;
-      const legChanges = leg.changes;
-      for (let j = 0; j < legChanges.length; j++) changes.push(legChanges[j]);
-      if (leg.grant) grants.push(leg.grant);
-    } else if (leg.state === 'queued') queued++;
+    if (i === 0 ? v6Granted : v4Granted) granted++;
+    else if (leg.state === 'queued') queued++;
     else if (leg.state === 'denied') denied++;
   }
-  const ineffective = n.ineffective;
-  for (let j = 0; j < ineffective.length; j++) reasons.push(ineffective[j]);
+  const reasons: Reason[] = n.notes.concat(v6 !== undefined ? v6.reasons : NONE, v4 !== undefined ? v4.reasons : NONE, n.ineffective);
+  const changes: Change[] = n.planChanges.concat(v6Granted ? (v6 as LegRecord).changes : NONE, v4Granted ? (v4 as LegRecord).changes : NONE);
+  const g6 = v6Granted ? (v6 as LegRecord).grant : undefined;
+  const g4 = v4Granted ? (v4 as LegRecord).grant : undefined;
+  const grants: GrantRecord[] = g6 !== undefined ? (g4 !== undefined ? [g6, g4] : [g6]) : g4 !== undefined ? [g4] : [];
   let verdict: Verdict;
   if (granted > 0) {
     verdict = changes.length > 0 || queued + denied > 0 || n.ineffective.length > 0 || n.planChanges.length > 0 ? 'granted-with-changes' : 'granted';
@@ -92,11 +97,18 @@ export function assess(n: NeedRecord): { verdict: Verdict; reasons: Reason[]; ch
   return { verdict, reasons, changes, grants };
 }
 
+/** What a decision is compared on: verdict, reason codes, and each grant's gateway, family, client, external port and lease. */
 function signatureOf(verdict: Verdict, reasons: Reason[], grants: GrantRecord[]): string {
-  let s = verdict;
-  for (const r of reasons) s += `|${r.code}`;
-  for (const g of grants) s += `|${g.gatewayId},${g.family},${g.internalClient},${g.externalPort ?? ''},${g.leaseSeconds}`;
-  return s;
+  // Joined in one go (the same text as appending piece by piece, without the intermediate strings).
+  const parts: (string | number)[] = new Array(1 + reasons.length + grants.length);
+  parts[0] = verdict;
+  let k = 1;
+  for (let i = 0; i < reasons.length; i++) parts[k++] = reasons[i].code;
+  for (let i = 0; i < grants.length; i++) {
+    const g = grants[i];
+    parts[k++] = [g.gatewayId, g.family, g.internalClient, g.externalPort ?? '', g.leaseSeconds].join(',');
+  }
+  return parts.join('|');
 }
 
 export class OutputBuffer {
