@@ -21,9 +21,12 @@
  *   server listens: the client's request for option 108 and the server's
  *   offer with it are both seen, so the client is known IPv6-only (RFC 8925).
  * - When the router's own LAN address of a prefix is deprecated (a
- *   renumbering: preferred lifetime 0), every LAN address in that /64 is
- *   submitted as deprecated, so grants follow their device's new stable
- *   address (the engine's address-churn rule). A router cannot tell a host's
+ *   renumbering: preferred lifetime 0), a device's addresses in that /64 are
+ *   submitted as deprecated once the device is seen with a global address in
+ *   a preferred prefix, so grants follow it to its new stable address (the
+ *   engine's address-churn rule; told first that the old address is
+ *   deprecated, with no replacement yet, the engine withdraws the grant and
+ *   does not bring it back when the new address appears). A router cannot tell a host's
  *   RFC 8981 temporary address from its stable one; every neighbour address
  *   counts as stable.
  * - A Matter device's advertised addresses are nudged (one UDP datagram to
@@ -53,7 +56,7 @@ import type { DhcpSeen } from '../../adapters/observe/ipv6-mostly-detector';
 import type { HostAddress } from '../../adapters/observe/host-address';
 import type { ObserverProblem } from '../../adapters/observe/observer-problem';
 import type { MdnsTransport } from '../../adapters/matter/mdns-transport';
-import { AddressInput, canonicalAddress } from '../../policies/model/address';
+import { AddressInput, canonicalAddress, scopeOf } from '../../policies/model/address';
 import { isIsolatedKind } from '../../policies/model/device';
 import type { DeviceSeen, PolicyEvent } from '../../policies/model/event';
 import type { Logger } from './structured-log';
@@ -381,8 +384,19 @@ export class LanObservation {
     this.options.submit(marked);
   }
 
+  /**
+   * Marks the device's addresses in a deprecated /64 as deprecated — once it
+   * is also seen with a global address in a preferred prefix. Until then its
+   * old address is still the one it can be reached at (a deprecated address
+   * stays valid), and the engine would drop a grant with no replacement.
+   */
   private mark(event: DeviceSeen): DeviceSeen {
     if (this.deprecated.size === 0 || !event.addresses) return event;
+    const hasPreferred = event.addresses.some((a) => {
+      const p = prefix64(a.address);
+      return p !== undefined && scopeOf(a.address) === 'gua' && !a.deprecated && !this.deprecated.has(p);
+    });
+    if (!hasPreferred) return event;
     let changed = false;
     const addresses: AddressInput[] = event.addresses.map((a) => {
       const p = prefix64(a.address);

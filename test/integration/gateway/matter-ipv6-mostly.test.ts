@@ -177,6 +177,7 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
   });
 
   it("renumbering moves the console's admin-opened grant to its new stable address and keeps every address of the Matter devices protected", async () => {
+    await labMatterDevice({ prefix: lab!.plan.prefix, role: 'lock', action: 'start' }); // running already unless run alone
     const oldConsole = stable('console');
     const open = await adminCommand(lab!, router, 'open_port', { internal_client: oldConsole, internal_port: 42400, protocol: 'udp', family: 'ipv6' });
     expect(open).toMatchObject({ result: { verdict: 'granted' } });
@@ -191,7 +192,10 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
     const moved = await until('the grant on the new address', async () => {
       const entries = await kernelEntries(lab!);
       return entries.some((e) => e.internalPort === 42400 && e.internalClient === newConsole) && !entries.some((e) => e.internalPort === 42400 && e.internalClient === oldConsole) ? true : undefined;
-    }, 30_000, 50);
+    }, 30_000, 50).catch(async (error: Error) => {
+      const dump = { console: await deviceWith(oldConsole), entries: (await kernelEntries(lab!)).filter((e) => e.internalPort === 42400), decisions: (await decisions()).filter((d) => d.needId === String((open.result as { need_id: string }).need_id)) };
+      throw new Error(`${error.message}\n${JSON.stringify(dump, null, 1)}\n${readFileSync(router.paths.log, 'utf8').split('\n').filter((l) => l.includes('"observe"')).slice(-10).join('\n')}`);
+    });
     expect(moved).toBe(true);
     numbers.renumberToGrantMovedMs = Date.now() - renumberedAt;
     const needId = String((open.result as { need_id: string }).need_id);
