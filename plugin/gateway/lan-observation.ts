@@ -53,6 +53,7 @@ import { createInterface } from 'node:readline';
 import { filter, Observable, Subscription } from 'rxjs';
 import { DeviceFusion } from '../../adapters/observe/device-fusion';
 import type { DhcpSeen } from '../../adapters/observe/ipv6-mostly-detector';
+import { CapturedRa, parseCaptureLine, RA_CAPTURE_SCRIPT } from '../../adapters/observe/ra-capture';
 import type { HostAddress } from '../../adapters/observe/host-address';
 import type { ObserverProblem } from '../../adapters/observe/observer-problem';
 import type { MdnsTransport } from '../../adapters/matter/mdns-transport';
@@ -152,10 +153,6 @@ export interface LanObservationStats {
 /** The DHCPv4 sniffer: one line `<src-ip> <udp-payload-hex>` per DHCP packet on the interface, either direction. */
 export const DHCP_SNIFF_SCRIPT = String.raw`
 import ctypes, socket, struct, sys
-try:
-    ctypes.CDLL('libc.so.6').prctl(1, 9)  # PR_SET_PDEATHSIG SIGKILL: end with the daemon, even a killed one
-except OSError:
-    pass
 iface = sys.argv[1]
 # ETH_P_ALL: protocol-bound packet sockets do not see outgoing frames (the server's offers).
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
@@ -185,25 +182,57 @@ while True:
 
 /** DHCPv4 packets on `interfaceName`, sniffed (root: a packet socket); no port is bound. */
 export function sniffDhcp(interfaceName: string): Observable<DhcpSeen> {
-  return new Observable<DhcpSeen>((subscriber) => {
+  return new Observable<DhcpSeen>((subscriber) =>
+    pythonLines(`DHCP sniffer on ${interfaceName}`, DHCP_SNIFF_SCRIPT, [interfaceName]).subscribe({
+      next: (line) => {
+        const m = /^(\d+\.\d+\.\d+\.\d+) ((?:[0-9a-f]{2})+)$/.exec(line.trim());
+        if (m) subscriber.next({ from: m[1], bytes: Uint8Array.from(Buffer.from(m[2], 'hex')) });
+      },
+      error: (e) => subscriber.error(e),
+    }),
+  );
+}
+
+/** Makes a Python helper end with the daemon, even a killed one (PR_SET_PDEATHSIG, SIGKILL). */
+const PDEATHSIG = String.raw`
+import ctypes
+try:
+    ctypes.CDLL('libc.so.6').prctl(1, 9)
+except OSError:
+    pass
+`;
+
+/** A Python helper's lines, as long as it is subscribed to; it dies with the daemon. */
+function pythonLines(name: string, script: string, args: readonly string[]): Observable<string> {
+  return new Observable<string>((subscriber) => {
     const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-    const child = spawn(python, ['-c', DHCP_SNIFF_SCRIPT, interfaceName], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(python, ['-c', PDEATHSIG + script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stopping = false;
     child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-1000)));
-    child.on('error', (error) => subscriber.error(new Error(`cannot start the DHCP sniffer (${python}): ${error.message}`)));
+    child.on('error', (error) => subscriber.error(new Error(`cannot start the ${name} (${python}): ${error.message}`)));
     child.on('exit', (code) => {
-      if (!stopping) subscriber.error(new Error(`the DHCP sniffer on ${interfaceName} exited (${code}): ${stderr.trim()}`));
+      if (!stopping) subscriber.error(new Error(`the ${name} exited (${code}): ${stderr.trim()}`));
     });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /^(\d+\.\d+\.\d+\.\d+) ((?:[0-9a-f]{2})+)$/.exec(line.trim());
-      if (m) subscriber.next({ from: m[1], bytes: Uint8Array.from(Buffer.from(m[2], 'hex')) });
-    });
+    createInterface({ input: child.stdout }).on('line', (line) => subscriber.next(line));
     return () => {
       stopping = true;
       child.kill();
     };
   });
+}
+
+/** Router advertisements on `interfaceName`: the adapter's capture helper, made to die with the daemon. */
+export function captureRasWithDaemon(interfaceName: string): Observable<CapturedRa> {
+  return new Observable<CapturedRa>((subscriber) =>
+    pythonLines('RA capture helper', RA_CAPTURE_SCRIPT, [interfaceName]).subscribe({
+      next: (line) => {
+        const ra = parseCaptureLine(line);
+        if (ra) subscriber.next(ra);
+      },
+      error: (e) => subscriber.error(e),
+    }),
+  );
 }
 
 /** The /64 of an IPv6 address (first four groups of its expanded form), or undefined for IPv4. */
@@ -314,6 +343,7 @@ export class LanObservation {
       const interfaceName = config.interfaces[0];
       const detector = watchIpv6Mostly({
         interfaceName,
+        routerAdvertisements: captureRasWithDaemon(interfaceName),
         dhcp: sniffDhcp(interfaceName),
         onProblem,
         onFacts: (facts) => log.debug('ipv6-mostly facts', { ...facts }),
