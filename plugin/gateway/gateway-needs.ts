@@ -116,6 +116,19 @@ export type NeedChange =
   | { readonly kind: 'need-opened' | 'need-renewed'; readonly need: LiveNeed }
   | { readonly kind: 'need-ended'; readonly needId: string; readonly cause: NeedEndCause };
 
+/**
+ * The grant that answers a request. A UPnP request names its service (an
+ * AddPortMapping can only be answered with an IPv4 mapping), so it needs a
+ * grant of its own family. An admin request is for reachability: when the
+ * engine changed the family — an IPv4 need of an IPv6-only host becomes an
+ * IPv6 pinhole under IPv6-mostly — the changed grant is the answer.
+ */
+function grantFor(decision: Decision, family: NeedRequest['family'], source: OpenRequest['source']): GrantView | undefined {
+  const same = decision.grants.find((g) => g.family === family);
+  if (same || source !== 'admin' || decision.verdict !== 'granted-with-changes') return same;
+  return decision.grants[0];
+}
+
 /** The need id of a request: the same pinhole or mapping asked again is the same need (a renewal). */
 export function needIdOf(req: OpenRequest): string {
   const remote = `${req.remoteHost || '*'}:${req.remotePort || 0}`;
@@ -188,7 +201,7 @@ export class GatewayNeeds {
         this.forget(need.id, 'refused');
         continue;
       }
-      const grant = decision.grants.find((g) => g.family === need.request.family);
+      const grant = grantFor(decision, need.request.family, need.source);
       if (grant && (decision.verdict === 'granted' || decision.verdict === 'granted-with-changes')) {
         granted++;
         this.live.set(need.id, { ...need, grantedLeaseSeconds: grant.leaseSeconds, ...(grant.externalPort !== undefined ? { grantedExternalPort: grant.externalPort } : {}) });
@@ -253,12 +266,12 @@ export class GatewayNeeds {
       return { ok: false, needId, refusal: 'invalid', detail: (error as Error).message, reasons: [] };
     }
     const position = this.options.applier.position();
-    const grant = decision.grants.find((g) => g.family === request.family);
+    const grant = grantFor(decision, request.family, request.source);
     const granted = (decision.verdict === 'granted' || decision.verdict === 'granted-with-changes') && grant !== undefined;
     let refusal: Refusal | undefined;
     if (!granted) {
       refusal = decision.verdict === 'queued' ? 'capacity' : decision.verdict === 'ineffective' ? 'ineffective' : decision.reasons.some((r) => r.code === 'external-port-in-use' || r.code === 'external-ports-exhausted') ? 'conflict' : 'denied';
-    } else if (request.family === 'ipv4' && !request.acceptOtherExternalPort && grant.externalPort !== (request.externalPort || request.internalPort)) {
+    } else if (grant.family === 'ipv4' && !request.acceptOtherExternalPort && grant.externalPort !== (request.externalPort || request.internalPort)) {
       refusal = 'conflict';
     }
     if (refusal) {

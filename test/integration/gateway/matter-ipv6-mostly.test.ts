@@ -162,18 +162,9 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
       changes: [{ field: 'family', wanted: 'ipv4', got: 'ipv6' }],
     });
     expect(first.reasons[0]).toMatchObject({ rule: 'ipv6-mostly', code: 'ipv6-only-host' });
-    // Known gap (plugin/gateway/gateway-needs.ts, not this change): GatewayNeeds.open looks for a grant of the
-    // family asked for, finds no IPv4 one, and ends the need as refused, so the admin API answers policy_denied
-    // and the IPv6 pinhole the engine granted is withdrawn at once. Recorded here so a fix shows up.
-    expect(answer).toMatchObject({ error_code: 'policy_denied' });
-    expect(String(answer.details)).toContain('ipv6-mostly/ipv6-only-host');
-  });
-
-  it.failing('IPv6-mostly: ... and a WAN packet to the console IPv6 address is delivered (blocked by the gateway-needs gap above)', async () => {
-    const console4 = lab!.plan.hosts.console.interfaces[0].ipv4[0].address;
-    const answer = await adminCommand(lab!, router, 'open_port', { internal_client: console4, internal_port: 42301, protocol: 'udp', family: 'ipv4' });
+    // The admin asked for reachability: the changed grant (an IPv6 pinhole) is the answer, and it works.
     expect(answer).toMatchObject({ result: { verdict: 'granted-with-changes' } });
-    expect((await probe(lab!, 'console', 'ipv6', 42301, stable('console'))).delivered).toBe(true);
+    expect((await probe(lab!, 'console', 'ipv6', 42300, stable('console'))).delivered).toBe(true);
   });
 
   it("renumbering moves the console's admin-opened grant to its new stable address and keeps every address of the Matter devices protected", async () => {
