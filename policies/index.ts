@@ -18,7 +18,7 @@
  * engine.submit({ type: 'device-seen', deviceId: 'plug',
  *   kinds: [{ kind: 'matter', evidence: 'mdns:_matter._tcp' }], addresses: [{ address: '2001:db8::42' }] });
  * engine.request({ id: 'n1', requester: { deviceId: 'plug' }, protocol: 'tcp', internalPort: 5540,
- *   family: 'ipv6', class: 'service' }).verdict; // 'denied' (matter-isolation / matter-device)
+ *   family: 'ipv6', class: 'service' }).verdict; // 'denied' (matter-isolation / matter-device-isolation)
  * ```
  */
 export { createPolicyEngine } from './engine';

@@ -91,15 +91,22 @@ export class Inventory {
     if (ev.kinds) {
       for (const k of ev.kinds) {
         const kinds = rec.kinds;
-        let known = false;
+        let known = -1;
         for (let i = 0; i < kinds.length; i++) {
           if (kinds[i].kind === k.kind) {
-            known = true;
+            known = i;
             break;
           }
         }
-        if (!known) {
+        if (known < 0) {
           rec.kinds = [...kinds, { kind: k.kind, evidence: k.evidence }];
+          changed = true;
+        } else if (evidenceStrength(k.evidence) > evidenceStrength(kinds[known].evidence)) {
+          // A stronger observation of the same kind replaces the weaker one, so
+          // reasons quote the best evidence (a Matter read names vendor and product).
+          const next = kinds.slice();
+          next[known] = { kind: k.kind, evidence: k.evidence };
+          rec.kinds = next;
           changed = true;
         }
       }
@@ -173,4 +180,15 @@ export class Inventory {
     home.devices.delete(rec.id);
     return needs;
   }
+}
+
+/**
+ * How strong an observation is: what the device said when asked (a Matter
+ * read of BasicInformation / Descriptor) beats what it advertises (mDNS),
+ * which beats anything else (configuration, heuristics).
+ */
+function evidenceStrength(evidence: string): number {
+  if (evidence.startsWith('matter-read:')) return 2;
+  if (evidence.startsWith('mdns:')) return 1;
+  return 0;
 }

@@ -24,7 +24,7 @@ export const RULE_NAMES: readonly RuleName[] = [
 
 /** Stable reason codes, grouped by the rule that emits them. */
 export const REASON_CODES = {
-  'matter-isolation': ['matter-device', 'thread-border-router', 'iot-device', 'owner-allowed'],
+  'matter-isolation': ['matter-device-isolation', 'thread-border-router', 'iot-device', 'owner-allowed'],
   'requester-owns-target': ['target-not-owned', 'requester-unknown', 'admin-override'],
   'port-hygiene': [
     'protocol-not-allowed',

@@ -19,6 +19,6 @@ export function checkIsolation(target: Device | undefined): { deny: Reason } | {
   if (target.ownerAllowed) {
     return { allow: reason('matter-isolation', 'owner-allowed', { detail }) };
   }
-  const code = evidence.kind === 'matter' ? 'matter-device' : evidence.kind === 'thread-border-router' ? 'thread-border-router' : 'iot-device';
+  const code = evidence.kind === 'matter' ? 'matter-device-isolation' : evidence.kind === 'thread-border-router' ? 'thread-border-router' : 'iot-device';
   return { deny: reason('matter-isolation', code, { conflictsWith: { kind: 'device', id: target.id }, detail }) };
 }

@@ -83,7 +83,7 @@ describeInLab('homenet gateway in the lab router (issue 5)', () => {
     const plugStable = lab!.plan.hosts.plug.interfaces[0].ipv6.find((a) => a.kind === 'gua-stable')!.address;
     const byAdmin = await adminCommand(lab!, router, 'open_port', { internal_client: plugStable, internal_port: 5540, protocol: 'udp' });
     expect(byAdmin).toMatchObject({ error_code: 'policy_denied' });
-    expect(byAdmin.details).toContain('matter-isolation/matter-device (device plug)');
+    expect(byAdmin.details).toContain('matter-isolation/matter-device-isolation (device plug)');
     const decisions = await adminGet<{ needId: string; verdict: string; reasons: { rule: string; conflictsWith?: { id: string } }[] }[]>(lab!, router, '/api/decisions?limit=200');
     const upnpDenial = decisions.find((d) => d.needId.includes(plugTemporary));
     expect(upnpDenial).toMatchObject({ verdict: 'denied', reasons: [expect.objectContaining({ rule: 'matter-isolation', conflictsWith: { kind: 'device', id: 'plug' } })] });

@@ -108,7 +108,7 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
     const denial = (await decisions()).find((d) => d.needId.includes(plugTemp) && d.verdict === 'denied');
     expect(denial).toBeDefined();
     const reason = denial!.reasons[0];
-    expect(reason).toMatchObject({ rule: 'matter-isolation', code: 'matter-device', conflictsWith: { kind: 'device' } });
+    expect(reason).toMatchObject({ rule: 'matter-isolation', code: 'matter-device-isolation', conflictsWith: { kind: 'device' } });
     // The device named is the one the observer learned (it holds the plug's stable address), with the mDNS record as evidence.
     const named = (await devices()).find((d) => d.id === reason.conflictsWith!.id)!;
     expect(named.addresses.map((a) => a.address)).toEqual(expect.arrayContaining([stable('plug'), plugTemp]));
@@ -135,7 +135,7 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
     expect((await probe(lab!, 'lock', 'ipv6', 42200, lockTemp)).delivered).toBe(false);
     // The very next decision on the need is the revocation, caused by a device-seen naming the lock as Matter.
     const after = (await decisions()).filter((d) => d.needId === needId).slice(seen);
-    expect(after[0]).toMatchObject({ verdict: 'denied', cause: 'device-seen', reasons: [expect.objectContaining({ rule: 'matter-isolation', code: 'matter-device' })] });
+    expect(after[0]).toMatchObject({ verdict: 'denied', cause: 'device-seen', reasons: [expect.objectContaining({ rule: 'matter-isolation', code: 'matter-device-isolation' })] });
     expect(after[0].reasons[0].detail).toMatch(/is matter \(mdns:_matterc\._udp [0-9A-F]{16} VP=65521\+32770 DT=10 CM=1\)$/);
   });
 
@@ -207,7 +207,7 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
       for (const address of globals) {
         const r = await adminCommand(lab!, router, 'open_port', { internal_client: address, internal_port: 42500, protocol: 'udp', family: 'ipv6' });
         expect({ address, error: r.error_code, details: String(r.details).split(':')[0] }).toEqual({ address, error: 'policy_denied', details: 'denied' });
-        expect(String(r.details)).toContain(`matter-isolation/matter-device (device ${device.id})`);
+        expect(String(r.details)).toContain(`matter-isolation/matter-device-isolation (device ${device.id})`);
       }
     }
     expect((await kernelEntries(lab!)).filter((e) => e.internalPort === 42500)).toEqual([]);

@@ -117,7 +117,7 @@ describe('the lab with Matter devices', () => {
       expect(revoked).toBeDefined();
       expect(revoked!.verdict).toBe('denied');
       expect(revoked!.cause).toBe('device-seen');
-      expect(revoked!.reasons[0]).toMatchObject({ rule: 'matter-isolation', code: 'matter-device', conflictsWith: { kind: 'device', id: `mac:${plugMac}` } });
+      expect(revoked!.reasons[0]).toMatchObject({ rule: 'matter-isolation', code: 'matter-device-isolation', conflictsWith: { kind: 'device', id: `mac:${plugMac}` } });
       numbers.plugOnlineToRevokedMs = revealed.at - onlineAt!;
 
       // A new pinhole for the plug is denied; the controller's read names vendor and product in the device's evidence.
@@ -130,7 +130,7 @@ describe('the lab with Matter devices', () => {
       const denied = engine.request({ id: 'plug-later', requester: { deviceId: `mac:${consoleMac}` }, internalClient: '2001:db8:77::20', protocol: 'udp', internalPort: 40002, family: 'ipv6', class: 'admin' });
       expect(denied.verdict).toBe('denied');
       const isolation = denied.reasons.find((r) => r.rule === 'matter-isolation');
-      expect(isolation).toMatchObject({ code: 'matter-device', conflictsWith: { kind: 'device', id: `mac:${plugMac}` } });
+      expect(isolation).toMatchObject({ code: 'matter-device-isolation', conflictsWith: { kind: 'device', id: `mac:${plugMac}` } });
       // The engine keeps the first evidence of a kind (here the mDNS record) in its reason.
       expect(isolation!.detail).toMatch(/is matter \(mdns:_matter\._tcp [0-9A-F]{16}-[0-9A-F]{16}\)$/);
       const plug = engine.snapshot().devices.find((d) => d.id === `mac:${plugMac}`)!;
@@ -153,7 +153,7 @@ describe('the lab with Matter devices', () => {
       expect(globals).toEqual(expect.arrayContaining(['2001:db8:77::20', '2001:db8:78::20']));
       for (const address of globals) {
         const d = engine.request({ id: `renumbered-${address}`, requester: { deviceId: `mac:${consoleMac}` }, internalClient: address, protocol: 'udp', internalPort: 40003, family: 'ipv6', class: 'admin' });
-        expect({ address, verdict: d.verdict, rule: d.reasons.find((r) => r.rule === 'matter-isolation')?.code }).toEqual({ address, verdict: 'denied', rule: 'matter-device' });
+        expect({ address, verdict: d.verdict, rule: d.reasons.find((r) => r.rule === 'matter-isolation')?.code }).toEqual({ address, verdict: 'denied', rule: 'matter-device-isolation' });
       }
     } finally {
       engine.dispose();
@@ -200,7 +200,7 @@ describe('the lab with Matter devices', () => {
     expect(plug!.identities.mac).toBe(macOf(lab.plan.hosts.plug.namespace));
     expect(plug!.identities.matterNodeId).toMatch(/^[0-9A-F]{16}-[0-9A-F]{16}$/);
     expect(plug!.addresses.map((a) => a.address)).toEqual(expect.arrayContaining(['2001:db8:77::20', '2001:db8:78::20', '192.168.77.20', 'fd00:77::20']));
-    expect(plug!.protection).toMatchObject({ inbound: 'denied', reason: { rule: 'matter-isolation', code: 'matter-device' } });
+    expect(plug!.protection).toMatchObject({ inbound: 'denied', reason: { rule: 'matter-isolation', code: 'matter-device-isolation' } });
     expect(plug!.matter!.deviceTypes).toEqual(['Root Node', 'On/Off Plug-in Unit']);
     const lock = listing.devices.find((d) => d.kinds.some((k) => k.evidence.includes('VP=65521+32770')));
     expect(lock).toBeDefined();

@@ -91,7 +91,7 @@ describe('admin API (HTTP + WebSocket on loopback)', () => {
     expect(refused.status).toBe(403);
     const denial = (await refused.json()) as { error_code: string; details: string; decision: { reasons: { conflictsWith?: { id: string } }[] } };
     expect(denial.error_code).toBe('policy_denied');
-    expect(denial.details).toContain('matter-isolation/matter-device (device plug)');
+    expect(denial.details).toContain('matter-isolation/matter-device-isolation (device plug)');
     expect(denial.decision.reasons[0].conflictsWith?.id).toBe('plug');
 
     const closed = await post({ message_id: 'a3', command: 'close_port', args: { need_id: body.result.need_id } });

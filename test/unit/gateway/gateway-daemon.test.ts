@@ -45,7 +45,7 @@ describe('gateway daemon (in memory, virtual time)', () => {
     const answer = await daemon.decider.addPinhole(pinhole(PLUG, 5540), requester(PLUG));
     expect(answer).toMatchObject({ ok: false, code: 606 });
     const denied = daemon.history.recent(10).find((d) => d.verdict === 'denied');
-    expect(denied?.reasons[0]).toMatchObject({ rule: 'matter-isolation', code: 'matter-device', conflictsWith: { kind: 'device', id: 'plug' } });
+    expect(denied?.reasons[0]).toMatchObject({ rule: 'matter-isolation', code: 'matter-device-isolation', conflictsWith: { kind: 'device', id: 'plug' } });
     expect(await world.firewall.list()).toEqual([]);
     expect(world.journal.liveNeeds(world.scheduler.now())).toEqual([]);
     expect(world.lines.some((l) => l.msg === 'decision' && l.verdict === 'denied' && (l.conflictsWith as { id: string })?.id === 'plug')).toBe(true);

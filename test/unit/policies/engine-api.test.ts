@@ -24,7 +24,7 @@ describe('createPolicyEngine (public API)', () => {
     engine.submit({ type: 'gateway-seen', gatewayId: 'gw', bootId: '7' });
     engine.submit({ type: 'device-seen', deviceId: 'plug', kinds: [{ kind: 'matter', evidence: 'mdns:_matter._tcp' }], addresses: [{ address: '2001:db8::42' }] });
     const d = engine.request({ id: 'n1', requester: { deviceId: 'plug' }, protocol: 'tcp', internalPort: 5540, family: 'ipv6', class: 'service' });
-    expect(d).toMatchObject({ verdict: 'denied', reasons: [{ rule: 'matter-isolation', code: 'matter-device', conflictsWith: { kind: 'device', id: 'plug' } }] });
+    expect(d).toMatchObject({ verdict: 'denied', reasons: [{ rule: 'matter-isolation', code: 'matter-device-isolation', conflictsWith: { kind: 'device', id: 'plug' } }] });
   });
 
   it('queues events submitted from inside an output subscriber and processes them right after', () => {

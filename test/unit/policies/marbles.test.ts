@@ -23,7 +23,7 @@ describe('policy engine on the rxjs TestScheduler (marbles)', () => {
       expectObservable(engine.decisions$.pipe(map((d) => `${d.needId}:${d.verdict}:${d.reasons.map((r) => r.code).join('+')}`))).toBe('15ms a 9ms b 9ms c 9ms d', {
         a: 'x:granted:admitted',
         b: 'y:granted-with-changes:admitted+external-port-in-use',
-        c: 'y:denied:matter-device',
+        c: 'y:denied:matter-device-isolation',
         d: 'x:withdrawn:session-ended',
       });
       expectObservable(engine.actions$.pipe(map((a) => `${a.op}:${a.needId}:${a.externalPort}`))).toBe('15ms a 9ms b 9ms c 9ms d', {

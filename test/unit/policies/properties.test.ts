@@ -292,7 +292,7 @@ describe('policy engine properties (fast-check)', () => {
     expect(seen.grants).toBeGreaterThan(100);
     expect(seen.denials).toBeGreaterThan(20);
     expect(seen.withdrawals).toBeGreaterThan(10);
-    for (const code of ['matter-device', 'target-not-owned', 'privileged-internal-port', 'external-port-in-use', 'capacity-full', 'cgnat', 'ipv6-only-host', 'address-followed', 'router-capacity-exhausted']) {
+    for (const code of ['matter-device-isolation', 'target-not-owned', 'privileged-internal-port', 'external-port-in-use', 'capacity-full', 'cgnat', 'ipv6-only-host', 'address-followed', 'router-capacity-exhausted']) {
       expect([code, seen.codes.has(code)]).toEqual([code, true]);
     }
   });

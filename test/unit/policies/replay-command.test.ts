@@ -65,7 +65,7 @@ describe('homenet replay', () => {
     const { summary, snapshot } = replayEvents(events, { autoAck: true });
     expect(summary.needs.submitted).toBe(1000);
     expect(summary.grants).toBeGreaterThan(500);
-    expect(summary.denialsByReason['matter-device']).toBeGreaterThan(10);
+    expect(summary.denialsByReason['matter-device-isolation']).toBeGreaterThan(10);
     expect(summary.conflicts.byCode['external-port-in-use']).toBeGreaterThan(0);
     expect(summary.actions.add).toBeGreaterThan(summary.needs.everGranted);
     expect(snapshot.grants.every((g) => g.state === 'active')).toBe(true);

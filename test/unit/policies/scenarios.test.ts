@@ -55,13 +55,13 @@ describe('scenario: a Matter plug appears mid-session', () => {
     expect(r.decisions.map(brief)).toEqual([
       [1000, 'a-match', 'granted', 'capacity/admitted capacity/admitted'],
       [2000, 'plug-remote', 'granted', 'capacity/admitted'],
-      [600000, 'plug-remote', 'denied', 'matter-isolation/matter-device!mdns:plug-4c1d.local'],
-      [720000, 'plug-retry', 'denied', 'matter-isolation/matter-device!mdns:plug-4c1d.local'],
+      [600000, 'plug-remote', 'denied', 'matter-isolation/matter-device-isolation!mdns:plug-4c1d.local'],
+      [720000, 'plug-retry', 'denied', 'matter-isolation/matter-device-isolation!mdns:plug-4c1d.local'],
       [1800000, 'a-match', 'withdrawn', 'lease-policy/session-ended'],
     ]);
     const reveal = r.actions.filter((a) => a.at === 600000);
     expect(reveal).toEqual([expect.objectContaining({ op: 'delete', table: 'pinhole', internalClient: '2001:db8:1::42', internalPort: 5540, uniqueId: 21 })]);
-    expect(r.summary.denialsByReason).toEqual({ 'matter-device': 2 });
+    expect(r.summary.denialsByReason).toEqual({ 'matter-device-isolation': 2 });
     expect(r.summary.actions).toEqual({ add: 3, renew: 0, delete: 3 });
   });
 });

@@ -54,7 +54,7 @@ describe('engine-backed decider behind the HTTP server', () => {
     expect(res.status).toBe(500);
     expect(res.errorCode).toBe(606);
     const d = decisions.find((x) => x.deviceId === PLUG.id && x.verdict === 'denied');
-    expect(d?.reasons[0]).toMatchObject({ rule: 'matter-isolation', code: 'matter-device', conflictsWith: { kind: 'device', id: PLUG.id } });
+    expect(d?.reasons[0]).toMatchObject({ rule: 'matter-isolation', code: 'matter-device-isolation', conflictsWith: { kind: 'device', id: PLUG.id } });
     expect(warnings[0]).toMatchObject({ message: 'request refused', fields: { code: 606, deviceId: PLUG.id } });
     expect(decider.pinholes()).toEqual([]);
     expect(lab.engine.snapshot().grants).toEqual([]);

@@ -1,5 +1,6 @@
 import { checkIsolation } from '../../../../policies/rules/matter-isolation';
-import { Device } from '../../../../policies';
+import { VirtualTimeScheduler } from 'rxjs';
+import { createPolicyEngine, Device } from '../../../../policies';
 import { GW, consoleDevice, gateway, harness, need, submitNeed } from '../support';
 
 function device(kinds: Device['kinds'], ownerAllowed = false): Device {
@@ -10,7 +11,7 @@ describe('rule: matter-isolation', () => {
   it('denies a Matter device, naming it', () => {
     const r = checkIsolation(device([{ kind: 'matter', evidence: 'mdns:_matter._tcp' }]));
     expect(r).toEqual({
-      deny: { code: 'matter-device', rule: 'matter-isolation', conflictsWith: { kind: 'device', id: 'plug' }, detail: 'plug is matter (mdns:_matter._tcp)' },
+      deny: { code: 'matter-device-isolation', rule: 'matter-isolation', conflictsWith: { kind: 'device', id: 'plug' }, detail: 'plug is matter (mdns:_matter._tcp)' },
     });
   });
 
@@ -39,7 +40,7 @@ describe('rule: matter-isolation', () => {
       needId: 'plug-ota',
       verdict: 'denied',
       cause: 'device-seen',
-      reasons: [{ code: 'matter-device', rule: 'matter-isolation', conflictsWith: { kind: 'device', id: 'plug' } }],
+      reasons: [{ code: 'matter-device-isolation', rule: 'matter-isolation', conflictsWith: { kind: 'device', id: 'plug' } }],
       grants: [],
     });
     expect(reveal.actions).toHaveLength(1);
@@ -55,7 +56,7 @@ describe('rule: matter-isolation', () => {
     h.send(submitNeed('admin-fwd', 'pc', { class: 'admin', family: 'ipv6', internalClient: '2001:db8:1::99', internalPort: 8080, protocol: 'tcp' }));
     expect(h.engine.snapshot().grants).toHaveLength(1);
     const r = h.send({ type: 'device-seen', deviceId: 'mdns:plug.local', kinds: [{ kind: 'matter', evidence: 'mdns:_matter._tcp' }], addresses: [{ address: '2001:db8:1::99' }] });
-    expect(r.decisions.map((d) => [d.needId, d.verdict, d.reasons[0].code])).toEqual([['admin-fwd', 'denied', 'matter-device']]);
+    expect(r.decisions.map((d) => [d.needId, d.verdict, d.reasons[0].code])).toEqual([['admin-fwd', 'denied', 'matter-device-isolation']]);
     expect(r.actions.map((a) => a.op)).toEqual(['delete']);
   });
 
@@ -70,5 +71,23 @@ describe('rule: matter-isolation', () => {
     expect(d.reasons.map((r) => r.code)).toEqual(['owner-allowed', 'admitted']);
     const revoke = h.send({ type: 'owner-allow', deviceId: 'hub', allowed: false });
     expect(revoke.decisions.map((x) => [x.needId, x.verdict])).toEqual([['hub-2', 'denied']]);
+  });
+});
+
+describe('matter-isolation evidence', () => {
+  it('quotes the strongest evidence: a Matter read (vendor, product) replaces an mDNS advertisement, not the other way round', () => {
+    const engine = createPolicyEngine({ scheduler: new VirtualTimeScheduler() });
+    engine.submit({ type: 'gateway-seen', gatewayId: 'gw', bootId: '1' });
+    engine.submit({ type: 'device-seen', deviceId: 'plug', kinds: [{ kind: 'matter', evidence: 'mdns:_matter._tcp 1234-5678' }], addresses: [{ address: '2001:db8::42' }] });
+    engine.submit({
+      type: 'device-seen',
+      deviceId: 'plug',
+      kinds: [{ kind: 'matter', evidence: 'matter-read:BasicInformation vendor="Acme" product="Smart Plug"' }],
+    });
+    engine.submit({ type: 'device-seen', deviceId: 'plug', kinds: [{ kind: 'matter', evidence: 'mdns:_matter._tcp 1234-5678' }] });
+    const d = engine.request({ id: 'n1', requester: { deviceId: 'plug' }, protocol: 'udp', internalPort: 5540, family: 'ipv6', class: 'service' });
+    expect(d.verdict).toBe('denied');
+    expect(d.reasons[0]).toMatchObject({ rule: 'matter-isolation', code: 'matter-device-isolation' });
+    expect(d.reasons[0].detail).toBe('plug is matter (matter-read:BasicInformation vendor="Acme" product="Smart Plug")');
   });
 });
