@@ -131,8 +131,8 @@ describe('the lab with Matter devices', () => {
       expect(denied.verdict).toBe('denied');
       const isolation = denied.reasons.find((r) => r.rule === 'matter-isolation');
       expect(isolation).toMatchObject({ code: 'matter-device-isolation', conflictsWith: { kind: 'device', id: `mac:${plugMac}` } });
-      // The engine keeps the first evidence of a kind (here the mDNS record) in its reason.
-      expect(isolation!.detail).toMatch(/is matter \(mdns:_matter\._tcp [0-9A-F]{16}-[0-9A-F]{16}\)$/);
+      // The reason quotes the strongest evidence: the controller's read, naming vendor and product.
+      expect(isolation!.detail).toBe(`mac:${plugMac} is matter (matter-read:BasicInformation vendor="homenet lab" product="homenet lab plug" types=On/Off Plug-in Unit)`);
       const plug = engine.snapshot().devices.find((d) => d.id === `mac:${plugMac}`)!;
       expect(plug.identities.mac).toBe(plugMac);
       // The console keeps its grant.
@@ -188,7 +188,7 @@ describe('the lab with Matter devices', () => {
   it('homenet devices --json lists identity, kinds with evidence, addresses, IPv6-only and protections', async () => {
     await labSetPref64({ prefix: PREFIX }, LAB_NAT64_PREFIX);
     await touch('192.168.77.10');
-    const out = execFileSync('ip', ['netns', 'exec', lab.plan.hosts.hub.namespace, process.execPath, CLI, 'devices', '--json', '--for-ms', '5000', '--matter-storage', `${lab.plan.runDir}/matter/hub`], {
+    const out = execFileSync('ip', ['netns', 'exec', lab.plan.hosts.hub.namespace, process.execPath, CLI, 'devices', '--json', '--for-ms', '10000', '--matter-storage', `${lab.plan.runDir}/matter/hub`], {
       encoding: 'utf8',
       cwd: lab.plan.runDir,
       timeout: 60_000,
