@@ -53,26 +53,35 @@ export function labProbe(plan: LabPlan, options: LabProbeOptions): Promise<LabPr
   const target = options.family === 'ipv6' ? `[${address}]:${port}/${protocol}` : `${address}:${port}/${protocol}`;
   const agent = () => labScript('probe-agent');
   const started = Date.now();
+  // The verdict window starts when the sender has sent its first packet, not
+  // when the processes were spawned: on a loaded machine starting two Node
+  // processes can take longer than the window itself.
+  const SAFETY_MS = 20_000;
   return new Promise((resolve, reject) => {
-    const listener = spawn('ip', ['netns', 'exec', host.namespace, process.execPath, agent(), 'listen', protocol, family, String(options.port), String(timeoutMs + 500)], {
+    const listener = spawn('ip', ['netns', 'exec', host.namespace, process.execPath, agent(), 'listen', protocol, family, String(options.port), String(timeoutMs + SAFETY_MS)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     let sender: ReturnType<typeof spawn> | undefined;
+    let window: NodeJS.Timeout | undefined;
     let errors = '';
     listener.stderr.on('data', (b: Buffer) => (errors += b.toString()));
-    const deadline = setTimeout(() => listener.kill('SIGKILL'), timeoutMs + 3000);
+    const deadline = setTimeout(() => listener.kill('SIGKILL'), timeoutMs + SAFETY_MS + 1000);
     listener.stdout.on('data', (b: Buffer) => {
       output += b.toString();
       if (!sender && output.includes('ready\n')) {
-        sender = spawn('ip', ['netns', 'exec', plan.hosts.wan.namespace, process.execPath, agent(), 'send', protocol, family, address, String(port), String(timeoutMs)], {
-          stdio: 'ignore',
+        sender = spawn('ip', ['netns', 'exec', plan.hosts.wan.namespace, process.execPath, agent(), 'send', protocol, family, address, String(port), String(timeoutMs + SAFETY_MS)], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        sender.stdout!.once('data', () => {
+          window = setTimeout(() => listener.kill('SIGKILL'), timeoutMs);
         });
       }
     });
     listener.on('error', reject);
     listener.on('close', (code) => {
       clearTimeout(deadline);
+      if (window) clearTimeout(window);
       sender?.kill('SIGKILL');
       const elapsedMs = Date.now() - started;
       const line = output.split('\n').find((l) => l.startsWith('{'));

@@ -2,8 +2,9 @@
  * The two ends of a reachability probe, run inside lab namespaces as
  * `node probe-agent.js listen|send ...`. The listener prints `ready`, then one
  * JSON line for the first datagram or connection it gets, and exits 0; it exits
- * 3 when nothing arrives in time. The sender keeps trying (a datagram or a TCP
- * connect every 100 ms) until it is killed or its time runs out.
+ * 3 when nothing arrives in time. The sender prints `sent` once its first
+ * datagram (or SYN) is out and keeps trying (a datagram or a TCP connect every
+ * 100 ms) until it is killed or its time runs out.
  */
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
@@ -33,7 +34,12 @@ function send(protocol: Protocol, family: 4 | 6, address: string, port: number, 
   if (protocol === 'udp') {
     const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
     let n = 0;
-    const tick = () => socket.send(`probe-${n++}`, port, address, () => undefined);
+    let announced = false;
+    const tick = () =>
+      socket.send(`probe-${n++}`, port, address, () => {
+        if (!announced) process.stdout.write('sent\n'); // the prober's window starts now
+        announced = true;
+      });
     tick();
     setInterval(tick, 100);
   } else {
@@ -47,6 +53,7 @@ function send(protocol: Protocol, family: 4 | 6, address: string, port: number, 
       sock.on('error', () => undefined);
     };
     attempt();
+    process.stdout.write('sent\n'); // the first SYN is on its way: the prober's window starts now
     setInterval(attempt, 100);
   }
 }

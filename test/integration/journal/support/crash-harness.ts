@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 
-/** Bundles the crash writer into `outDir` (better-sqlite3 stays external, found through NODE_PATH). */
+/** Bundles the crash writer into `outDir` (the native modules better-sqlite3 and koffi stay external, found through NODE_PATH). */
 export function bundleCrashWriter(outDir: string): string {
   const outfile = join(outDir, 'crash-writer.js');
-  buildSync({ entryPoints: [join(__dirname, 'crash-writer.ts')], bundle: true, platform: 'node', target: 'node20', outfile, external: ['better-sqlite3'], logLevel: 'error' });
+  buildSync({ entryPoints: [join(__dirname, 'crash-writer.ts')], bundle: true, platform: 'node', target: 'node20', outfile, external: ['better-sqlite3', 'koffi'], logLevel: 'error' });
   return outfile;
 }
 

@@ -96,8 +96,9 @@ export async function removeTopology(t: FirewallTopology | undefined): Promise<v
 const LISTEN = `const s=require('dgram').createSocket(process.argv[1]==='6'?'udp6':'udp4');
 s.on('message',(m,r)=>{process.stdout.write(JSON.stringify({from:r.address,text:m.toString()})+'\\n');process.exit(0)});
 s.bind(Number(process.argv[2]),()=>process.stdout.write('ready\\n'));setTimeout(()=>process.exit(3),Number(process.argv[3]));`;
-const SEND = `const s=require('dgram').createSocket(process.argv[1]==='6'?'udp6':'udp4');
-const t=setInterval(()=>s.send('probe',Number(process.argv[3]),process.argv[2]),50);setTimeout(()=>{clearInterval(t);s.close()},Number(process.argv[4]));`;
+const SEND = `const s=require('dgram').createSocket(process.argv[1]==='6'?'udp6':'udp4');let said=false;
+const send=()=>s.send('probe',Number(process.argv[3]),process.argv[2],()=>{if(!said){said=true;process.stdout.write('sent\\n')}});
+send();const t=setInterval(send,50);setTimeout(()=>{clearInterval(t);s.close()},Number(process.argv[4]));`;
 
 /**
  * Sends UDP from the WAN peer to `address:port` (a fresh socket, so a fresh
@@ -107,18 +108,26 @@ const t=setInterval(()=>s.send('probe',Number(process.argv[3]),process.argv[2]),
 export function udpProbe(t: FirewallTopology, options: { family: 'ipv4' | 'ipv6'; address: string; port: number; listenPort: number; timeoutMs?: number }): Promise<boolean> {
   const timeoutMs = options.timeoutMs ?? 800;
   const fam = options.family === 'ipv6' ? '6' : '4';
+  // The window starts at the sender's first datagram, not at spawn: starting
+  // two Node processes on a loaded machine can take longer than the window.
+  const safetyMs = 20_000;
   return new Promise((resolve, reject) => {
-    const listener = spawn('ip', ['netns', 'exec', t.lan, process.execPath, '-e', LISTEN, fam, String(options.listenPort), String(timeoutMs + 300)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const listener = spawn('ip', ['netns', 'exec', t.lan, process.execPath, '-e', LISTEN, fam, String(options.listenPort), String(timeoutMs + safetyMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let sender: ReturnType<typeof spawn> | undefined;
+    let window: NodeJS.Timeout | undefined;
     listener.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       if (!sender && out.includes('ready\n')) {
-        sender = spawn('ip', ['netns', 'exec', t.wan, process.execPath, '-e', SEND, fam, options.address, String(options.port), String(timeoutMs)], { stdio: 'ignore' });
+        sender = spawn('ip', ['netns', 'exec', t.wan, process.execPath, '-e', SEND, fam, options.address, String(options.port), String(timeoutMs + safetyMs)], { stdio: ['ignore', 'pipe', 'ignore'] });
+        sender.stdout!.once('data', () => {
+          window = setTimeout(() => listener.kill('SIGKILL'), timeoutMs);
+        });
       }
     });
     listener.on('error', reject);
     listener.on('close', (code) => {
+      if (window) clearTimeout(window);
       sender?.kill('SIGKILL');
       resolve(code === 0 && out.includes('"text":"probe"'));
     });
