@@ -34,6 +34,45 @@ export interface DesiredEntry extends FirewallEntry {
   readonly expiresAt?: number;
 }
 
+/** A grant as the engine, the journal and the daemon hold it: what the firewall needs of it. */
+export interface GrantLike {
+  readonly id: string;
+  readonly table: Table;
+  readonly family: Family;
+  readonly protocol: Protocol;
+  readonly internalClient: string;
+  readonly internalPort: number;
+  readonly externalPort?: number;
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  readonly leaseSeconds: number;
+}
+
+/**
+ * The firewall entry a grant wants, owned by the grant's id, ending at
+ * `expiresAt` (ms) when given.
+ *
+ * @example
+ * ```ts
+ * await fw.reconcile(engine.snapshot().grants.map((g) => desiredEntryOf(g)));
+ * ```
+ */
+export function desiredEntryOf(g: GrantLike, expiresAt?: number): DesiredEntry {
+  return {
+    kind: g.table,
+    family: g.family,
+    protocol: g.protocol,
+    internalClient: g.internalClient,
+    internalPort: g.internalPort,
+    ...(g.externalPort !== undefined ? { externalPort: g.externalPort } : {}),
+    remoteHost: g.remoteHost,
+    remotePort: g.remotePort,
+    owner: g.id,
+    leaseSeconds: g.leaseSeconds,
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+  };
+}
+
 /** An entry read back from the kernel. */
 export interface ActualEntry extends FirewallEntry {
   /** Set or map it lives in. */

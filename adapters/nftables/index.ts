@@ -16,7 +16,7 @@
  */
 export { createNftablesAdapter } from './nftables-adapter';
 export type { NftablesAdapter, NftablesAdapterOptions, ApplyReport, ReconcileReport } from './nftables-adapter';
-export { entryFromAction, normalizeEntry } from './firewall-entry';
+export { desiredEntryOf, entryFromAction, normalizeEntry } from './firewall-entry';
 export type { FirewallEntry, DesiredEntry, ActualEntry } from './firewall-entry';
 export { NftCommandError, NftInvalidEntryError, NftParseError } from './nft-errors';
 export { parseTableJson } from './nft-json';

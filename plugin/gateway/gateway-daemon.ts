@@ -35,7 +35,7 @@ import { scopeOf } from '../../policies/model/address';
 import { Action } from '../../policies/model/action';
 import { Decision } from '../../policies/model/decision';
 import { DeviceSeen, PolicyEvent } from '../../policies/model/event';
-import { normalizeEntry } from '../../adapters/nftables/firewall-entry';
+import { desiredEntryOf, normalizeEntry } from '../../adapters/nftables/firewall-entry';
 import type { Neighbour } from '../../adapters/observe/neighbour-table';
 import type { GatewayDecider } from '../../adapters/upnp/server/gateway-decider';
 import { DecisionHistory } from './decision-history';
@@ -114,21 +114,7 @@ function desiredEntries(engine: PolicyEngine, needs: GatewayNeeds): DesiredEntry
   for (const g of engine.snapshot().grants) {
     const deadline = needs.deadlineOf(g.needId);
     if (deadline === undefined) continue;
-    out.push(
-      normalizeEntry<DesiredEntry>({
-        kind: g.table,
-        family: g.family,
-        protocol: g.protocol,
-        internalClient: g.internalClient,
-        internalPort: g.internalPort,
-        ...(g.externalPort !== undefined ? { externalPort: g.externalPort } : {}),
-        remoteHost: g.remoteHost,
-        remotePort: g.remotePort,
-        owner: g.id,
-        leaseSeconds: g.leaseSeconds,
-        expiresAt: deadline,
-      }),
-    );
+    out.push(normalizeEntry<DesiredEntry>(desiredEntryOf(g, deadline)));
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import type { DesiredEntry } from '../../../adapters/nftables/firewall-entry';
+import { DesiredEntry, desiredEntryOf } from '../../../adapters/nftables/firewall-entry';
 import { JournalGrant } from './journal-types';
 
 /**
@@ -13,17 +13,5 @@ import { JournalGrant } from './journal-types';
  * ```
  */
 export function desiredEntries(grants: readonly JournalGrant[]): DesiredEntry[] {
-  return grants.map((g) => ({
-    kind: g.table,
-    family: g.family,
-    protocol: g.protocol,
-    internalClient: g.internalClient,
-    internalPort: g.internalPort,
-    ...(g.externalPort !== undefined ? { externalPort: g.externalPort } : {}),
-    remoteHost: g.remoteHost,
-    remotePort: g.remotePort,
-    owner: g.id,
-    leaseSeconds: g.leaseSeconds,
-    ...(g.expiresAt !== undefined ? { expiresAt: g.expiresAt } : {}),
-  }));
+  return grants.map((g) => desiredEntryOf(g, g.expiresAt));
 }
