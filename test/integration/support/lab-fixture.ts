@@ -1,3 +1,4 @@
+import { describeAsRoot } from '../../support/describe-as-root';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { labDown, labUp, LabHandle, LabUpOptions } from '../../../plugin/lab/lab';
@@ -7,13 +8,8 @@ import { CommandResult, runCommand } from '../../../adapters/system/run-command'
 /** The compiled CLI; `npm test` builds it first. */
 export const HOMENET = join(__dirname, '../../../dist/homenet.js'); // the bin users run (bundled)
 
-/**
- * `describe` for tests that need the lab (root, network namespaces). Outside
- * CI a non-root run skips them; in CI (CI=true) they always run, so a missing
- * privilege fails loudly instead of hiding as a skip.
- */
-export const describeInLab: jest.Describe =
-  process.getuid?.() === 0 || process.env.CI === 'true' ? describe : describe.skip;
+/** `describe` for tests that need the lab: root, as every namespace test (see describe-as-root.ts). */
+export const describeInLab: jest.Describe = describeAsRoot;
 
 /** A lab instance private to one test file, with a prefix no other run uses. */
 export async function startTestLab(tag: string, options: Pick<LabUpOptions, 'matter' | 'profile' | 'router'> = {}): Promise<LabHandle> {

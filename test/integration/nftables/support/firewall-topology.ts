@@ -24,7 +24,7 @@ export interface FirewallTopology {
   readonly lanHost: { ipv4: string; ipv6: string };
 }
 
-export const describeAsRoot: jest.Describe = process.getuid?.() === 0 || process.env.CI === 'true' ? describe : describe.skip;
+export { describeAsRoot } from '../../../support/describe-as-root';
 
 /** A namespace prefix no other run on this machine uses. */
 export function uniquePrefix(tag: string): string {
