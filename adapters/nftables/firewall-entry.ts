@@ -3,6 +3,7 @@ import ipaddr from 'ipaddr.js';
 import type { Action } from '../../policies/model/action';
 import type { Family } from '../../policies/model/address';
 import type { Table } from '../../policies/model/gateway';
+import type { Grant, GrantTarget } from '../../policies/model/grant';
 import type { Protocol } from '../../policies/model/need';
 import { NftInvalidEntryError } from './nft-errors';
 
@@ -35,18 +36,7 @@ export interface DesiredEntry extends FirewallEntry {
 }
 
 /** A grant as the engine, the journal and the daemon hold it: what the firewall needs of it. */
-export interface GrantLike {
-  readonly id: string;
-  readonly table: Table;
-  readonly family: Family;
-  readonly protocol: Protocol;
-  readonly internalClient: string;
-  readonly internalPort: number;
-  readonly externalPort?: number;
-  readonly remoteHost: string;
-  readonly remotePort: number;
-  readonly leaseSeconds: number;
-}
+export type GrantLike = GrantTarget & Pick<Grant, 'id' | 'leaseSeconds'>;
 
 /**
  * The firewall entry a grant wants, owned by the grant's id, ending at

@@ -34,3 +34,6 @@ export interface Grant {
   /** Router-assigned UniqueID of a pinhole. */
   readonly uniqueId?: number;
 }
+
+/** What a grant opens on the router: the part of a {@link Grant} a firewall or a journal needs to recreate it. */
+export type GrantTarget = Pick<Grant, 'table' | 'family' | 'protocol' | 'internalClient' | 'internalPort' | 'externalPort' | 'remoteHost' | 'remotePort'>;

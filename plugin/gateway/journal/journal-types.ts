@@ -1,6 +1,5 @@
-import type { Family } from '../../../policies/model/address';
-import type { Table } from '../../../policies/model/gateway';
-import type { NeedRequest, Protocol } from '../../../policies/model/need';
+import type { Grant, GrantTarget } from '../../../policies/model/grant';
+import type { NeedRequest } from '../../../policies/model/need';
 import type { Verdict } from '../../../policies/model/decision';
 
 /** A need as the journal keeps it. */
@@ -13,33 +12,22 @@ export interface JournalNeed {
   readonly endReason?: string;
 }
 
-/** A grant the firewall holds (an applied add/renew), with its lease. */
-export interface JournalGrant {
-  readonly id: string;
-  readonly needId: string;
-  readonly gatewayId: string;
-  readonly table: Table;
-  readonly family: Family;
-  readonly protocol: Protocol;
-  readonly internalClient: string;
-  readonly internalPort: number;
-  readonly externalPort?: number;
-  readonly remoteHost: string;
-  readonly remotePort: number;
-  /** 0 = permanent. */
-  readonly leaseSeconds: number;
-  /** Journal clock ms. */
-  readonly leaseStartedAt: number;
-  /** Absent for permanent grants. */
-  readonly expiresAt?: number;
-  readonly generation: number;
-  /** Router-side id (e.g. a pinhole UniqueID). */
-  readonly routerId?: string;
-  /** Firewall-side id (e.g. the nftables element id). */
-  readonly firewallId?: string;
-  /** The action key that last wrote it. */
-  readonly actionKey: string;
-}
+/**
+ * A grant the firewall holds (an applied add/renew), with its lease: the
+ * engine's grant fields (times in the journal clock's ms) plus what the
+ * journal learned applying it.
+ */
+export type JournalGrant = GrantTarget &
+  Pick<Grant, 'id' | 'needId' | 'gatewayId' | 'leaseSeconds' | 'leaseStartedAt' | 'generation'> & {
+    /** Absent for permanent grants (lease 0). */
+    readonly expiresAt?: number;
+    /** Router-side id (e.g. a pinhole UniqueID). */
+    readonly routerId?: string;
+    /** Firewall-side id (e.g. the nftables element id). */
+    readonly firewallId?: string;
+    /** The action key that last wrote it. */
+    readonly actionKey: string;
+  };
 
 export type IntentState = 'pending' | 'applied' | 'failed' | 'replayed' | 'rolled-back';
 
