@@ -7,6 +7,7 @@ import { pinholeControlOf, routerFaultOf } from './connect-gateway';
 import { chooseInternalClient } from './internal-client';
 import { HostAddressSource, PortFamily } from './open-port';
 import { OpenedPortsStore } from './opened-ports-store';
+import { parseHttpUrl } from '../../adapters/upnp/http-url';
 
 export interface ClosePortOptions {
   readonly protocol: 'udp' | 'tcp';
@@ -52,7 +53,7 @@ export async function closePort(options: ClosePortOptions): Promise<ClosedPort[]
     for (const f of families) {
       if (options.address && (options.address.includes(':') ? 'ipv6' : 'ipv4') !== f) continue;
       const gateway = await discover({ family: f, ...(options.interfaces ? { interfaces: options.interfaces } : {}) });
-      const gatewayHost = new URL(gateway.location).hostname.replace(/^\[|\]$/g, '');
+      const gatewayHost = parseHttpUrl(gateway.location).host;
       const client = chooseInternalClient(hostAddresses, { family: f, gateway: gatewayHost, ...(options.address ? { address: options.address } : {}) }).address;
       const key = { family: f, protocol: options.protocol, internalClient: client, internalPort: options.port };
       const record = (await options.store?.list())?.find(

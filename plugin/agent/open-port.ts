@@ -28,6 +28,7 @@ import { Keeper, LeaseKeeper } from './lease-keeper';
 import { PinholeOpener } from './pinhole-opener';
 import { PortMappingOpener } from './port-mapping-opener';
 import { Reachability } from './reachability';
+import { parseHttpUrl } from '../../adapters/upnp/http-url';
 
 export type PortFamily = 'ipv6' | 'ipv4' | 'both';
 
@@ -219,7 +220,7 @@ async function openFamily(
       },
     };
   }
-  const gatewayHost = new URL(gateway.location).hostname.replace(/^\[|\]$/g, '');
+  const gatewayHost = parseHttpUrl(gateway.location).host;
   const client = plan.explicit ?? chooseInternalClient(await hostAddresses, { family: plan.family, gateway: gatewayHost }).address;
   const common = {
     gateway: gateway.location,
@@ -268,7 +269,7 @@ async function follow(keeper: Keeper, family: 'ipv4' | 'ipv6', list: HostAddress
   if (now && !now.deprecated) return;
   try {
     const gateway = keeper.reachability && 'gateway' in keeper.reachability ? keeper.reachability.gateway : undefined;
-    const gatewayHost = gateway ? new URL(gateway).hostname.replace(/^\[|\]$/g, '') : undefined;
+    const gatewayHost = gateway ? parseHttpUrl(gateway).host : undefined;
     const next = chooseInternalClient(list, { family, ...(gatewayHost ? { gateway: gatewayHost } : {}) });
     if (next.address !== current) await keeper.moveTo(next.address, now !== undefined);
   } catch (error) {

@@ -7,6 +7,7 @@ import { watchGateways } from '../../../adapters/upnp/gateway-watch';
 import { readHostAddresses } from '../../../adapters/observe/host-addresses';
 import { chooseInternalClient } from '../../agent/internal-client';
 import { integer } from './port-args';
+import { parseHttpUrl } from '../../../adapters/upnp/http-url';
 
 /**
  * Listens for gateways for a short window (they answer a search within
@@ -32,7 +33,7 @@ export async function reportGateways(options: { timeoutMs: number; interfaces?: 
       let v6: string | undefined;
       if (gateway.family === 'ipv6') {
         try {
-          v6 = chooseInternalClient(addresses, { family: 'ipv6', gateway: new URL(gateway.location).hostname.replace(/^\[|\]$/g, '') }).address;
+          v6 = chooseInternalClient(addresses, { family: 'ipv6', gateway: parseHttpUrl(gateway.location).host }).address;
         } catch {
           v6 = undefined;
         }
