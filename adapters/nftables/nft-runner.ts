@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runCommand } from '../system/run-command';
 
 /** What one `nft` run printed and how it ended. */
 export interface NftResult {
@@ -34,24 +34,9 @@ export function nftRunner(options: NftRunnerOptions = {}): NftRunner {
   const nft = options.nftPath ?? 'nft';
   if (options.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.netns)) throw new Error(`netns name ${JSON.stringify(options.netns)} is invalid`);
   const prefix = options.netns !== undefined ? ['ip', 'netns', 'exec', options.netns, nft] : [nft];
-  return (args, input) =>
-    new Promise((resolve, reject) => {
-      const argv = [...prefix, ...args];
-      const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot run ${argv[0]}: ${e.message}`));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), argv });
-      });
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input ?? '');
-    });
+  return async (args, input) => {
+    const argv = [...prefix, ...args];
+    const r = await runCommand(argv[0], argv.slice(1), { input: input ?? '', allowFailure: true, timeoutMs: options.timeoutMs ?? 30_000 });
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, argv };
+  };
 }
