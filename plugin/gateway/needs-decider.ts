@@ -3,7 +3,7 @@
  * something becomes an open, renew or close on {@link GatewayNeeds} (journal
  * first, then the engine, then the firewall), and the outcome becomes the
  * answer, with the fault codes miniupnpd 2.3.1 answers for the same request
- * (`shared/reference/miniupnpd-2.3.1/soap/INDEX.txt`): a policy denial is 606,
+ * (`test/fixtures/miniupnpd-2.3.1/soap/INDEX.txt`): a policy denial is 606,
  * an IPv4 port held by another client 718, a full table 728 (port mappings) or
  * 701 (pinholes), an unknown pinhole UniqueID 402, someone else's pinhole or
  * mapping 606, a missing mapping 714 (GetSpecific), an index past the end 713.

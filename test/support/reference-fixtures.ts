@@ -1,5 +1,6 @@
-// Finds the shared reference captures (bytes from a real miniupnpd 2.3.1) beside the clone:
-// <repo>/../shared/reference/miniupnpd-2.3.1. They are read, never copied into the project.
+// The captured bytes of a real miniupnpd 2.3.1 router, kept in the repository under
+// test/fixtures/miniupnpd-2.3.1 (see the README there for where and how they were captured).
+// No test reads anything outside the repository.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -14,7 +15,7 @@ function repoRoot(): string {
   }
 }
 
-export const REFERENCE_DIR = path.resolve(repoRoot(), '..', 'shared', 'reference', 'miniupnpd-2.3.1');
+export const REFERENCE_DIR = path.resolve(repoRoot(), 'test', 'fixtures', 'miniupnpd-2.3.1');
 
 export function referencePath(...parts: string[]): string {
   return path.join(REFERENCE_DIR, ...parts);
