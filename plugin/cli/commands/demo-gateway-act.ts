@@ -167,7 +167,7 @@ export async function gatewayAct(stage: DemoStage): Promise<void> {
   const newConsole = renumbered.addresses.console;
   const newPlug = renumbered.addresses.plug;
   stage.line(`LAN now ${renumbered.current}; console ${stable('console')} -> ${newConsole}, plug ${plugAddress} -> ${newPlug}`);
-  // Hosts talk from their new addresses; the router learns them by MAC from its neighbour table.
+  stage.line('the console and the plug talk from their new addresses: the router learns them, by MAC, from its neighbour table');
   await Promise.all((['console', 'plug'] as const).map((role) => talkFrom(stage, role, renumbered.addresses[role], newRouter)));
   const moved = await until(async () => {
     const grants = await api.grants();

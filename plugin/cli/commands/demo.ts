@@ -1,3 +1,27 @@
+/**
+ * `homenet demo` — the quick start's narrated run, in two acts on the
+ * built-in lab home (real network namespaces, real daemons, real packets).
+ *
+ * Act one, the agent: a real router (Debian's miniupnpd behind an RFC 6092
+ * default-deny firewall), a console that opens its own game port over IPv6
+ * and IPv4 — the remote player's packets dropped before, delivered while open
+ * and dropped after — a second console that wants the same IPv4 port, and a
+ * request the router must refuse.
+ *
+ * Act two, the mission: the same home with homenet as the router (`--router
+ * homenet`) and real Matter devices (`--matter`). The plug advertises itself
+ * and the router knows it as Matter by vendor and product; the console's
+ * pinhole is granted and a WAN packet arrives; the plug's own request is
+ * refused with the reason naming the device; two consoles asking for the same
+ * IPv4 port are settled (one gets another port, both reachable); a
+ * renumbering moves the console's grant while the plug stays closed. Each
+ * decision is shown with its rule and reason code from the gateway's admin
+ * API, and every claim is proven with a real packet.
+ *
+ * Exits 0 when every check held, 1 otherwise. The labs are torn down at the
+ * end unless `--keep` (which keeps act two's lab); a lab left by an earlier
+ * run under the same prefix is torn down first.
+ */
 import { parseArgs } from 'node:util';
 import { CliCommand, CliIo } from '../command';
 import { labDown, labStatus, labUp } from '../../lab/lab';
@@ -41,27 +65,8 @@ async function agentAct(stage: DemoStage): Promise<void> {
 }
 
 /**
- * The quick start's narrated run, in two acts on the built-in lab home.
- *
- * Act one, the agent: a real router (Debian's miniupnpd behind an RFC 6092
- * default-deny firewall), a console that opens its own game port over IPv6
- * and IPv4 — the remote player's packets dropped before, delivered while open
- * and dropped after — a second console that wants the same IPv4 port, and a
- * request the router must refuse.
- *
- * Act two, the mission: the same home with homenet as the router (`--router
- * homenet`) and real Matter devices (`--matter`). The plug advertises itself
- * and the router knows it as Matter by vendor and product; the console's
- * pinhole is granted and a WAN packet arrives; the plug's own request is
- * refused with the reason naming the device; two consoles asking for the same
- * IPv4 port are settled (one gets another port, both reachable); a
- * renumbering moves the console's grant while the plug stays closed. Each
- * decision is shown with its rule and reason code from the gateway's admin
- * API, and every claim is proven with a real packet.
- *
- * Exits 0 when every check held, 1 otherwise. The labs are torn down at the
- * end unless `--keep` (which keeps act two's lab); a lab left by an earlier
- * run under the same prefix is torn down first.
+ * `homenet demo`: the quick start's narrated run (see the file header for the two acts).
+ * Exits 0 when every check held, 1 otherwise.
  *
  * @example
  * ```sh
