@@ -214,6 +214,24 @@ export function parseListenAddress(value: unknown, key: string): ListenAddress {
 }
 
 /**
+ * Reads a configuration file's JSON, unchecked. A missing file and a file
+ * that is not JSON are errors whose message says which.
+ */
+export function readGatewayConfigFile(path: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): unknown {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    throw new Error(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
  * Reads and checks a configuration file. A missing file, a file that is not
  * JSON, and a bad key are errors whose message says which.
  *
@@ -223,18 +241,7 @@ export function parseListenAddress(value: unknown, key: string): ListenAddress {
  * ```
  */
 export function loadGatewayConfig(path: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): GatewayConfig {
-  let text: string;
-  try {
-    text = readFile(path);
-  } catch (error) {
-    throw new Error(`cannot read config file ${path}: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`config file ${path} is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = readGatewayConfigFile(path, readFile);
   try {
     return parseGatewayConfig(json, readFile);
   } catch (error) {
