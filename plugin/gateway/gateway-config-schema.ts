@@ -21,6 +21,7 @@ import {
   array,
   boolean,
   check,
+  custom,
   integer,
   maxValue,
   minLength,
@@ -88,11 +89,13 @@ export function listenAddressOf(value: string): ListenAddress | undefined {
 
 // ---- building blocks -------------------------------------------------------
 
-/** A section: an object with only the given keys, each optional. */
+/** A section: an object (not a list, not null) with only the given keys, each optional. */
 function section<E extends ObjectEntries>(name: string, entries: E) {
   const known = Object.keys(entries).join(', ');
-  return strictObject(entries, (issue) =>
-    issue.expected === 'never' ? (name ? `one of the known keys of '${name}' (${known})` : `one of the known top-level keys (${known})`) : name ? 'an object' : 'a JSON object',
+  const anObject = name ? 'an object' : 'a JSON object';
+  return pipe(
+    custom<Record<string, unknown>>((input) => typeof input === 'object' && input !== null && !Array.isArray(input), anObject), // valibot's objects take lists
+    strictObject(entries, (issue) => (issue.expected === 'never' ? (name ? `one of the known keys of '${name}' (${known})` : `one of the known top-level keys (${known})`) : anObject)),
   );
 }
 
