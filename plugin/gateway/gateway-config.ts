@@ -1,40 +1,66 @@
 /**
- * The configuration of `homenet serve --mode gateway`: a JSON file, checked
- * key by key. Every key is optional except the admin token (or token file)
- * when the admin API is on; unknown keys are errors (a typo must not silently
- * fall back to a default). Errors name the key and the value:
- * `config key 'admin.listen': expected "host:port", got "8080"`.
+ * The configuration of `homenet serve --mode gateway`: an optional JSON file
+ * (`--config FILE`). Every key is optional; unknown keys are errors (a typo
+ * must not silently fall back to a default). The file's shape is a valibot
+ * schema (`gateway-config-schema.ts`), checked once at start-up; the checks
+ * that relate keys are in {@link parseGatewayConfig}. Errors name the key path
+ * and the value: `config key 'upnp.httpPort': expected an integer in
+ * 1..65535, got "abc"`; `homenet serve` exits 2 on them.
+ *
+ * **First start without a file.** `homenet serve --mode gateway` on a router
+ * needs nothing written by hand (`effective-gateway-config.ts`):
+ * - the WAN is the interface of the default route (IPv4, else IPv6; lowest
+ *   metric); the LAN is every interface that is up, not the WAN, not a bridge
+ *   port, with a global/ULA IPv6 or private IPv4 address — only the bridges
+ *   among them when there are bridges (`adapters/system/route-interfaces.ts`).
+ *   The choice and the reason are logged (`interfaces chosen`); when it cannot
+ *   decide (no default route, two equal ones, no LAN candidate) it exits 2
+ *   naming the candidates and the key to set;
+ * - the admin token is read from `<stateDir>/admin-token`, created on the first
+ *   start (32 random bytes, mode 0600, the directory 0700) and its path logged
+ *   (`admin token created`); a token file group or others can read is refused;
+ * - the journal is `<stateDir>/gateway.db`.
+ *
+ * `--check` prints the effective configuration — every default filled in, the
+ * token itself redacted — as `{"ok":true,"config":{...}}` and exits 0,
+ * creating nothing.
  *
  * Defaults (see {@link DEFAULT_GATEWAY_CONFIG}):
  *
  * | key | default | meaning |
  * | --- | --- | --- |
- * | `lan.interfaces` | `["lan0"]` | LAN interfaces: SSDP/HTTP are served there, neighbours are read there |
- * | `wan.interface` | `"wan0"` | WAN interface: inbound pinholes and mappings apply to packets arriving on it |
+ * | `stateDir` | `"/var/lib/homenet"` | where the journal and the admin token file live by default (`--state-dir` overrides it; absolute) |
+ * | `lan.interfaces` | found (see above) | LAN interfaces: SSDP/HTTP are served there, neighbours are read there |
+ * | `wan.interface` | found (see above) | WAN interface: inbound pinholes and mappings apply to packets arriving on it |
  * | `wan.ipv4.source` | `"interface"` | where GetExternalIPAddress comes from: the WAN interface's address, or `"static"` |
  * | `wan.ipv4.address` | — | the external IPv4 address when `source` is `"static"` |
  * | `firewall.table` | `"homenet"` | the nftables table (family `inet`) the daemon owns; nothing else is touched |
  * | `firewall.enabled` | `true` | `false`: decide and journal only (no kernel changes; for development) |
- * | `journal.path` | `"/var/lib/homenet/gateway.db"` | the SQLite journal; `null` keeps it in memory (nothing survives a restart) |
+ * | `journal.path` | `"<stateDir>/gateway.db"` | the SQLite journal; `null` keeps it in memory (nothing survives a restart) |
  * | `admin.listen` | `"127.0.0.1:8780"` | admin API address (`host:port`, `[v6]:port`); `null` turns the API off |
- * | `admin.token` / `admin.tokenFile` | — | the bearer token (at least 16 characters), inline or read from a file |
- * | `admin.maxMessageBytes` | `65536` | largest HTTP body / WebSocket message |
+ * | `admin.token` / `admin.tokenFile` | `tokenFile`: `"<stateDir>/admin-token"`, created if missing | the bearer token (at least 16 characters, no spaces), inline or read from a file (mode 0600 or stricter) |
+ * | `admin.maxMessageBytes` | `65536` | largest HTTP body / WebSocket message (256..16777216) |
  * | `admin.maxConnections` | `32` | open WebSocket + HTTP connections at once |
  * | `admin.messagesPerSecond` / `admin.burst` | `50` / `100` | per-connection (WebSocket) and per-address (HTTP) rate limit |
  * | `admin.decisionsKept` | `1000` | how many recent decisions the API can list |
  * | `upnp.enabled` | `true` | serve the IGD (SSDP + description + SOAP) on the LAN |
  * | `upnp.httpPort` | `5000` | the IGD's HTTP port |
- * | `upnp.class` | `"game-session"` | the class of needs made from UPnP requests |
+ * | `upnp.class` | `"game-session"` | the class of needs made from UPnP requests (`game-session`, `voice`, `service`) |
  * | `upnp.answerAfter` | `"firewall"` | answer a granted request once the kernel holds the entry (`"firewall"`), or once the need is journaled and granted (`"journal"`: faster; the kernel follows within milliseconds and a failure shows as a decision) |
  * | `leases.capSeconds` | engine defaults | lease cap per class (`game-session`, `voice`, `service`, `admin`), 2..86400 |
  * | `leases.maxPinholes` / `leases.maxPortMappings` | `1024` / `1024` | table sizes (UPnP 728 / capacity rule beyond) |
  * | `leases.maxPerClient` | `64` | needs one LAN address may hold at once |
- * | `devices.known` | `[]` | devices the daemon knows up front: `{id, kind?, mac?, addresses?}`; `kind` `matter` / `thread-border-router` / `iot` are isolated |
+ * | `devices.known` | `[]` | devices the daemon knows up front: `{id, kind?, mac?, addresses?}` (`kind` defaults to `matter`; a `mac` or an address is required); `kind` `matter` / `thread-border-router` / `iot` are isolated |
  * | `devices.allow` | `[]` | ids of isolated devices the owner allows inbound reachability to |
  * | `devices.watchNeighbours` | `true` | learn LAN hosts (MAC and every address) from the kernel's neighbour table |
  * | `devices.observe.matter` | `false` | passive Matter mDNS watcher on the LAN interfaces: Matter devices are learned and isolated without being configured (see `lan-observation.ts`) |
  * | `devices.observe.ipv6Mostly` | `false` | IPv6-mostly detector on the first LAN interface: PREF64 / DNS64 facts, and hosts that accept DHCPv4 option 108 are IPv6-only |
  * | `log.level` | `"info"` | `debug`, `info`, `warn` or `error` |
+ *
+ * Used as a library, {@link parseGatewayConfig} finds nothing on the system:
+ * interfaces not named are `lan0` / `wan0`, the journal path is
+ * `/var/lib/homenet/gateway.db`, and a token (or token file) is required
+ * while the admin API is on.
  *
  * @example
  * ```ts
