@@ -85,7 +85,7 @@ export async function effectiveGatewayConfig(options: EffectiveConfigOptions): P
       interfaces = { ...chooseGatewayInterfaces(state, { ...(givenWan !== undefined ? { wan: givenWan } : {}), ...(givenLan !== undefined ? { lan: givenLan } : {}) }), detected: true };
     } catch (error) {
       const key = givenWan === undefined ? 'wan.interface' : 'lan.interfaces';
-      throw Object.assign(new GatewayConfigError(key, undefined, 'an interface name'), { message: `config key '${key}' is not set and ${(error as Error).message}` });
+      throw GatewayConfigError.unset(key, (error as Error).message);
     }
   }
 
@@ -131,7 +131,8 @@ export async function effectiveGatewayConfig(options: EffectiveConfigOptions): P
  */
 export function redactedGatewayConfig(effective: EffectiveGatewayConfig): Record<string, unknown> {
   const { config, chosen } = effective;
-  const { token: _token, ...admin } = config.admin;
+  const admin: Record<string, unknown> = { ...config.admin };
+  delete admin.token;
   const shown = chosen.token.origin === 'none' ? {} : { token: chosen.token.origin === 'created-at-start' ? '(redacted: created at first start)' : '(redacted)' };
   return { ...config, admin: { ...admin, ...shown } };
 }

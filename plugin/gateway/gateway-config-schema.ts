@@ -54,6 +54,16 @@ export class GatewayConfigError extends Error {
     super(`config key '${key}': expected ${expected}, got ${showConfigValue(value)}`);
     this.name = 'GatewayConfigError';
   }
+
+  /**
+   * A key left unset whose default could not be worked out, e.g.
+   * `config key 'wan.interface' is not set and cannot choose the WAN interface: ...`.
+   */
+  static unset(key: string, why: string): GatewayConfigError {
+    const error = new GatewayConfigError(key, undefined, 'a value');
+    error.message = `config key '${key}' is not set and ${why}`;
+    return error;
+  }
 }
 
 /** A value as an error message shows it: JSON, cut at 80 characters. */
