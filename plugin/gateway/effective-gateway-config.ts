@@ -89,39 +89,39 @@ export async function effectiveGatewayConfig(options: EffectiveConfigOptions): P
     }
   }
 
-  // Admin token.
-  const admin = raw.admin ?? {};
+  // Admin token: inline, a named file, or the state directory's (made on the first start).
   const apiOn = file.admin?.listen !== null;
-  let token: EffectiveGatewayConfig['chosen']['token'] = { origin: 'none' };
-  let tokenFile: AdminTokenFile | undefined;
-  const tokenPath = file.admin?.tokenFile ?? (apiOn && file.admin?.token === undefined ? join(stateDir, ADMIN_TOKEN_FILE_NAME) : undefined);
-  if (file.admin?.token !== undefined) token = { origin: 'inline' };
-  else if (tokenPath !== undefined) {
-    const implicit = file.admin?.tokenFile === undefined;
-    try {
-      tokenFile = options.check || !implicit ? readAdminTokenFile(tokenPath) : ensureAdminTokenFile(tokenPath);
-      token = { path: tokenPath, origin: tokenFile.created ? 'created' : 'read' };
-    } catch (error) {
-      if (options.check && implicit && (error as NodeJS.ErrnoException).code === 'ENOENT') token = { path: tokenPath, origin: 'created-at-start' };
-      else throw new GatewayConfigError('admin.tokenFile', tokenPath, `a usable token file: ${(error as Error).message}`);
-    }
-  }
-
-  const journal = raw.journal?.path !== undefined ? raw.journal : { path: join(stateDir, JOURNAL_FILE_NAME) };
-  // The state directory is private (0700) when we make it; the journal would make it 0755.
-  if (!options.check && raw.journal?.path === undefined) mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const implicitToken = apiOn && file.admin?.token === undefined && file.admin?.tokenFile === undefined;
+  const tokenPath = file.admin?.tokenFile ?? (implicitToken ? join(stateDir, ADMIN_TOKEN_FILE_NAME) : undefined);
   const input = {
     ...raw,
     lan: { ...(raw.lan ?? {}), interfaces: interfaces.lan },
     wan: { ...(raw.wan ?? {}), interface: interfaces.wan },
-    journal,
-    ...(tokenPath !== undefined ? { admin: { ...admin, tokenFile: tokenPath } } : {}),
+    journal: raw.journal?.path !== undefined ? raw.journal : { path: join(stateDir, JOURNAL_FILE_NAME) },
+    ...(implicitToken ? { admin: { ...(raw.admin ?? {}), tokenFile: tokenPath } } : {}),
   };
-  const secret = tokenFile?.token ?? NOT_YET_CREATED;
-  const config = parseGatewayConfig(input, (path) => {
-    if (path === tokenPath) return secret;
-    throw new Error(`unexpected file read: ${path}`);
-  });
+  const parse = (secret: string): GatewayConfig =>
+    parseGatewayConfig(input, (path) => {
+      if (path === tokenPath) return secret;
+      throw new Error(`unexpected file read: ${path}`);
+    });
+  parse(NOT_YET_CREATED); // every other key checked before anything is read or created
+
+  let token: EffectiveGatewayConfig['chosen']['token'] = { origin: file.admin?.token !== undefined ? 'inline' : 'none' };
+  let secret = NOT_YET_CREATED;
+  // The state directory is private (0700) when we make it; the journal alone would make it 0755.
+  if (!options.check && (implicitToken || raw.journal?.path === undefined)) mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  if (tokenPath !== undefined && file.admin?.token === undefined) {
+    try {
+      const found: AdminTokenFile = options.check || !implicitToken ? readAdminTokenFile(tokenPath) : ensureAdminTokenFile(tokenPath);
+      token = { path: tokenPath, origin: found.created ? 'created' : 'read' };
+      secret = found.token;
+    } catch (error) {
+      if (options.check && implicitToken && (error as NodeJS.ErrnoException).code === 'ENOENT') token = { path: tokenPath, origin: 'created-at-start' };
+      else throw new GatewayConfigError('admin.tokenFile', tokenPath, `a usable token file: ${(error as Error).message}`);
+    }
+  }
+  const config = parse(secret);
   return { config: { ...config, stateDir }, chosen: { stateDir, interfaces, token } };
 }
 

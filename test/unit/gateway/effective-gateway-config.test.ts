@@ -100,6 +100,13 @@ describe('effective gateway configuration (first start)', () => {
     expect((await effectiveGatewayConfig({ file: {}, readInterfaces: labRouter, stateDir: dir })).config.admin.token).toBe('a-token-long-enough-0123');
   });
 
+  it('a config that fails a cross-key check creates no state dir and no token file', async () => {
+    const stateDir = join(dir, 'state');
+    const error = await errorOf(effectiveGatewayConfig({ file: { devices: { allow: ['lock'] } }, stateDir, readInterfaces: labRouter }));
+    expect(error.message).toBe(`config key 'devices.allow[0]': expected the id of a device in devices.known (none), got "lock"`);
+    expect(existsSync(stateDir)).toBe(false);
+  });
+
   it('bad keys are reported before the system is looked at; a relative --state-dir is refused', async () => {
     const error = await errorOf(effectiveGatewayConfig({ file: { upnp: { httpPort: 'abc' } }, readInterfaces: mustNotRead }));
     expect(error.message).toBe(`config key 'upnp.httpPort': expected an integer in 1..65535, got "abc"`);
