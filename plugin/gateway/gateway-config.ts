@@ -22,7 +22,8 @@
  * - the journal is `<stateDir>/gateway.db`.
  *
  * `--check` prints the effective configuration — every default filled in, the
- * token itself redacted — as `{"ok":true,"config":{...}}` and exits 0,
+ * token itself redacted — as `{"ok":true,"config":{...},"chosen":{...}}`
+ * (`chosen`: the interfaces and why, where the token comes from) and exits 0,
  * creating nothing.
  *
  * Defaults (see {@link DEFAULT_GATEWAY_CONFIG}):

@@ -7,8 +7,9 @@
  * interfaces and logs which it chose and why, and creates the admin token
  * file (`/var/lib/homenet/admin-token`, 0600) and logs where it is (see
  * `plugin/gateway/effective-gateway-config.ts`). `--check` prints the
- * effective configuration as JSON (defaults filled in, the token redacted)
- * and exits 0. A bad configuration — a bad key, interfaces it cannot choose, a
+ * effective configuration as JSON (defaults filled in, the token redacted,
+ * plus `chosen`: the interfaces and why, the token's origin) and exits 0,
+ * creating nothing. A bad configuration — a bad key, interfaces it cannot choose, a
  * token file others can read — exits 2 with a message naming the key and the
  * value.
  *
@@ -59,7 +60,8 @@ export const serveCommand: CliCommand = {
     let config = effective.config;
     if (level !== undefined) config = { ...config, log: { level: level as (typeof LOG_LEVELS)[number] } };
     if (values.check) {
-      io.out(JSON.stringify({ ok: true, config: redactedGatewayConfig({ ...effective, config }) }));
+      const { interfaces, token } = effective.chosen;
+      io.out(JSON.stringify({ ok: true, config: redactedGatewayConfig({ ...effective, config }), chosen: { interfaces, token } }));
       return 0;
     }
     const { startGatewayDaemon } = require('../../gateway/gateway-daemon') as typeof import('../../gateway/gateway-daemon');
@@ -69,7 +71,9 @@ export const serveCommand: CliCommand = {
     const slog = log.child('serve');
     const { interfaces, token, stateDir } = effective.chosen;
     slog.info(interfaces.detected ? 'interfaces chosen' : 'interfaces configured', { wan: interfaces.wan, lan: interfaces.lan, whyWan: interfaces.why.wan, whyLan: interfaces.why.lan });
-    if (token.path !== undefined) slog.info(token.origin === 'created' ? 'admin token created' : 'admin token file', { path: token.path, stateDir });
+    if (token.path !== undefined) {
+      slog.info(token.origin === 'created' ? 'admin token created' : 'admin token file', { path: token.path, stateDir, use: `Authorization: Bearer $(cat ${token.path})` });
+    }
     const stop = io.interrupted();
     const daemon = await startGatewayDaemon({ config, log });
     await stop;

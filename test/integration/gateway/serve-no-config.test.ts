@@ -53,7 +53,8 @@ describeInLab('homenet serve --mode gateway with no config file (issue 8 item 13
     await runCommand('ip', ['-n', lab!.plan.hosts.router.namespace, 'route', 'add', 'default', 'via', lab!.plan.wan.peerIpv4, 'dev', 'wan0']);
     const result = await homenetIn(lab!, 'router', ['serve', '--mode', 'gateway', '--check']);
     expect(result.code).toBe(0);
-    const printed = JSON.parse(result.stdout) as { ok: boolean; config: Record<string, Record<string, unknown>> };
+    const printed = JSON.parse(result.stdout) as { ok: boolean; config: Record<string, Record<string, unknown>>; chosen: { interfaces: Record<string, unknown> } };
+    expect(printed.chosen.interfaces).toMatchObject({ wan: 'wan0', lan: ['lan0'], detected: true });
     expect(printed.config.wan).toEqual({ interface: 'wan0', ipv4: { source: 'interface' } });
     expect(printed.config.lan).toEqual({ interfaces: ['lan0'] });
     expect(printed.config.stateDir).toBe('/var/lib/homenet');

@@ -108,6 +108,10 @@ describe('gateway configuration', () => {
       expect(err).toEqual([]);
       const printed = JSON.parse(out.join('\n')) as { ok: boolean; config: Record<string, Record<string, unknown>> };
       expect(printed.ok).toBe(true);
+      expect((printed as unknown as { chosen: unknown }).chosen).toEqual({
+        interfaces: { wan: 'eth0', lan: ['br0'], detected: false, why: { wan: 'eth0: set by wan.interface', lan: 'br0: set by lan.interfaces' } },
+        token: { origin: 'inline' },
+      });
       expect(printed.config.upnp).toEqual({ ...DEFAULT_GATEWAY_CONFIG.upnp, httpPort: 5555 });
       expect(printed.config.journal).toEqual({ path: join(dir, 'state', 'gateway.db') });
       expect(printed.config.admin).toMatchObject({ listen: { host: '127.0.0.1', port: 8780 }, token: '(redacted)', maxConnections: 32 });
