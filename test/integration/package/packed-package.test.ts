@@ -22,8 +22,21 @@ const NODE_TYPES = join(REPO, 'node_modules', '@types');
 
 jest.setTimeout(120_000);
 
+/**
+ * The environment without what an enclosing `npm test` sets for this
+ * repository (its local prefix, package and lifecycle variables), so the
+ * nested npm works on the directory it is run in and nothing else.
+ */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false' };
+  for (const key of Object.keys(env)) {
+    if (key === 'npm_config_local_prefix' || key.startsWith('npm_package_') || key.startsWith('npm_lifecycle_')) delete env[key];
+  }
+  return env;
+}
+
 function run(command: string, args: readonly string[], cwd: string, timeoutMs = 90_000): SpawnSyncReturns<string> {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: childEnv() });
   if (result.error) throw result.error;
   return result;
 }
