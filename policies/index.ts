@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import { asyncScheduler } from 'rxjs';
- * import { createPolicyEngine } from './policies';
+ * import { createPolicyEngine } from 'homenet-controller/policies';
  *
  * const engine = createPolicyEngine({ scheduler: asyncScheduler });
  * engine.actions$.subscribe((action) => adapter.apply(action)); // AddPinhole, AddPortMapping, …

@@ -22,8 +22,9 @@ import type { DiscoveredGateway } from '../../adapters/upnp/gateway';
 import { discoverGateway, DiscoverGatewayOptions, GatewayNotFoundError } from '../../adapters/upnp/gateway-discovery';
 import { watchGateways } from '../../adapters/upnp/gateway-watch';
 import { SoapCaller, SoapClient } from '../../adapters/upnp/soap-client';
+import { UpnpNetworkError } from '../../adapters/upnp/upnp-errors';
 import { pinholeControlOf, portMappingControlOf, routerFaultOf } from './connect-gateway';
-import { chooseInternalClient } from './internal-client';
+import { chooseInternalClient, InternalClientError } from './internal-client';
 import { Keeper, LeaseKeeper } from './lease-keeper';
 import { PinholeOpener } from './pinhole-opener';
 import { PortMappingOpener } from './port-mapping-opener';
@@ -210,6 +211,8 @@ async function openFamily(
       ...(options.discoveryTimeoutMs ? { timeoutMs: options.discoveryTimeoutMs } : {}),
     });
   } catch (error) {
+    const offline = error instanceof UpnpNetworkError ? await noNetworkVerdict(plan.family, hostAddresses) : undefined;
+    if (offline) return { verdict: offline };
     if (!(error instanceof GatewayNotFoundError)) throw error;
     return {
       verdict: {
@@ -255,6 +258,22 @@ async function openFamily(
   }
   const verdict = await keeper.open(client);
   return { keeper, verdict };
+}
+
+/**
+ * Discovery could not even start over `family`: when this host has no usable
+ * address of that family (no interface up, an IPv4-only or IPv6-only host) that
+ * is an answer — unsupported, "no network" — not an error. Otherwise undefined
+ * (the discovery error stands, e.g. an SSDP port that cannot be bound).
+ */
+async function noNetworkVerdict(family: 'ipv4' | 'ipv6', hostAddresses: Promise<HostAddress[]>): Promise<Reachability | undefined> {
+  try {
+    chooseInternalClient(await hostAddresses, { family });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof InternalClientError)) return undefined;
+    return { family, verdict: 'unsupported', grade: 'D', reason: `no network: ${error.message.replace(/^cannot choose an InternalClient: /, '')}` };
+  }
 }
 
 function unsupported(family: 'ipv4' | 'ipv6', gateway: DiscoveredGateway, why: string): Reachability {

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
-import { CliCommand } from '../command';
+import { CliCommand, withJsonErrors } from '../command';
 import { closePort } from '../../agent/close-port';
 import { defaultStateDir, OpenedPortsStore } from '../../agent/opened-ports-store';
 import { PORT_OPTIONS, portArgs } from './port-args';
 
-export const closeCommand: CliCommand = {
+export const closeCommand: CliCommand = withJsonErrors({
   name: 'close',
   summary: "remove a port left open by 'homenet open --once'",
-  usage: `homenet close --protocol udp|tcp --port N [--family ipv6|ipv4|both] [--address A] [--external-port N] [--interface IF] [--json]`,
+  usage: `homenet close --protocol udp|tcp --port N [--family ipv6|ipv4|both] [--address A] [--external-port N] [--interface IF] [--json]
+  --json    stdout is JSON in every outcome: {"closed":[{"family":"ipv6","closed":true,"detail":"..."},...]}
+            (exit 0 when every family closed, 3 otherwise); a failure is {"error":{"code":"...","message":"..."}}
+            (exit 1; bad arguments: code "bad-arguments", exit 2).`,
   async run(argv, io) {
     const { values } = parseArgs({ args: argv, options: PORT_OPTIONS });
     const args = portArgs(values);
@@ -24,4 +27,4 @@ export const closeCommand: CliCommand = {
     else for (const r of results) io.out(`${r.family}: ${r.closed ? 'closed' : 'not closed'} — ${r.detail}`);
     return results.every((r) => r.closed) ? 0 : 3;
   },
-};
+});

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CliCommand, CliIo } from '../command';
+import { CliCommand, CliIo, withJsonErrors } from '../command';
 import { openPort } from '../../agent/open-port';
 import { defaultStateDir, OpenedPortsStore, recordOf } from '../../agent/opened-ports-store';
 import { Reachability } from '../../agent/reachability';
@@ -13,7 +13,18 @@ const USAGE = `homenet open --protocol udp|tcp --port N [--lease S] [--family ip
   router reboot until interrupted (Ctrl-C), then closes. --once opens and exits,
   leaving the lease to run (close it with 'homenet close').
   Prints one reachability verdict per family: open, not-needed, unsupported,
-  ineffective or denied. Exit 0 when every family is open or not needed, 3 otherwise.`;
+  ineffective or denied. Exit 0 when every family is open or not needed, 3 otherwise,
+  1 on errors, 2 on bad arguments.
+  --json    stdout is JSON in every outcome, one object per line:
+              {"event":"opened","reachability":[{"family":"ipv6","verdict":"open",
+                "externalAddress":"2001:db8::10","externalPort":40000,...},...]}
+              {"event":"changed","reachability":[...]}   renewals, moves, router reboots
+              {"event":"closed"}                         after Ctrl-C (foreground)
+            one reachability per family asked for; a family this host has no network in is
+              {"family":"ipv4","verdict":"unsupported","grade":"D","reason":"no network: ..."}
+            a refusal is {"verdict":"denied","code":606,"name":"...","reason":"..."} (exit 3);
+            a failure is {"error":{"code":"...","message":"..."}} (exit 1; bad arguments:
+            code "bad-arguments", exit 2).`;
 
 export function formatVerdict(r: Reachability): string {
   switch (r.verdict) {
@@ -33,7 +44,7 @@ function print(io: CliIo, json: boolean, event: string, reachability: readonly R
   else for (const r of reachability) io.out(formatVerdict(r));
 }
 
-export const openCommand: CliCommand = {
+export const openCommand: CliCommand = withJsonErrors({
   name: 'open',
   summary: 'open an IPv6 pinhole / IPv4 port mapping for this host and keep it open',
   usage: USAGE,
@@ -91,4 +102,4 @@ export const openCommand: CliCommand = {
     else io.out('closed');
     return good ? 0 : 3;
   },
-};
+});

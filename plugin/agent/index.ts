@@ -1,0 +1,37 @@
+/**
+ * The agent's public surface (`homenet-controller/agent`): open an inbound
+ * port for this host — an IPv6 pinhole and/or an IPv4 port mapping through
+ * UPnP IGD — keep it open, and close it, with a reachability verdict per
+ * address family.
+ *
+ * Everything here is stable API; the modules it re-exports from are not (do
+ * not deep-import `homenet-controller/dist/...`: the package's `exports` map
+ * does not allow it).
+ *
+ * @example
+ * ```ts
+ * import { openPort } from 'homenet-controller/agent';
+ *
+ * const port = await openPort({ protocol: 'udp', port: 3074, family: 'both', leaseSeconds: 3600 });
+ * for (const r of port.reachability) console.log(r.family, r.verdict, r.reason);
+ * await port.close();
+ * ```
+ */
+export { openPort } from './open-port';
+export type { OpenPortOptions, OpenPortHandle, PortFamily, HostAddressSource } from './open-port';
+export { closePort } from './close-port';
+export type { ClosePortOptions, ClosedPort } from './close-port';
+export { OpenedPortsStore, defaultStateDir } from './opened-ports-store';
+export type { OpenedPortRecord } from './opened-ports-store';
+export { InternalClientError } from './internal-client';
+export type {
+  Reachability,
+  ReachabilityVerdict,
+  OpenReachability,
+  NotNeededReachability,
+  UnsupportedReachability,
+  IneffectiveReachability,
+  DeniedReachability,
+} from './reachability';
+export type { HostAddress } from '../../adapters/observe/host-address';
+export { UpnpError } from '../../adapters/upnp/upnp-errors';
