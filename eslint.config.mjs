@@ -35,6 +35,11 @@ export default tseslint.config(
       // A daemon and a library log through their logger, never to the console
       // (the CLI, bench and test scopes below turn this off).
       'no-console': 'error',
+      // A `let` read by a closure before its one assignment (the gateway daemon
+      // wires callbacks that read `needs` before `needs` is built) must stay a
+      // `let`: as a `const` such an early read would throw instead of seeing
+      // undefined.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

@@ -83,9 +83,9 @@ export function assess(n: NeedRecord): { verdict: Verdict; reasons: Reason[]; ch
     else if (leg.state === 'denied') denied++;
   }
   const reasons: Reason[] = n.notes.concat(v6 !== undefined ? v6.reasons : NONE, v4 !== undefined ? v4.reasons : NONE, n.ineffective);
-  const changes: Change[] = n.planChanges.concat(v6Granted ? (v6 as LegRecord).changes : NONE, v4Granted ? (v4 as LegRecord).changes : NONE);
-  const g6 = v6Granted ? (v6 as LegRecord).grant : undefined;
-  const g4 = v4Granted ? (v4 as LegRecord).grant : undefined;
+  const changes: Change[] = n.planChanges.concat(v6Granted ? v6.changes : NONE, v4Granted ? v4.changes : NONE);
+  const g6 = v6Granted ? v6.grant : undefined;
+  const g4 = v4Granted ? v4.grant : undefined;
   const grants: GrantRecord[] = g6 !== undefined ? (g4 !== undefined ? [g6, g4] : [g6]) : g4 !== undefined ? [g4] : [];
   let verdict: Verdict;
   if (granted > 0) {

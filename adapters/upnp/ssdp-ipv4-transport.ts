@@ -33,7 +33,6 @@
  * ```
  */
 import { guardNodeSsdpSocket } from './node-ssdp-socket-guard';
-import type { Socket } from 'node:dgram';
 import type { Client } from 'node-ssdp';
 
 /** node-ssdp is loaded when an IPv4 transport starts, not when this file loads (an IPv6-only search never needs it). */

@@ -272,7 +272,7 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
     if (journalIn.path !== null && (typeof journalIn.path !== 'string' || journalIn.path.trim() === '')) {
       throw new GatewayConfigError('journal.path', journalIn.path, 'a file path, or null for an in-memory journal');
     }
-    journalPath = journalIn.path as string | null;
+    journalPath = journalIn.path;
   }
 
   const adminIn = section(root, 'admin', '', ['listen', 'token', 'tokenFile', 'maxMessageBytes', 'maxConnections', 'messagesPerSecond', 'burst', 'decisionsKept']);

@@ -243,7 +243,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     await firewall.prepare();
     const reconcile = async (): Promise<ReconcileSummary> => {
       await applier.idle();
-      const summary = await firewall.reconcile(desiredEntries(engine, needs as GatewayNeeds));
+      const summary = await firewall.reconcile(desiredEntries(engine, needs));
       if (events$.observed) events$.next({ event: 'reconciled', data: summary });
       return summary;
     };
@@ -254,7 +254,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     // The lease sweep: needs whose deadline passed end (their kernel entries expire by themselves at that instant).
     const sweepMs = options.sweepMs ?? 1000;
     const sweeper = scheduler.schedule(function sweep(this: { schedule(state?: unknown, delay?: number): void }) {
-      (needs as GatewayNeeds).sweep();
+      needs.sweep();
       this.schedule(undefined, sweepMs);
     }, sweepMs);
     fronts.push(() => sweeper.unsubscribe());

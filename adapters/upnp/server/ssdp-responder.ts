@@ -262,7 +262,7 @@ export class SsdpResponder {
       usn: m.usn,
       maxAgeSeconds: this.maxAge,
       server: this.options.serverHeader ?? DEFAULT_SERVER,
-      bootId: this.currentBootId as number,
+      bootId: this.currentBootId,
       configId: this.configIdValue,
     };
     if (location !== undefined) a.location = location;

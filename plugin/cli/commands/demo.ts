@@ -37,7 +37,7 @@ export const demoCommand: CliCommand = {
   usage: 'homenet demo [--prefix P] [--keep]',
   async run(argv, io: CliIo) {
     const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: 'demo' }, keep: { type: 'boolean', default: false } } });
-    const prefix = values.prefix!;
+    const prefix = values.prefix;
     const step = (text: string) => io.out(`\n== ${text}`);
     const probe = async (lab: LabHandle, family: 'ipv4' | 'ipv6', port: number, to: 'console' | 'console2' = 'console', externalPort?: number) => {
       const r = await labProbe(lab.plan, { to, family, port, timeoutMs: 1000, ...(externalPort ? { externalPort } : {}) });

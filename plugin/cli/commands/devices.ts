@@ -60,7 +60,7 @@ export const devicesCommand: CliCommand = {
     if (!Number.isInteger(forMs) || forMs < 0 || forMs > 3_600_000) throw new UsageError('--for-ms must be 0-3600000');
     const problems: string[] = [];
     const observers = await startDeviceObservers({
-      interfaceName: values.interface!,
+      interfaceName: values.interface,
       matterStoragePath: values['matter-storage'],
       ipv6Mostly: !values['no-ipv6-mostly'],
       onProblem: (p) => {
