@@ -261,7 +261,7 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
   else if (ipv4In.address !== undefined) throw new GatewayConfigError('wan.ipv4.address', ipv4In.address, 'no address unless wan.ipv4.source is "static"');
 
   const fwIn = section(root, 'firewall', '', ['table', 'enabled']);
-  const table = fwIn.table === undefined ? d.firewall.table : String(fwIn.table);
+  const table = typeof fwIn.table === 'string' ? fwIn.table : d.firewall.table; // anything else is refused just below
   if (typeof fwIn.table !== 'undefined' && (typeof fwIn.table !== 'string' || !TABLE_NAME.test(fwIn.table) || fwIn.table === 'filter' || fwIn.table === 'nat')) {
     throw new GatewayConfigError('firewall.table', fwIn.table, 'a table name of our own (letters, digits, _; not "filter" or "nat")');
   }
