@@ -100,7 +100,7 @@ export function assess(n: NeedRecord): { verdict: Verdict; reasons: Reason[]; ch
 /** What a decision is compared on: verdict, reason codes, and each grant's gateway, family, client, external port and lease. */
 function signatureOf(verdict: Verdict, reasons: Reason[], grants: GrantRecord[]): string {
   // Joined in one go (the same text as appending piece by piece, without the intermediate strings).
-  const parts: (string | number)[] = new Array(1 + reasons.length + grants.length);
+  const parts = new Array<string | number>(1 + reasons.length + grants.length);
   parts[0] = verdict;
   let k = 1;
   for (let i = 0; i < reasons.length; i++) parts[k++] = reasons[i].code;

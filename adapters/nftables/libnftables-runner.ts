@@ -23,7 +23,7 @@ function libnftables(): LibNftables | null {
     const errorBuffer = lib.func('const char *nft_ctx_get_error_buffer(void *ctx)');
     const setOutputFlags = lib.func('void nft_ctx_output_set_flags(void *ctx, unsigned int flags)');
     const runFromBuffer = lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)');
-    const ctx = ctxNew(0);
+    const ctx: unknown = ctxNew(0);
     if (!ctx) throw new Error('nft_ctx_new failed');
     bufferOutput(ctx);
     bufferError(ctx);
