@@ -13,7 +13,6 @@ let loaded: LibNftables | null | undefined;
 function libnftables(): LibNftables | null {
   if (loaded !== undefined) return loaded;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const koffi = require('koffi') as typeof import('koffi');
     const lib = koffi.load('libnftables.so.1');
     const ctxNew = lib.func('void *nft_ctx_new(uint32_t flags)');

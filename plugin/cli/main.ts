@@ -22,7 +22,6 @@ interface CommandEntry {
   readonly load: () => CliCommand;
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Loads a command that is not on a game's path (the daemon, the lab, replay,
  * matter.js) from the compiled tree. The bundled bin (`dist/homenet.js`)

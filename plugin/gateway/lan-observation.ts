@@ -311,7 +311,6 @@ export class LanObservation {
       if (reaped > 0) log.info('ended observer helpers left by a killed daemon', { count: reaped });
     }
     const onProblem = (p: ObserverProblem) => this.problem(p);
-    /* eslint-disable @typescript-eslint/no-require-imports */
     const { readHostAddresses, watchHostAddresses } = require('../../adapters/observe/host-addresses') as typeof import('../../adapters/observe/host-addresses');
     const own = new Set((await readHostAddresses().catch(() => [] as HostAddress[])).map((a) => a.address));
     const sink = (source: string) => ({
@@ -369,7 +368,6 @@ export class LanObservation {
         error: (e: unknown) => this.problem({ source: 'host-addresses', message: String(e), at: Date.now() }),
       }),
     );
-    /* eslint-enable @typescript-eslint/no-require-imports */
     if (config.helperPidFile) {
       const file = config.helperPidFile;
       // The helpers are spawned on subscribe; record them once they exist.

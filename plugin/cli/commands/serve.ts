@@ -30,7 +30,6 @@ export const serveCommand: CliCommand = {
       allowPositionals: false,
     });
     if (values.mode !== 'gateway') throw new UsageError(values.mode === undefined ? "--mode is required (only 'gateway' exists)" : `unknown mode '${values.mode}' (only 'gateway' exists)`);
-    /* eslint-disable @typescript-eslint/no-require-imports */
     const { loadGatewayConfig, parseGatewayConfig, GatewayConfigError, LOG_LEVELS } = require('../../gateway/gateway-config') as typeof import('../../gateway/gateway-config');
     let config;
     try {
@@ -53,7 +52,6 @@ export const serveCommand: CliCommand = {
     }
     const { startGatewayDaemon } = require('../../gateway/gateway-daemon') as typeof import('../../gateway/gateway-daemon');
     const { createLogger } = require('../../gateway/structured-log') as typeof import('../../gateway/structured-log');
-    /* eslint-enable @typescript-eslint/no-require-imports */
     const log = createLogger({ level: config.log.level, write: (line) => io.out(line.replace(/\n$/, '')) });
     const stop = io.interrupted();
     const daemon = await startGatewayDaemon({ config, log });
