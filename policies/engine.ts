@@ -16,7 +16,7 @@ import { OutputBuffer, Step, EMPTY_STEP, assess } from './output';
 import { Reconciler } from './reconciler';
 import { Settlement } from './settlement';
 import { OutputSubject } from './util/output-subject';
-import { GatewayRecord, GrantRecord, HomeState, NeedRecord, TableRecord } from './state';
+import { GrantRecord, HomeState, NeedRecord, TableRecord } from './state';
 
 export type { Step } from './output';
 
@@ -251,10 +251,10 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     tables.forEach((table, i) => {
       const cap = capacityOf(f, table);
       if (cap < capBefore[i]) {
-        const tbl = (gw as GatewayRecord)[table];
+        const tbl = gw[table];
         const why = reason('capacity', 'capacity-full', { conflictsWith: { kind: 'gateway', id: ev.gatewayId }, detail: `${table} capacity lowered to ${cap}` });
         while (tbl.grants.size > cap) settlement.evict(tbl.grants.peek() as GrantRecord, why);
-      } else if (cap > capBefore[i]) settlement.markFreed((gw as GatewayRecord)[table]);
+      } else if (cap > capBefore[i]) settlement.markFreed(gw[table]);
     });
     if (after !== before) {
       reconciler.resettleTable(gw, 'pinhole');

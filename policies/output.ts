@@ -83,9 +83,9 @@ export function assess(n: NeedRecord): { verdict: Verdict; reasons: Reason[]; ch
     else if (leg.state === 'denied') denied++;
   }
   const reasons: Reason[] = n.notes.concat(v6 !== undefined ? v6.reasons : NONE, v4 !== undefined ? v4.reasons : NONE, n.ineffective);
-  const changes: Change[] = n.planChanges.concat(v6Granted ? (v6 as LegRecord).changes : NONE, v4Granted ? (v4 as LegRecord).changes : NONE);
-  const g6 = v6Granted ? (v6 as LegRecord).grant : undefined;
-  const g4 = v4Granted ? (v4 as LegRecord).grant : undefined;
+  const changes: Change[] = n.planChanges.concat(v6Granted ? v6.changes : NONE, v4Granted ? v4.changes : NONE);
+  const g6 = v6Granted ? v6.grant : undefined;
+  const g4 = v4Granted ? v4.grant : undefined;
   const grants: GrantRecord[] = g6 !== undefined ? (g4 !== undefined ? [g6, g4] : [g6]) : g4 !== undefined ? [g4] : [];
   let verdict: Verdict;
   if (granted > 0) {
@@ -100,7 +100,7 @@ export function assess(n: NeedRecord): { verdict: Verdict; reasons: Reason[]; ch
 /** What a decision is compared on: verdict, reason codes, and each grant's gateway, family, client, external port and lease. */
 function signatureOf(verdict: Verdict, reasons: Reason[], grants: GrantRecord[]): string {
   // Joined in one go (the same text as appending piece by piece, without the intermediate strings).
-  const parts: (string | number)[] = new Array(1 + reasons.length + grants.length);
+  const parts = new Array<string | number>(1 + reasons.length + grants.length);
   parts[0] = verdict;
   let k = 1;
   for (let i = 0; i < reasons.length; i++) parts[k++] = reasons[i].code;

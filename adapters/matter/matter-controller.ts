@@ -117,7 +117,7 @@ export class MatterController {
       controller: { adminFabricLabel: options.fabricLabel ?? 'homenet' },
     });
     await node.start();
-    return new MatterController(node as unknown as ServerNodeInstance, main);
+    return new MatterController(node, main);
   }
 
   /** Node ids (16 hex digits) of the nodes commissioned into this fabric. */
@@ -142,7 +142,7 @@ export class MatterController {
       timeout: Seconds(Math.ceil((options.timeoutMs ?? 30_000) / 1000)),
       regulatoryLocation: 0,
       regulatoryCountryCode: 'XX',
-    } as Parameters<ServerNodeInstance['peers']['commission']>[0]);
+    });
     const address = peer.peerAddress;
     if (!address) throw new Error('commissioning finished without a node id');
     return hex16(address.nodeId);

@@ -122,7 +122,7 @@ export function normalizeEntry<T extends FirewallEntry>(entry: T, subject = 'ent
   };
   if (kind === 'port-mapping') out.externalPort = port(subject, 'externalPort', entry.externalPort ?? entry.internalPort, 1);
   if (entry.owner !== undefined) out.owner = commentText(entry.owner);
-  return { ...entry, ...out } as T;
+  return { ...entry, ...out };
 }
 
 /**

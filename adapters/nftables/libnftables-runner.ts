@@ -13,7 +13,6 @@ let loaded: LibNftables | null | undefined;
 function libnftables(): LibNftables | null {
   if (loaded !== undefined) return loaded;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const koffi = require('koffi') as typeof import('koffi');
     const lib = koffi.load('libnftables.so.1');
     const ctxNew = lib.func('void *nft_ctx_new(uint32_t flags)');
@@ -23,7 +22,7 @@ function libnftables(): LibNftables | null {
     const errorBuffer = lib.func('const char *nft_ctx_get_error_buffer(void *ctx)');
     const setOutputFlags = lib.func('void nft_ctx_output_set_flags(void *ctx, unsigned int flags)');
     const runFromBuffer = lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)');
-    const ctx = ctxNew(0);
+    const ctx: unknown = ctxNew(0);
     if (!ctx) throw new Error('nft_ctx_new failed');
     bufferOutput(ctx);
     bufferError(ctx);

@@ -48,7 +48,7 @@ function entryOf(set: ElementSet, item: Json, table: string): ActualEntry {
   let dataPart: Json = undefined;
   if (set.data) {
     if (!Array.isArray(item) || item.length !== 2) throw new NftParseError(`${where}: expected [key, data], got ${JSON.stringify(item)}`);
-    [keyPart, dataPart] = item;
+    [keyPart, dataPart] = item as Json[];
   }
   let timeoutSeconds = 0;
   let expiresInSeconds: number | undefined;

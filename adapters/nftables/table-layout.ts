@@ -58,7 +58,8 @@ const IFNAME = /^[A-Za-z0-9_.:*-]{1,15}$/;
 export function resolveLayout(options: TableLayoutOptions): ResolvedLayout {
   const table = options.table ?? 'homenet';
   if (!NAME.test(table)) throw new Error(`nftables table name ${JSON.stringify(table)} is invalid (letters, digits, _ and -, at most 31)`);
-  if (!Array.isArray(options.wanInterfaces) || options.wanInterfaces.length === 0) throw new Error('nftables wanInterfaces must name at least one interface');
+  const wanIn: unknown = options.wanInterfaces; // checked as unknown: a JavaScript caller may pass anything
+  if (!Array.isArray(wanIn) || wanIn.length === 0) throw new Error('nftables wanInterfaces must name at least one interface');
   for (const i of options.wanInterfaces) if (!IFNAME.test(i)) throw new Error(`nftables wanInterfaces entry ${JSON.stringify(i)} is not an interface name`);
   const mark = options.mark ?? 0x100;
   if (!Number.isInteger(mark) || mark <= 0 || mark > 0xffffffff) throw new Error(`nftables mark ${mark} must be a non-zero 32-bit integer`);

@@ -139,7 +139,7 @@ export class DeviceFusion {
     const addresses = new Map<string, AddressInput>();
     let ipv6Only: DeviceSeen['ipv6Only'];
     for (const m of members) {
-      for (const [k, v] of Object.entries(m.identities)) if (v !== undefined && identities[k] === undefined) identities[k] = v;
+      for (const [k, v] of Object.entries(m.identities) as [string, string | undefined][]) if (v !== undefined && identities[k] === undefined) identities[k] = v;
       for (const k of m.kinds) if (!kinds.some((x) => x.kind === k.kind && x.evidence === k.evidence)) kinds.push(k);
       for (const a of m.addresses) {
         const existing = addresses.get(a.address);

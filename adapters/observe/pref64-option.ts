@@ -38,7 +38,7 @@ export class Pref64FormatError extends Error {
  * ```
  */
 export function encodePref64(option: Pref64): Uint8Array {
-  const plc = PLC_LENGTHS.indexOf(option.prefixLength as (typeof PLC_LENGTHS)[number]);
+  const plc = PLC_LENGTHS.indexOf(option.prefixLength);
   if (plc < 0) throw new Pref64FormatError(`prefix length ${option.prefixLength} is not one of ${PLC_LENGTHS.join(', ')}`);
   if (!Number.isInteger(option.lifetime) || option.lifetime < 0 || option.lifetime > PREF64_MAX_LIFETIME) {
     throw new Pref64FormatError(`lifetime ${option.lifetime} s is outside 0-${PREF64_MAX_LIFETIME}`);

@@ -80,7 +80,7 @@ export async function buildGatewayReport(gateway: DiscoveredGateway | undefined,
     };
   }
   const ownCaller = options.caller ? undefined : new SoapClient(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {});
-  const caller = options.caller ?? (ownCaller as SoapClient);
+  const caller = options.caller ?? ownCaller;
   const s = gateway.services;
   const report: GatewayReport = {
     grade: 'C', gradeReason: '', discovered: true, igdVersion: gateway.igdVersion, family: gateway.family,

@@ -67,7 +67,7 @@ export function httpFetch(url: string, options: HttpFetchOptions = {}): Promise<
   try {
     target = parseHttpUrl(url);
   } catch (e) {
-    return Promise.reject(e);
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;

@@ -44,7 +44,7 @@ export function parseHttpUrl(text: string): ParsedHttpUrl {
     hostKind = 'ipv6';
     zone = z.zone;
   } else {
-    host = (bare as string).toLowerCase();
+    host = bare.toLowerCase();
     hostKind = isIpv4Literal(host) ? 'ipv4' : 'name';
     if (hostKind === 'ipv4') host = toRfc5952(host);
   }

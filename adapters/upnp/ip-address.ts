@@ -93,8 +93,8 @@ export function inPrefix(address: string, network: string, prefixLength: number)
     const n = ipaddr.parse(splitZone(network).address);
     if (a.kind() !== n.kind()) return false;
     return a.kind() === 'ipv6'
-      ? (a as ipaddr.IPv6).match(n as ipaddr.IPv6, prefixLength)
-      : (a as ipaddr.IPv4).match(n as ipaddr.IPv4, prefixLength);
+      ? (a as ipaddr.IPv6).match(n, prefixLength)
+      : (a as ipaddr.IPv4).match(n, prefixLength);
   } catch {
     return false;
   }

@@ -49,7 +49,7 @@ export function parseXmlDocument(text: string, what: string): XmlNode {
   if (xml.trim() === '') throw new UpnpProtocolError(`${what}: empty document`);
   let valid: true | { err: { msg: string; line: number } };
   try {
-    valid = XMLValidator.validate(xml) as typeof valid;
+    valid = XMLValidator.validate(xml);
   } catch (cause) {
     throw new UpnpProtocolError(`${what}: not XML`, { cause });
   }

@@ -66,8 +66,8 @@ export interface ParsedSoapRequest {
 export function parseSoapRequest(soapActionHeaderValue: string, body: string): ParsedSoapRequest {
   const m = /^\s*"?([^"#]+)#([^"]+)"?\s*$/.exec(soapActionHeaderValue);
   if (!m) throw new UpnpProtocolError(`Bad SOAPAction header ${JSON.stringify(soapActionHeaderValue)}`);
-  const serviceType = m[1] as string;
-  const action = m[2] as string;
+  const serviceType = m[1];
+  const action = m[2];
   const doc = parseXmlDocument(body, 'SOAP request');
   const b = child(child(doc, 'Envelope'), 'Body');
   if (!b) throw new UpnpProtocolError('SOAP request: no Envelope/Body');

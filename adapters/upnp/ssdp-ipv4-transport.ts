@@ -33,12 +33,10 @@
  * ```
  */
 import { guardNodeSsdpSocket } from './node-ssdp-socket-guard';
-import type { Socket } from 'node:dgram';
 import type { Client } from 'node-ssdp';
 
 /** node-ssdp is loaded when an IPv4 transport starts, not when this file loads (an IPv6-only search never needs it). */
 function nodeSsdpClient(): typeof Client {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('node-ssdp') as { Client: typeof Client }).Client;
 }
 import { InterfaceTableSource, interfaceOfIpv4Neighbour, ipv4SearchInterfaces, systemInterfaceTable } from './network-interfaces';

@@ -21,7 +21,7 @@ export const SERVICE_WAN_COMMON_INTERFACE_CONFIG_1 = 'urn:schemas-upnp-org:servi
 export function splitUrnVersion(urn: string): { name: string; version: number } | undefined {
   const m = /^(.*):(\d{1,4})$/.exec(urn.trim());
   if (!m) return undefined;
-  return { name: m[1] as string, version: Number(m[2]) };
+  return { name: m[1], version: Number(m[2]) };
 }
 
 /** True when `urn` is `family` at any version (`urn:...:WANIPConnection:2` is a `urn:...:WANIPConnection`). */

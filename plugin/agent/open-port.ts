@@ -146,7 +146,7 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
     // A router that reboots announces a new BOOTID: renew at once instead of
     // waiting for the next renewal to find the port gone.
     const gatewayWatch = watchGatewaysQuietly(options);
-    if (gatewayWatch) subscriptions.push(gatewayWatch.subscribe(() => keepers.forEach((k) => k.keeper?.renewNow().catch(options.onProblem))));
+    if (gatewayWatch) subscriptions.push(gatewayWatch.subscribe(() => keepers.forEach((k) => void k.keeper?.renewNow().catch((e: unknown) => options.onProblem?.(e)))));
   } else {
     for (const k of keepers) k.keeper?.detach();
   }
@@ -166,12 +166,12 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
     },
     changes$,
     async renewNow() {
-      await Promise.all(keepers.map((k) => k.keeper?.renewNow()));
+      await Promise.all(keepers.flatMap((k) => (k.keeper ? [k.keeper.renewNow()] : [])));
     },
     async close() {
       if (done) return;
       try {
-        await Promise.all(keepers.map((k) => k.keeper?.close()));
+        await Promise.all(keepers.flatMap((k) => (k.keeper ? [k.keeper.close()] : [])));
       } finally {
         finish();
       }

@@ -22,7 +22,6 @@ interface CommandEntry {
   readonly load: () => CliCommand;
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * Loads a command that is not on a game's path (the daemon, the lab, replay,
  * matter.js) from the compiled tree. The bundled bin (`dist/homenet.js`)
@@ -38,9 +37,9 @@ function unbundled<T>(name: string, exported: string): T {
 }
 
 const commands: readonly CommandEntry[] = [
-  { name: 'open', summary: 'open an IPv6 pinhole / IPv4 port mapping for this host and keep it open', load: () => require('./commands/open').openCommand },
-  { name: 'close', summary: "remove a port left open by 'homenet open --once'", load: () => require('./commands/close').closeCommand },
-  { name: 'gateways', summary: 'find the Internet gateways on this link and grade them (JAIPA A/B/C/D)', load: () => require('./commands/gateways').gatewaysCommand },
+  { name: 'open', summary: 'open an IPv6 pinhole / IPv4 port mapping for this host and keep it open', load: () => (require('./commands/open') as typeof import('./commands/open')).openCommand },
+  { name: 'close', summary: "remove a port left open by 'homenet open --once'", load: () => (require('./commands/close') as typeof import('./commands/close')).closeCommand },
+  { name: 'gateways', summary: 'find the Internet gateways on this link and grade them (JAIPA A/B/C/D)', load: () => (require('./commands/gateways') as typeof import('./commands/gateways')).gatewaysCommand },
   { name: 'devices', summary: 'list the LAN devices the controller knows: identity, kinds, addresses, IPv6-only, protections', load: () => unbundled('devices', 'devicesCommand') },
   { name: 'replay', summary: 'replay an event log through the policy engine (or generate a synthetic home)', load: () => unbundled('replay', 'replayCommand') },
   { name: 'demo', summary: 'run the main job on the built-in lab home and narrate it (root)', load: () => unbundled('demo', 'demoCommand') },

@@ -204,7 +204,7 @@ export class FirewallApplier {
           const applied = work.filter((w, i) => w.job.feedback && !errors[i]).map((w) => w.action.key);
           if (applied.length > 0) this.options.journal.markApplied?.(applied);
           work.forEach((w, i) => {
-            if (w.job.feedback && errors[i]) this.options.journal?.markFailed?.(w.action.key, (errors[i] as Error).message.slice(0, 500));
+            if (w.job.feedback && errors[i]) this.options.journal?.markFailed?.(w.action.key, errors[i].message.slice(0, 500));
           });
         }
         for (const job of batch) {

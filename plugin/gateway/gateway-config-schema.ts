@@ -69,7 +69,7 @@ export class GatewayConfigError extends Error {
 /** A value as an error message shows it: JSON, cut at 80 characters. */
 export function showConfigValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? `(${typeof value})`; // undefined only for what JSON cannot hold (functions, symbols)
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

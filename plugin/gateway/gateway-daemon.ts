@@ -192,7 +192,6 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     const observe = config.devices.observe;
     let observation: LanObservation | undefined;
     if ((observe.matter || observe.ipv6Mostly) && options.startLanObservation !== null) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { LanObservation: Observation } = require('./lan-observation') as typeof import('./lan-observation');
       observation = new Observation({ submit, log: log.child('observe') });
     }
@@ -243,7 +242,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     await firewall.prepare();
     const reconcile = async (): Promise<ReconcileSummary> => {
       await applier.idle();
-      const summary = await firewall.reconcile(desiredEntries(engine, needs as GatewayNeeds));
+      const summary = await firewall.reconcile(desiredEntries(engine, needs));
       if (events$.observed) events$.next({ event: 'reconciled', data: summary });
       return summary;
     };
@@ -254,7 +253,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     // The lease sweep: needs whose deadline passed end (their kernel entries expire by themselves at that instant).
     const sweepMs = options.sweepMs ?? 1000;
     const sweeper = scheduler.schedule(function sweep(this: { schedule(state?: unknown, delay?: number): void }) {
-      (needs as GatewayNeeds).sweep();
+      needs.sweep();
       this.schedule(undefined, sweepMs);
     }, sweepMs);
     fronts.push(() => sweeper.unsubscribe());
@@ -332,7 +331,6 @@ function defaultJournal(config: GatewayConfig, log: Logger, now: () => number): 
     log.warn('journal.path is null: needs are kept in memory only and do not survive a restart');
     return new MemoryGatewayJournal();
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { openSqliteGatewayJournal } = require('./sqlite-gateway-journal') as typeof import('./sqlite-gateway-journal');
   try {
     return openSqliteGatewayJournal(config.journal.path, log, now);
@@ -341,7 +339,6 @@ function defaultJournal(config: GatewayConfig, log: Logger, now: () => number): 
     // load the compiled tree's journal instead, which requires it from node_modules.
     const compiled = /bindings file|better_sqlite3\.node/.test((error as Error).message) ? compiledModule('plugin/gateway/sqlite-gateway-journal.js') : undefined;
     if (!compiled) throw error;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(compiled) as typeof import('./sqlite-gateway-journal')).openSqliteGatewayJournal(config.journal.path, log, now);
   }
 }
@@ -360,16 +357,13 @@ function defaultFirewall(config: GatewayConfig, now: () => number, log: Logger):
     log.warn('firewall.enabled is false: decisions are not enforced in the kernel');
     return new MemoryGatewayFirewall(now);
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { nftablesGatewayFirewall } = require('./nftables-gateway-firewall') as typeof import('./nftables-gateway-firewall');
   return nftablesGatewayFirewall(config, now);
 }
 
 function defaultNeighbourReader(config: GatewayConfig): () => Promise<Neighbour[]> {
   return async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { parseIpNeighJson } = require('../../adapters/observe/neighbour-table') as typeof import('../../adapters/observe/neighbour-table');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runCommand } = require('../../adapters/system/run-command') as typeof import('../../adapters/system/run-command');
     const { stdout } = await runCommand('ip', ['-j', 'neigh', 'show'], { timeoutMs: 5000 });
     return parseIpNeighJson(stdout).filter((n) => config.lan.interfaces.includes(n.interface));
@@ -377,13 +371,11 @@ function defaultNeighbourReader(config: GatewayConfig): () => Promise<Neighbour[
 }
 
 async function defaultIgdFront(decider: GatewayDecider, config: GatewayConfig, log: Logger): Promise<IgdFront> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startIgdFront, stableUuid } = require('./igd-front') as typeof import('./igd-front');
   return startIgdFront({ decider, lanInterfaces: config.lan.interfaces, httpPort: config.upnp.httpPort, uuid: stableUuid(`homenet:${config.firewall.table}:${config.lan.interfaces.join(',')}`), log });
 }
 
 async function defaultAdminApi(services: GatewayServices, config: GatewayConfig, log: Logger): Promise<{ address: { host: string; port: number }; stop(): Promise<void> }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startAdminServer } = require('./admin/admin-server') as typeof import('./admin/admin-server');
   return startAdminServer({ services, config: config.admin, log });
 }

@@ -241,7 +241,7 @@ export function prefix64(address: string): string | undefined {
   const [head, tail = ''] = address.split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
   return groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':');
 }
 
@@ -311,7 +311,6 @@ export class LanObservation {
       if (reaped > 0) log.info('ended observer helpers left by a killed daemon', { count: reaped });
     }
     const onProblem = (p: ObserverProblem) => this.problem(p);
-    /* eslint-disable @typescript-eslint/no-require-imports */
     const { readHostAddresses, watchHostAddresses } = require('../../adapters/observe/host-addresses') as typeof import('../../adapters/observe/host-addresses');
     const own = new Set((await readHostAddresses().catch(() => [] as HostAddress[])).map((a) => a.address));
     const sink = (source: string) => ({
@@ -369,7 +368,6 @@ export class LanObservation {
         error: (e: unknown) => this.problem({ source: 'host-addresses', message: String(e), at: Date.now() }),
       }),
     );
-    /* eslint-enable @typescript-eslint/no-require-imports */
     if (config.helperPidFile) {
       const file = config.helperPidFile;
       // The helpers are spawned on subscribe; record them once they exist.

@@ -106,7 +106,7 @@ export async function homenetRouterConfig(plan: LabPlan, options: HomenetRouterO
     log: { level: options.logLevel ?? 'info' },
   };
   for (const [key, value] of Object.entries(options.config ?? {})) {
-    base[key] = value && typeof value === 'object' && !Array.isArray(value) ? { ...(base[key] as object), ...(value as object) } : value;
+    base[key] = value && typeof value === 'object' && !Array.isArray(value) ? { ...(base[key] as object), ...value } : value;
   }
   return base;
 }

@@ -21,7 +21,8 @@ export interface NeedRequest {
    * current stable address of each family is used.
    */
   internalClient?: string;
-  protocol: Protocol | string;
+  /** A {@link Protocol}, or whatever else a client asked for: the port-hygiene rule refuses the rest. */
+  protocol: string;
   internalPort: number;
   /** IPv4 external port wished for (0/absent: same as internalPort). */
   externalPort?: number;

@@ -45,7 +45,7 @@ export function readHttpCapture(name: string): HttpCapture {
     const i = line.indexOf(':');
     headers.set(line.slice(0, i).toLowerCase(), line.slice(i + 1).trim());
   }
-  return { startLine: head[0] as string, headers, body: text.slice(split + 4) };
+  return { startLine: head[0], headers, body: text.slice(split + 4) };
 }
 
 /** One line of soap/INDEX.txt. */
@@ -62,10 +62,10 @@ export function soapCases(): SoapCase[] {
   return lines.map((line) => {
     const m = /^(\S+)\s+(\w+): HTTP (\d{3})(?:, UPnPError (\d+) ([^,]+))?,/.exec(line);
     if (!m) throw new Error(`Unparsed INDEX line: ${line}`);
-    const c: SoapCase = { name: m[1] as string, action: m[2] as string, httpStatus: Number(m[3]) };
+    const c: SoapCase = { name: m[1], action: m[2], httpStatus: Number(m[3]) };
     if (m[4]) {
       c.faultCode = Number(m[4]);
-      c.faultDescription = (m[5] as string).trim();
+      c.faultDescription = m[5].trim();
     }
     return c;
   });

@@ -154,12 +154,12 @@ export class SsdpResponder {
     }
     this.running = true;
     await this.announceAll('ssdp:alive');
-    const self = this;
-    this.timer = this.scheduler.schedule(function (this: SchedulerAction<unknown>) {
-      if (!self.running) return;
+    // The responder travels as the action's state: `this` inside is the action.
+    this.timer = this.scheduler.schedule(function (this: SchedulerAction<SsdpResponder>, self?: SsdpResponder) {
+      if (!self?.running) return;
       void self.announceAll('ssdp:alive');
-      this.schedule(undefined, self.interval);
-    }, this.interval);
+      this.schedule(self, self.interval);
+    }, this.interval, this);
   }
 
   /** Says ssdp:byebye and closes the transports. */
@@ -262,7 +262,7 @@ export class SsdpResponder {
       usn: m.usn,
       maxAgeSeconds: this.maxAge,
       server: this.options.serverHeader ?? DEFAULT_SERVER,
-      bootId: this.currentBootId as number,
+      bootId: this.currentBootId,
       configId: this.configIdValue,
     };
     if (location !== undefined) a.location = location;

@@ -80,7 +80,7 @@ export const demoCommand: CliCommand = {
   usage: 'homenet demo [--prefix P] [--keep]',
   async run(argv, io: CliIo) {
     const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: 'demo' }, keep: { type: 'boolean', default: false } } });
-    const prefix = values.prefix!;
+    const prefix = values.prefix;
     const startedAt = Date.now();
     const seconds = (from: number) => `${((Date.now() - from) / 1000).toFixed(1)} s`;
     const log = (l: string) => io.out(`   ${l}`);

@@ -20,7 +20,7 @@ const USAGE = `homenet devices [--interface IF] [--matter-storage DIR] [--for-ms
   --no-ipv6-mostly     skip the RA / DHCP / DNS64 observers (they need root)`;
 
 function printTable(io: CliIo, devices: readonly DeviceDescription[], network: Record<string, unknown>): void {
-  io.out(`network: pref64 ${String(network.pref64 ?? 'none')}${network.option108Offered ? `, DHCPv4 option 108 offered (V6ONLY_WAIT ${String(network.v6OnlyWait)} s)` : ''}`);
+  io.out(`network: pref64 ${typeof network.pref64 === 'string' ? network.pref64 : 'none'}${network.option108Offered ? `, DHCPv4 option 108 offered (V6ONLY_WAIT ${String(network.v6OnlyWait)} s)` : ''}`);
   for (const d of devices) {
     io.out(`${d.id}${d.name ? `  ${d.name}` : ''}`);
     io.out(`  kinds:      ${d.kinds.map((k) => `${k.kind} (${k.evidence})`).join('; ') || 'unknown'}`);
@@ -60,7 +60,7 @@ export const devicesCommand: CliCommand = {
     if (!Number.isInteger(forMs) || forMs < 0 || forMs > 3_600_000) throw new UsageError('--for-ms must be 0-3600000');
     const problems: string[] = [];
     const observers = await startDeviceObservers({
-      interfaceName: values.interface!,
+      interfaceName: values.interface,
       matterStoragePath: values['matter-storage'],
       ipv6Mostly: !values['no-ipv6-mostly'],
       onProblem: (p) => {

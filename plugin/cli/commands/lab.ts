@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { CliCommand, CliIo, UsageError } from '../command';
-import { labDown, labMatterDevice, labRebootRouter, labStatus, labUp, LabStatus, LabProfile } from '../../lab/lab';
+import { labDown, labMatterDevice, labRebootRouter, labStatus, labUp, LabStatus } from '../../lab/lab';
 import { labRenumber } from '../../lab/lab-renumber';
 import { labSetPref64 } from '../../lab/lab-ipv6-mostly';
 import { LAB_ROLES, LAN_ROLES, LabLanRole, LabRole, labPlan } from '../../lab/lab-plan';
@@ -100,13 +100,13 @@ export const labCommand: CliCommand = {
       },
     });
     const [action, role, extra] = positionals;
-    const prefix = values.prefix!;
+    const prefix = values.prefix;
     switch (action) {
       case 'up': {
         if (values.profile !== 'default' && values.profile !== 'ipv6-mostly') throw new UsageError('--profile must be default or ipv6-mostly');
         if (values.router !== 'miniupnpd' && values.router !== 'homenet') throw new UsageError('--router must be miniupnpd or homenet');
-        await labUp({ prefix, matter: values.matter, profile: values.profile as LabProfile, router: values.router, log: (l) => io.err(l) });
-        printStatus(io, await labStatus({ prefix }), values.json!);
+        await labUp({ prefix, matter: values.matter, profile: values.profile, router: values.router, log: (l) => io.err(l) });
+        printStatus(io, await labStatus({ prefix }), values.json);
         return 0;
       }
       case 'down': {
@@ -117,7 +117,7 @@ export const labCommand: CliCommand = {
       }
       case 'status': {
         const status = await labStatus({ prefix });
-        printStatus(io, status, values.json!);
+        printStatus(io, status, values.json);
         return status.running ? 0 : 3;
       }
       case 'exec': {

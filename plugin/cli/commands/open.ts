@@ -62,7 +62,7 @@ export const openCommand: CliCommand = withJsonErrors({
     const args = portArgs(values);
     const leaseSeconds = integer(values.lease, '--lease', 1, 604800, false);
     const discoveryTimeoutMs = integer(values['discovery-timeout-ms'], '--discovery-timeout-ms', 100, 60000, false);
-    const json = values.json!;
+    const json = values.json;
     const handle = await openPort({
       protocol: args.protocol,
       port: args.port,

@@ -41,7 +41,6 @@ export const serveCommand: CliCommand = {
       allowPositionals: false,
     });
     if (values.mode !== 'gateway') throw new UsageError(values.mode === undefined ? "--mode is required (only 'gateway' exists)" : `unknown mode '${values.mode}' (only 'gateway' exists)`);
-    /* eslint-disable @typescript-eslint/no-require-imports */
     const { readGatewayConfigFile, GatewayConfigError, LOG_LEVELS } = require('../../gateway/gateway-config') as typeof import('../../gateway/gateway-config');
     const { effectiveGatewayConfig, redactedGatewayConfig } = require('../../gateway/effective-gateway-config') as typeof import('../../gateway/effective-gateway-config');
     const level = values['log-level'];
@@ -66,7 +65,6 @@ export const serveCommand: CliCommand = {
     }
     const { startGatewayDaemon } = require('../../gateway/gateway-daemon') as typeof import('../../gateway/gateway-daemon');
     const { createLogger } = require('../../gateway/structured-log') as typeof import('../../gateway/structured-log');
-    /* eslint-enable @typescript-eslint/no-require-imports */
     const log = createLogger({ level: config.log.level, write: (line) => io.out(line.replace(/\n$/, '')) });
     const slog = log.child('serve');
     const { interfaces, token, stateDir } = effective.chosen;

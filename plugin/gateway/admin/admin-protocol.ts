@@ -101,7 +101,7 @@ export function parseRequest(text: string): { ok: true; request: AdminRequest } 
   if (!validId) {
     return { ok: false, error: errorMessage(null, 'invalid_message', `message_id must be a string of 1-64 [A-Za-z0-9_.:-] or an integer, got ${JSON.stringify(id)?.slice(0, 80)}`) };
   }
-  const messageId = id as MessageId;
+  const messageId = id;
   if (typeof obj.command !== 'string' || !COMMAND.test(obj.command)) {
     return { ok: false, error: errorMessage(messageId, 'invalid_message', `command must be a snake_case name, got ${JSON.stringify(obj.command)?.slice(0, 80)}`) };
   }

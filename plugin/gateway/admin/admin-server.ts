@@ -267,7 +267,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         send(errorMessage(null, 'invalid_message', 'send text frames holding JSON'));
         return;
       }
-      const parsed = parseRequest(data.toString());
+      const parsed = parseRequest((Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8'));
       if (!parsed.ok) {
         send(parsed.error);
         if (!authed) ws.close(WS_CLOSE.unauthorized, 'unauthorized');

@@ -29,7 +29,7 @@ export class ForegroundHomenet {
     });
     this.child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code ?? -1)));
-    this.exited.then(() => this.waiters.forEach((w) => w()));
+    void this.exited.then(() => this.waiters.forEach((w) => w())); // `exited` never rejects
   }
 
   /** Resolves with the first event matching `predicate`, or rejects after `timeoutMs`. */

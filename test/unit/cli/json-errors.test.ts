@@ -44,7 +44,7 @@ describe('jsonErrorOf', () => {
 
 describe('withJsonErrors', () => {
   const failing = (error: unknown): CliCommand =>
-    withJsonErrors({ name: 'demo-cmd', summary: 's', usage: 'homenet demo-cmd [--json]', run: async () => Promise.reject(error) });
+    withJsonErrors({ name: 'demo-cmd', summary: 's', usage: 'homenet demo-cmd [--json]', run: () => { throw error; } });
 
   it('prints the error object on stdout and the message (with usage for bad arguments) on stderr', async () => {
     const io = captureIo();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -86,7 +86,7 @@ describe('journal', () => {
       const db = new Database(path);
       db.pragma('wal_checkpoint(TRUNCATE)');
       db.close();
-      const bytes = require('node:fs').readFileSync(path) as Buffer;
+      const bytes = readFileSync(path);
       bytes.fill(0x5a, 4096, 4096 * 3); // smash pages 2 and 3
       writeFileSync(path, bytes);
       expect(() => open(path)).toThrow(new RegExp(`journal ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is damaged`));

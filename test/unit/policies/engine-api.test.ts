@@ -1,5 +1,5 @@
 import { VirtualTimeScheduler } from 'rxjs';
-import { Action, InvalidEventError, createPolicyEngine } from '../../../policies';
+import { InvalidEventError, createPolicyEngine } from '../../../policies';
 
 describe('createPolicyEngine (public API)', () => {
   it('runs the doc example: a same-tick decision for a submitted need', () => {
@@ -34,7 +34,7 @@ describe('createPolicyEngine (public API)', () => {
       order.push(o.type === 'action' ? `action ${o.op}` : `decision ${o.verdict}`);
       if (o.type === 'action' && o.op === 'add') {
         // an adapter that answers synchronously
-        const step = engine.submit({ type: 'action-succeeded', key: (o as Action).key, uniqueId: 5 });
+        const step = engine.submit({ type: 'action-succeeded', key: o.key, uniqueId: 5 });
         expect(step).toEqual({ decisions: [], actions: [] });
       }
     });

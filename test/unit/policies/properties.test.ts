@@ -68,7 +68,7 @@ const needSubmitted: fc.Arbitrary<PolicyEvent> = fc
     target: fc.constantFrom('self', 'self', 'self', 'other-v6', 'other-v4', 'own-temp'),
     other: fc.integer({ min: 0, max: 5 }),
   })
-  .map(({ n, d, family, cls, priority, port, ext, lease, target, other }) => {
+  .map(({ n, d, family, cls, priority, port, ext, lease, target, other }): PolicyEvent => {
     const internalClient =
       target === 'other-v6' ? v6(1, other) : target === 'other-v4' ? v4(other) : target === 'own-temp' ? `2001:db8:1::${d + 1}:beef` : undefined;
     return {
@@ -85,13 +85,13 @@ const needSubmitted: fc.Arbitrary<PolicyEvent> = fc
         ...(lease !== undefined ? { leaseSeconds: lease } : {}),
         ...(internalClient !== undefined ? { internalClient } : {}),
       },
-    } as PolicyEvent;
+    };
   });
 
 const otherEvents: fc.Arbitrary<PolicyEvent> = fc.oneof(
-  fc.record({ n: fc.integer({ min: 0, max: 15 }) }).map(({ n }) => ({ type: 'need-ended', needId: `n${n}` }) as PolicyEvent),
-  fc.integer({ min: 0, max: 5 }).map((d) => ({ type: 'device-left', deviceId: DEVICES[d] }) as PolicyEvent),
-  fc.record({ d: fc.integer({ min: 0, max: 5 }), allowed: fc.boolean() }).map(({ d, allowed }) => ({ type: 'owner-allow', deviceId: DEVICES[d], allowed }) as PolicyEvent),
+  fc.record({ n: fc.integer({ min: 0, max: 15 }) }).map(({ n }): PolicyEvent => ({ type: 'need-ended', needId: `n${n}` })),
+  fc.integer({ min: 0, max: 5 }).map((d): PolicyEvent => ({ type: 'device-left', deviceId: DEVICES[d] })),
+  fc.record({ d: fc.integer({ min: 0, max: 5 }), allowed: fc.boolean() }).map(({ d, allowed }): PolicyEvent => ({ type: 'owner-allow', deviceId: DEVICES[d], allowed })),
   fc
     .constantFrom(
       { wanIpv4: 'public' as const, ipv4OverIpv6: { mode: 'none' as const } },
@@ -99,7 +99,7 @@ const otherEvents: fc.Arbitrary<PolicyEvent> = fc.oneof(
       { ipv4OverIpv6: { mode: 'ds-lite' as const } },
       { wanIpv4: 'public' as const, ipv4OverIpv6: { mode: 'map-e' as const, portSet: { offset: 4, psidLength: 4, psid: 3 } } },
     )
-    .map((n) => ({ type: 'network-changed', ...n }) as PolicyEvent),
+    .map((n): PolicyEvent => ({ type: 'network-changed', ...n })),
   fc
     .record({
       pin: fc.constantFrom(undefined, null, 1, 2, 3),
@@ -107,15 +107,15 @@ const otherEvents: fc.Arbitrary<PolicyEvent> = fc.oneof(
       boot: fc.constantFrom(undefined, 'boot-1', 'boot-2', 'boot-3'),
       allowed: fc.constantFrom(undefined, true, false),
     })
-    .map(({ pin, map, boot, allowed }) => ({
+    .map(({ pin, map, boot, allowed }): PolicyEvent => ({
       type: 'gateway-seen', gatewayId: 'gw',
       ...(pin !== undefined ? { pinholeCapacity: pin } : {}),
       ...(map !== undefined ? { portMappingCapacity: map } : {}),
       ...(boot !== undefined ? { bootId: boot } : {}),
       ...(allowed !== undefined ? { inboundPinholeAllowed: allowed } : {}),
-    }) as PolicyEvent),
-  fc.constant({ type: 'gateway-rebooted', gatewayId: 'gw' } as PolicyEvent),
-  fc.constantFrom('pinhole' as const, 'port-mapping' as const).map((table) => ({ type: 'capacity-exhausted', gatewayId: 'gw', table }) as PolicyEvent),
+    })),
+  fc.constant<PolicyEvent>({ type: 'gateway-rebooted', gatewayId: 'gw' }),
+  fc.constantFrom('pinhole' as const, 'port-mapping' as const).map((table): PolicyEvent => ({ type: 'capacity-exhausted', gatewayId: 'gw', table })),
 );
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -130,9 +130,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 /** A home where every device was seen once, then random operations. */
 const scenario = fc.array(op, { minLength: 5, maxLength: 45 }).map((ops) => [
   { op: 'event' as const, event: { type: 'gateway-seen', gatewayId: 'gw', bootId: 'boot-1' } as PolicyEvent },
-  ...DEVICES.map((id, d) => ({
+  ...DEVICES.map((id, d): Op => ({
     op: 'event' as const,
-    event: { type: 'device-seen', deviceId: id, addresses: [{ address: v6(1, d) }, { address: v4(d) }], kinds: [{ kind: d < 4 ? 'game-console' : 'computer', evidence: 'preamble' }] } as PolicyEvent,
+    event: { type: 'device-seen', deviceId: id, addresses: [{ address: v6(1, d) }, { address: v4(d) }], kinds: [{ kind: d < 4 ? 'game-console' : 'computer', evidence: 'preamble' }] },
   })),
   ...ops,
 ]);

@@ -1,6 +1,5 @@
 // The closing line counts suites that failed outside their tests (a crash at import),
 // not only failed tests, and the run fails on them.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ClosingLineReporter = require('../../support/closing-line-reporter.js');
 
 interface SuiteLike {

@@ -84,18 +84,18 @@ describe('our own client against our own server', () => {
     await server.start();
     try {
       const [v6, v4] = server.urls();
-      const d6 = await fetchDeviceDescription({ url: `${v6}${igd.descriptionPath}`, host: '::1', port: server.addresses()[0]!.port, family: 'ipv6', acceptedBecause: 'sender' }, { timeoutMs: 2000 });
+      const d6 = await fetchDeviceDescription({ url: `${v6}${igd.descriptionPath}`, host: '::1', port: server.addresses()[0].port, family: 'ipv6', acceptedBecause: 'sender' }, { timeoutMs: 2000 });
       expect(d6.igdVersion).toBe(2);
       const fw = new WanIpv6FirewallControlClient(d6.services.wanIpv6FirewallControl!);
       expect(await fw.getFirewallStatus()).toEqual({ firewallEnabled: true, inboundPinholeAllowed: true });
       expect(await fw.addPinhole({ internalClient: '::1', internalPort: 40000, protocol: 'udp', leaseTimeSeconds: 600 })).toBe(7);
       expect(seen[0]?.[1]).toMatchObject({ req: { internalClient: '::1', protocol: 'udp', leaseSeconds: 600 }, who: { address: '::1', family: 'ipv6' } });
-      const d4 = await fetchDeviceDescription({ url: `${v4}${igd.descriptionPath}`, host: '127.0.0.1', port: server.addresses()[1]!.port, family: 'ipv4', acceptedBecause: 'sender' }, { timeoutMs: 2000 });
+      const d4 = await fetchDeviceDescription({ url: `${v4}${igd.descriptionPath}`, host: '127.0.0.1', port: server.addresses()[1].port, family: 'ipv4', acceptedBecause: 'sender' }, { timeoutMs: 2000 });
       const ipc = new WanIpConnectionClient(d4.services.wanIpConnection!);
       expect(await ipc.getExternalIpAddress()).toBe('198.51.100.1');
       await expect(ipc.addPortMapping({ internalClient: '127.0.0.1', internalPort: 80, externalPort: 80, protocol: 'tcp', leaseDurationSeconds: 60, description: 'x' }))
         .rejects.toMatchObject({ code: 606 });
-      const raw = parseRawResponse(await exchange(server.addresses()[1]!.port, `GET ${igd.descriptionPath} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      const raw = parseRawResponse(await exchange(server.addresses()[1].port, `GET ${igd.descriptionPath} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
       expect(raw.body).toContain(DEVICE_IGD_2);
       expect(raw.body).toContain(SERVICE_WAN_IPV6_FIREWALL_CONTROL_1);
     } finally {

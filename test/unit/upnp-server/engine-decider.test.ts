@@ -41,7 +41,7 @@ describe('engine-backed decider behind the HTTP server', () => {
     });
     server = createIgdHttpServer({ igd, decider, listen: [{ host: '127.0.0.1', port: 0 }], peerAddress: mapLoopbackPeer });
     await server.start();
-    port = server.addresses()[0]!.port;
+    port = server.addresses()[0].port;
   });
   afterEach(async () => {
     await server.close();
@@ -126,6 +126,6 @@ describe('refusalFor', () => {
     ['ineffective', { rule: 'ipv6-mostly', code: 'cgnat' }, 'add-mapping', 501],
     ['queued', { rule: 'router-feedback', code: 'no-gateway' }, 'pinhole', 501],
   ] as const)('%s %o on %s -> %i', (verdict, r, op, code) => {
-    expect(refusalFor({ ...base, verdict, reasons: [r] } as Decision, op).code).toBe(code);
+    expect(refusalFor({ ...base, verdict, reasons: [r] }, op).code).toBe(code);
   });
 });

@@ -59,11 +59,11 @@ describe('fault compatibility with the captured miniupnpd 2.3.1', () => {
     test(`${c.name}: HTTP ${c.httpStatus}${c.faultCode ? ` UPnP ${c.faultCode}` : ''}`, async () => {
       const captured = readReference('soap', `${c.name}.request.http`).toString('utf8');
       const [head, ...rest] = captured.split('\r\n\r\n');
-      const adjusted = `${(head as string)
+      const adjusted = `${head
         .replace(/^POST (\S+) /, (_m, p: string) => `POST ${ours[p] ?? p} `)
-        .replace(/\r\nHost: [^\r]*/i, `\r\nHost: 127.0.0.1:${server.addresses()[0]!.port}`)}\r\n\r\n${rest.join('\r\n\r\n')}`;
+        .replace(/\r\nHost: [^\r]*/i, `\r\nHost: 127.0.0.1:${server.addresses()[0].port}`)}\r\n\r\n${rest.join('\r\n\r\n')}`;
       const client = SENDER[c.name] ?? (c.name.startsWith('ipc-') ? CONSOLE_A.v4 : CONSOLE_A.v6);
-      const raw = await exchange(server.addresses()[0]!.port, adjusted, { localAddress: sourceFor(client) });
+      const raw = await exchange(server.addresses()[0].port, adjusted, { localAddress: sourceFor(client) });
       const res = parseRawResponse(raw);
       const expected = parseRawResponse(readReference('soap', `${c.name}.response.http`).toString('utf8'));
       expect({ status: res.status, errorCode: res.errorCode }).toEqual({ status: expected.status, errorCode: expected.errorCode });

@@ -29,7 +29,7 @@ describe('IGD HTTP server hardening', () => {
       limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckIntervalMs: 100, keepAliveTimeoutMs: 300, maxConnections: 8 },
     });
     await server.start();
-    port = server.addresses()[0]!.port;
+    port = server.addresses()[0].port;
   });
   afterAll(async () => server.close());
   afterEach(async () => {

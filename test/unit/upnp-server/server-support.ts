@@ -37,7 +37,7 @@ export const mapLoopbackPeer = (socket: net.Socket): string | undefined => {
 export interface LabEngine {
   engine: PolicyEngine;
   scheduler: VirtualTimeScheduler;
-  deviceIdOf(address: string): string | undefined;
+  deviceIdOf: (address: string) => string | undefined;
 }
 
 /** An engine that knows the gateway, two consoles and (optionally) a Matter plug. */

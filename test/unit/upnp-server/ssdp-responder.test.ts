@@ -161,7 +161,7 @@ describe('SsdpResponder found by our own discoverGateway', () => {
     await server.start();
     const table: InterfaceTable = { lan: [info('127.0.0.1', 8, 'IPv4')] };
     const rt = new FakeResponderTransport('ipv4');
-    const responder = new SsdpResponder({ igd, configId: server.documents.configId, transports: [rt], interfaces: ['lan'], interfaceTable: () => table, httpPort: server.addresses()[0]!.port });
+    const responder = new SsdpResponder({ igd, configId: server.documents.configId, transports: [rt], interfaces: ['lan'], interfaceTable: () => table, httpPort: server.addresses()[0].port });
     await responder.start();
     try {
       const client = new FakeTransport('ipv4', (_t, st) => rt.deliver(search(st), { remoteAddress: '127.0.0.1', interfaceName: 'lan' }));
@@ -246,7 +246,7 @@ describe('SsdpResponder on real sockets', () => {
   });
 
   (externalIpv4 ? it : it.skip)('answers a unicast IPv4 search through the node-ssdp transport', async () => {
-    const { name, address } = externalIpv4 as { name: string; address: string };
+    const { name, address } = externalIpv4;
     const port = 42000 + (process.pid % 1000);
     const errors: Error[] = [];
     const t = new Ipv4SsdpResponderTransport({ interfaces: [name], ssdpPort: port, onError: (e) => errors.push(e) });

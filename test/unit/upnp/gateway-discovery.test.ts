@@ -151,7 +151,7 @@ describe('discoverGateway over real loopback sockets', () => {
   const own = Object.entries(os.networkInterfaces()).flatMap(([name, infos]) =>
     (infos ?? []).filter((i) => i.family === 'IPv4' && !i.internal).map((i) => ({ name, address: i.address })))[0];
   (own ? it : it.skip)('IPv4 through node-ssdp: M-SEARCH out, unicast answer in, description fetched, gateway found', async () => {
-    const me = own as { name: string; address: string };
+    const me = own;
     await http.close();
     http = await startHttp(me.address, (_req, res) => res.end(rootDesc));
     const port = await fakeRouter('udp4', me.address, () => http.url('/rootDesc.xml'));

@@ -9,7 +9,7 @@ const rootDesc = readReference('rootDesc.xml').toString('utf8');
 function gatewayFrom(xml: string, family: 'ipv4' | 'ipv6' = 'ipv4'): DiscoveredGateway {
   const description = parseDeviceDescription(xml, 'http://192.168.77.1:5000/rootDesc.xml');
   return {
-    family, remoteAddress: '192.168.77.1', location: description.descriptionUrl, udn: description.udns[0] as string,
+    family, remoteAddress: '192.168.77.1', location: description.descriptionUrl, udn: description.udns[0],
     searchTarget: 'x', usn: 'x', maxAgeSeconds: 120, igdVersion: description.igdVersion ?? 2, description, services: description.services,
     localAddress: '192.168.77.10', server: 'MiniUPnPd/2.3.1',
   };

@@ -26,16 +26,16 @@ const mappingProtocol = (p: string): 'udp' | 'tcp' => (p === 'UDP' ? 'udp' : 'tc
 /** Calls the typed client method that produces `action` with `a`'s values. */
 function invokeTyped(action: string, a: Record<string, string>, fw: WanIpv6FirewallControlClient, ipc: WanIpConnectionClient): Promise<unknown> {
   const pinhole = () => ({
-    remoteHost: a.RemoteHost as string, remotePort: Number(a.RemotePort), internalClient: a.InternalClient as string,
+    remoteHost: a.RemoteHost, remotePort: Number(a.RemotePort), internalClient: a.InternalClient,
     internalPort: Number(a.InternalPort), protocol: protocolOf(Number(a.Protocol)),
   });
   const mapping = () => ({
-    remoteHost: a.NewRemoteHost as string, externalPort: Number(a.NewExternalPort), protocol: mappingProtocol(a.NewProtocol as string),
-    internalPort: Number(a.NewInternalPort), internalClient: a.NewInternalClient as string, enabled: a.NewEnabled === '1',
-    description: a.NewPortMappingDescription as string, leaseDurationSeconds: Number(a.NewLeaseDuration),
+    remoteHost: a.NewRemoteHost, externalPort: Number(a.NewExternalPort), protocol: mappingProtocol(a.NewProtocol),
+    internalPort: Number(a.NewInternalPort), internalClient: a.NewInternalClient, enabled: a.NewEnabled === '1',
+    description: a.NewPortMappingDescription, leaseDurationSeconds: Number(a.NewLeaseDuration),
   });
-  const key = () => ({ remoteHost: a.NewRemoteHost as string, externalPort: Number(a.NewExternalPort), protocol: mappingProtocol(a.NewProtocol as string) });
-  const range = () => ({ startPort: Number(a.NewStartPort), endPort: Number(a.NewEndPort), protocol: mappingProtocol(a.NewProtocol as string), manage: a.NewManage === '1' });
+  const key = () => ({ remoteHost: a.NewRemoteHost, externalPort: Number(a.NewExternalPort), protocol: mappingProtocol(a.NewProtocol) });
+  const range = () => ({ startPort: Number(a.NewStartPort), endPort: Number(a.NewEndPort), protocol: mappingProtocol(a.NewProtocol), manage: a.NewManage === '1' });
   switch (action) {
     case 'GetFirewallStatus': return fw.getFirewallStatus();
     case 'GetOutboundPinholeTimeout': return fw.getOutboundPinholeTimeout(pinhole());
@@ -155,7 +155,7 @@ describe('every captured SOAP case of soap/INDEX.txt', () => {
       }
       await result.catch(() => undefined);
       expect(caller.calls).toHaveLength(1);
-      const sent = caller.calls[0] as SoapCallRequest;
+      const sent = caller.calls[0];
       expect(sent.action).toBe(c.action);
       expect(sent.serviceType).toBe(serviceOf(c));
       const expectedArgs = parsed.args.map(([k, v]) => [k, NORMALIZED[c.name]?.[k] ?? v]);
