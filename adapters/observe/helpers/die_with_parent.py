@@ -2,7 +2,8 @@
 
 Makes the process die with the one that started it, even a killed one
 (PR_SET_PDEATHSIG = SIGKILL, which survives execve), then becomes COMMAND.
-Exits 70 without running COMMAND when that parent is already gone.
+Exits 70 without running COMMAND when that parent is already gone, 127
+when COMMAND cannot be run.
 
 usage: HOMENET_HELPER_PARENT=PID die_with_parent.py COMMAND [ARG...]
 """
@@ -14,4 +15,11 @@ except (OSError, AttributeError):
 parent = os.environ.pop('HOMENET_HELPER_PARENT', '')
 if parent and os.getppid() != int(parent):
     sys.exit(70)
-os.execvp(sys.argv[1], sys.argv[1:])
+if len(sys.argv) < 2:
+    sys.stderr.write('usage: die_with_parent.py COMMAND [ARG...]\n')
+    sys.exit(64)
+try:
+    os.execvp(sys.argv[1], sys.argv[1:])
+except OSError as error:
+    sys.stderr.write('cannot run %s: %s\n' % (sys.argv[1], error.strerror))
+    sys.exit(127)
