@@ -44,7 +44,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
-import { canonicalAddress } from '../../policies/model/address';
+import { canonicalAddress, familyOf } from '../../policies/model/address';
 import { DeviceKind } from '../../policies/model/device';
 import { NEED_CLASSES, NeedClass } from '../../policies/model/need';
 
@@ -189,7 +189,7 @@ function interfaceName(value: unknown, key: string): string {
 
 function address(value: unknown, key: string, family?: 'ipv4' | 'ipv6'): string {
   const canonical = typeof value === 'string' ? canonicalAddress(value) : undefined;
-  if (canonical === undefined || (family === 'ipv4' && canonical.includes(':')) || (family === 'ipv6' && !canonical.includes(':'))) {
+  if (canonical === undefined || (family !== undefined && familyOf(canonical) !== family)) {
     throw new GatewayConfigError(key, value, family ? `an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address` : 'an IP address');
   }
   return canonical;

@@ -96,7 +96,7 @@ const HELPER_RESTART: HelperRestart = { retries: 5, initialDelayMs: 1000, maxDel
 
 /** The /64 of an IPv6 address (its canonical network address), or undefined for IPv4 and non-addresses. */
 export function prefix64(address: string): string | undefined {
-  return address.includes(':') ? prefixOf(address, 64) : undefined;
+  return familyOf(address) === 'ipv6' ? prefixOf(address, 64) : undefined;
 }
 
 /**
