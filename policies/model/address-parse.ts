@@ -6,7 +6,7 @@
  * without building new records; everything else imports `./address`.
  */
 import ipaddr from 'ipaddr.js';
-import { AddressScope, Family, scopeOfParsed } from './address';
+import type { AddressScope, Family } from './address';
 import { flat } from '../util/flat';
 
 /** An address literal parsed: canonical text, family and scope. */
@@ -40,6 +40,44 @@ export function parseIp(bare: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   if (!ipaddr.isValid(bare)) return undefined;
   if (!bare.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(bare)) return undefined;
   return ipaddr.parse(bare);
+}
+
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3') as [ipaddr.IPv6, number];
+
+/** Scope of a parsed address (see {@link AddressScope}, which says what each range is). */
+export function scopeOfParsed(ip: ipaddr.IPv4 | ipaddr.IPv6): AddressScope {
+  const range = ip.range();
+  if (ip.kind() === 'ipv6') {
+    switch (range) {
+      case 'linkLocal':
+        return 'link-local';
+      case 'uniqueLocal':
+        return 'ula';
+      case 'unspecified':
+      case 'loopback':
+      case 'multicast':
+        return range;
+      default:
+        return (ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6) ? 'gua' : 'other';
+    }
+  }
+  switch (range) {
+    case 'private':
+      return 'private';
+    case 'carrierGradeNat':
+      return 'cgnat';
+    case 'linkLocal':
+      return 'link-local';
+    case 'unspecified':
+    case 'loopback':
+    case 'multicast':
+      return range;
+    case 'broadcast':
+      return 'other';
+    default:
+      // 240/4 is the one 'reserved' block that is no unicast address.
+      return (ip as ipaddr.IPv4).octets[0] >= 240 ? 'other' : 'public';
+  }
 }
 
 /** Parses (memoised, bounded) an address literal into canonical text, family and scope; a zone id is dropped. */

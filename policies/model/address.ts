@@ -94,47 +94,14 @@ export function canonicalAddress(text: string): string | undefined {
   return parse(text)?.address;
 }
 
-/** Family of a canonical address. */
+/**
+ * Family of a canonical address (an IPv4-mapped one is `ipv6`).
+ *
+ * @example
+ * familyOf('2001:db8::1') // 'ipv6'
+ */
 export function familyOf(address: string): Family {
   return address.includes(':') ? 'ipv6' : 'ipv4';
-}
-
-const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3') as [ipaddr.IPv6, number];
-
-/** Scope of a parsed address (see {@link AddressScope}). */
-export function scopeOfParsed(ip: ipaddr.IPv4 | ipaddr.IPv6): AddressScope {
-  const range = ip.range();
-  if (ip.kind() === 'ipv6') {
-    switch (range) {
-      case 'linkLocal':
-        return 'link-local';
-      case 'uniqueLocal':
-        return 'ula';
-      case 'unspecified':
-      case 'loopback':
-      case 'multicast':
-        return range;
-      default:
-        return (ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6) ? 'gua' : 'other';
-    }
-  }
-  switch (range) {
-    case 'private':
-      return 'private';
-    case 'carrierGradeNat':
-      return 'cgnat';
-    case 'linkLocal':
-      return 'link-local';
-    case 'unspecified':
-    case 'loopback':
-    case 'multicast':
-      return range;
-    case 'broadcast':
-      return 'other';
-    default:
-      // 240/4 is the one 'reserved' block that is no unicast address.
-      return (ip as ipaddr.IPv4).octets[0] >= 240 ? 'other' : 'public';
-  }
 }
 
 /**
@@ -150,17 +117,32 @@ export function scopeOf(address: string): AddressScope {
   return parsed.scope;
 }
 
-/** True for the scopes peers on the Internet can reach: `gua` (IPv6) and `public` (IPv4). */
+/**
+ * True for the scopes peers on the Internet can reach: `gua` (IPv6) and `public` (IPv4).
+ *
+ * @example
+ * isGlobalScope(scopeOf('198.51.100.7')) // true
+ */
 export function isGlobalScope(scope: AddressScope): boolean {
   return scope === 'gua' || scope === 'public';
 }
 
-/** True for the literal "any" addresses a client must never send as InternalClient. */
+/**
+ * True for the literal "any" addresses a client must never send as InternalClient.
+ *
+ * @example
+ * isWildcardAddress('0.0.0.0') // true
+ */
 export function isWildcardAddress(text: string | undefined): boolean {
   return text === undefined || text === '' || text === '*' || text === '::' || text === '0.0.0.0';
 }
 
-/** Turns an {@link AddressInput} into a {@link DeviceAddress}; `undefined` if the literal is invalid. */
+/**
+ * Turns an {@link AddressInput} into a {@link DeviceAddress}; `undefined` if the literal is invalid.
+ *
+ * @example
+ * toDeviceAddress({ address: '2001:DB8::7', temporary: true }) // { address: '2001:db8::7', family: 'ipv6', scope: 'gua', stable: false, deprecated: false }
+ */
 export function toDeviceAddress(input: AddressInput): DeviceAddress | undefined {
   const parsed = parse(input.address);
   if (parsed === undefined) return undefined;
@@ -197,12 +179,22 @@ export function splitZone(text: string): ZonedAddress {
   return zone ? { address: text.slice(0, i), zone } : { address: text.slice(0, i) };
 }
 
-/** True for a dotted-quad IPv4 literal with exactly four decimal parts (no `1.2.3`, no octal, no zone). */
+/**
+ * True for a dotted-quad IPv4 literal with exactly four decimal parts (no `1.2.3`, no octal, no zone).
+ *
+ * @example
+ * isIpv4Literal('192.0.2.1') // true; isIpv4Literal('127.1') // false
+ */
 export function isIpv4Literal(text: string): boolean {
   return !text.includes('%') && parse(text)?.family === 'ipv4';
 }
 
-/** True for an IPv6 literal, with or without a zone id. */
+/**
+ * True for an IPv6 literal, with or without a zone id.
+ *
+ * @example
+ * isIpv6Literal('fe80::1%eth0') // true
+ */
 export function isIpv6Literal(text: string): boolean {
   return parse(text)?.family === 'ipv6';
 }
@@ -223,7 +215,12 @@ export function toRfc5952(text: string): string {
   return zone && parsed.family === 'ipv6' ? `${parsed.address}%${zone}` : parsed.address;
 }
 
-/** True for an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2). */
+/**
+ * True for an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2), in any spelling.
+ *
+ * @example
+ * isIpv4Mapped('::ffff:c000:201') // true
+ */
 export function isIpv4Mapped(text: string): boolean {
   const parsed = parse(text);
   return parsed !== undefined && parsed.family === 'ipv6' && parsed.address.startsWith('::ffff:') && parsed.address.includes('.');
@@ -255,13 +252,23 @@ export function sameAddress(a: string, b: string): boolean {
   return x !== undefined && x === unmappedAddress(b);
 }
 
-/** True for fe80::/10 (a zone id is allowed). */
+/**
+ * True for fe80::/10 (a zone id is allowed).
+ *
+ * @example
+ * isLinkLocalIpv6('FE80::1%eth0') // true
+ */
 export function isLinkLocalIpv6(text: string): boolean {
   const parsed = parse(text);
   return parsed !== undefined && parsed.family === 'ipv6' && parsed.scope === 'link-local';
 }
 
-/** True for a global unicast IPv6 address (2000::/3, scope `gua`; so never ULA) — the IPv6 search gate. */
+/**
+ * True for a global unicast IPv6 address (2000::/3, scope `gua`; so never ULA) — the IPv6 search gate.
+ *
+ * @example
+ * isNonUlaGlobalIpv6('2001:db8::1') // true; isNonUlaGlobalIpv6('fd00::1') // false
+ */
 export function isNonUlaGlobalIpv6(text: string): boolean {
   return parse(text)?.scope === 'gua';
 }
