@@ -9,6 +9,8 @@ import { bytesToIpv4, bytesToIpv6 } from '../../../../adapters/matter/matter-byt
 import { parseIpAddrJson } from '../../../../adapters/observe/host-address';
 import { parseIpNeighJson } from '../../../../adapters/observe/neighbour-table';
 import { requesterOf } from '../../../../adapters/upnp/server/soap-control';
+import { decodeDnsMessage } from '../../../../adapters/matter/dns-message';
+import { aaaa, response } from '../../matter/dns-bytes';
 
 describe('canonical form', () => {
   it.each([
@@ -52,6 +54,8 @@ describe('canonical form', () => {
       expect(bytesToIpv6(Uint8Array.from(addressToBytes(text)!))).toBe(expected);
       expect(parseIpAddrJson(JSON.stringify([{ ifname: 'eth0', addr_info: [{ family: 'inet6', local: text, prefixlen: 64 }] }]))[0].address).toBe(expected);
       expect(parseIpNeighJson(JSON.stringify([{ dst: text, dev: 'eth0', lladdr: '02:00:00:00:00:01', state: ['REACHABLE'] }]))[0].address).toBe(expected);
+      const mdns = decodeDnsMessage(response([aaaa('h.local', addressToBytes(text)!)]));
+      expect(mdns.answers[0]).toMatchObject({ address: expected });
     }
     expect(bytesToIpv4(Uint8Array.from([192, 0, 2, 1]))).toBe('192.0.2.1');
     // A dual-stack socket's IPv4 peer is that IPv4 host, in every text form.
