@@ -1,5 +1,5 @@
 import type { Action } from '../../policies/model/action';
-import { canonicalAddress, familyOf, type Family } from '../../policies/model/address';
+import { canonicalAddress, familyOf, isWildcardAddress, type Family } from '../../policies/model/address';
 import type { Table } from '../../policies/model/gateway';
 import type { Grant, GrantTarget } from '../../policies/model/grant';
 import type { Protocol } from '../../policies/model/need';
@@ -71,8 +71,6 @@ export interface ActualEntry extends FirewallEntry {
   readonly expiresInSeconds?: number;
 }
 
-const ANY_REMOTE = new Set(['', '*', '0.0.0.0', '::']);
-
 /** The entry's address in the one canonical form, checked for its family; no zone id. */
 function entryAddress(subject: string, field: string, value: unknown, family: Family): string {
   const address = typeof value === 'string' && !value.includes('%') ? canonicalAddress(value) : undefined;
@@ -115,7 +113,7 @@ export function normalizeEntry<T extends FirewallEntry>(entry: T, subject = 'ent
     protocol,
     internalClient: entryAddress(subject, 'internalClient', entry.internalClient, family),
     internalPort: port(subject, 'internalPort', entry.internalPort, 1),
-    remoteHost: ANY_REMOTE.has(entry.remoteHost ?? '') ? '' : entryAddress(subject, 'remoteHost', entry.remoteHost, family),
+    remoteHost: isWildcardAddress(entry.remoteHost) ? '' : entryAddress(subject, 'remoteHost', entry.remoteHost, family),
     remotePort: port(subject, 'remotePort', entry.remotePort ?? 0, 0),
   };
   if (kind === 'port-mapping') out.externalPort = port(subject, 'externalPort', entry.externalPort ?? entry.internalPort, 1);
