@@ -120,7 +120,8 @@ setInterval(() => undefined, 1000);`;
       parent.once('exit', (code) => reject(new Error(`parent exited ${code}`)));
     });
     expect(alive(pid)).toBe(true);
-    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe('sleep');
+    // The shell printed its pid, then became `sleep` (PR_SET_PDEATHSIG survives exec).
+    await waitFor(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === 'sleep');
     parent.kill('SIGKILL');
     await waitFor(() => !alive(pid));
     expect(existsSync(`/proc/${pid}`) ? alive(pid) : false).toBe(false);
