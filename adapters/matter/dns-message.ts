@@ -14,6 +14,7 @@
  * for (const r of message.answers) if (r.type === DnsType.AAAA) console.log(r.name, r.address, r.ttl);
  * ```
  */
+import { addressFromBytes } from '../../policies/model/address';
 
 /** Record types the watcher understands; others are kept as raw data. */
 export const DnsType = {
@@ -170,29 +171,6 @@ function labelText(bytes: Uint8Array): string {
   return text.replace(/\\/g, '\\\\').replace(/\./g, '\\.');
 }
 
-function ipv6Text(bytes: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-  // RFC 5952: compress the longest run (>= 2) of zero groups, leftmost on a tie.
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLength && j - i >= 2) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return groups.join(':');
-  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLength).join(':')}`;
-}
-
 function readRecord(reader: Reader, offset: number): { record: DnsRecord; end: number } {
   const { name, end: afterName } = reader.name(offset);
   const type = reader.u16(afterName, 'a record type');
@@ -208,11 +186,11 @@ function readRecord(reader: Reader, offset: number): { record: DnsRecord; end: n
   switch (type) {
     case DnsType.A:
       if (rdLength !== 4) throw bogus(`an A record has 4 bytes of data, not ${rdLength}`);
-      record = { ...base, type, address: Array.from(reader.bytes.subarray(rdStart, rdEnd)).join('.') };
+      record = { ...base, type, address: addressFromBytes(reader.bytes.subarray(rdStart, rdEnd)) as string };
       break;
     case DnsType.AAAA:
       if (rdLength !== 16) throw bogus(`an AAAA record has 16 bytes of data, not ${rdLength}`);
-      record = { ...base, type, address: ipv6Text(reader.bytes.subarray(rdStart, rdEnd)) };
+      record = { ...base, type, address: addressFromBytes(reader.bytes.subarray(rdStart, rdEnd)) as string };
       break;
     case DnsType.PTR: {
       const target = reader.name(rdStart);

@@ -9,7 +9,7 @@
  * bytesToIpv6(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 0x20])); // '2001:db8::20'
  * ```
  */
-import ipaddr from 'ipaddr.js';
+import { addressFromBytes } from '../../policies/model/address';
 
 function asBytes(value: unknown): Uint8Array | undefined {
   if (value instanceof Uint8Array) return value;
@@ -21,13 +21,13 @@ function asBytes(value: unknown): Uint8Array | undefined {
 export function bytesToIpv6(value: unknown): string | undefined {
   const bytes = asBytes(value);
   if (!bytes || bytes.length !== 16) return undefined;
-  return (ipaddr.fromByteArray(Array.from(bytes)) as ipaddr.IPv6).toRFC5952String();
+  return addressFromBytes(bytes);
 }
 
 export function bytesToIpv4(value: unknown): string | undefined {
   const bytes = asBytes(value);
   if (!bytes || bytes.length !== 4) return undefined;
-  return Array.from(bytes).join('.');
+  return addressFromBytes(bytes);
 }
 
 /** `aa:bb:cc:dd:ee:ff`, lowercase; empty string for no or malformed bytes. */

@@ -1,7 +1,5 @@
-import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import type { Action } from '../../policies/model/action';
-import type { Family } from '../../policies/model/address';
+import { canonicalAddress, familyOf, isWildcardAddress, type Family } from '../../policies/model/address';
 import type { Table } from '../../policies/model/gateway';
 import type { Grant, GrantTarget } from '../../policies/model/grant';
 import type { Protocol } from '../../policies/model/need';
@@ -73,14 +71,12 @@ export interface ActualEntry extends FirewallEntry {
   readonly expiresInSeconds?: number;
 }
 
-const ANY_REMOTE = new Set(['', '*', '0.0.0.0', '::']);
-
-function canonicalAddress(subject: string, field: string, value: unknown, family: Family): string {
-  if (typeof value !== 'string' || isIP(value) === 0) throw new NftInvalidEntryError(subject, field, value, 'not an IP address');
-  const parsed = ipaddr.parse(value);
-  const got: Family = parsed.kind() === 'ipv6' ? 'ipv6' : 'ipv4';
-  if (got !== family) throw new NftInvalidEntryError(subject, field, value, `not an ${family} address`);
-  return parsed.toString();
+/** The entry's address in the one canonical form, checked for its family; no zone id. */
+function entryAddress(subject: string, field: string, value: unknown, family: Family): string {
+  const address = typeof value === 'string' && !value.includes('%') ? canonicalAddress(value) : undefined;
+  if (address === undefined) throw new NftInvalidEntryError(subject, field, value, 'not an IP address');
+  if (familyOf(address) !== family) throw new NftInvalidEntryError(subject, field, value, `not an ${family} address`);
+  return address;
 }
 
 function port(subject: string, field: string, value: unknown, min: number): number {
@@ -115,9 +111,9 @@ export function normalizeEntry<T extends FirewallEntry>(entry: T, subject = 'ent
     kind,
     family,
     protocol,
-    internalClient: canonicalAddress(subject, 'internalClient', entry.internalClient, family),
+    internalClient: entryAddress(subject, 'internalClient', entry.internalClient, family),
     internalPort: port(subject, 'internalPort', entry.internalPort, 1),
-    remoteHost: ANY_REMOTE.has(entry.remoteHost ?? '') ? '' : canonicalAddress(subject, 'remoteHost', entry.remoteHost, family),
+    remoteHost: isWildcardAddress(entry.remoteHost) ? '' : entryAddress(subject, 'remoteHost', entry.remoteHost, family),
     remotePort: port(subject, 'remotePort', entry.remotePort ?? 0, 0),
   };
   if (kind === 'port-mapping') out.externalPort = port(subject, 'externalPort', entry.externalPort ?? entry.internalPort, 1);

@@ -1,6 +1,6 @@
 import { Observable, merge } from 'rxjs';
-import type { AddressInput } from '../../policies/model/address';
-import type { DeviceIdentities, KindEvidence } from '../../policies/model/device';
+import { AddressInput, canonicalAddress } from '../../policies/model/address';
+import { DeviceIdentities, identityKeys, KindEvidence } from '../../policies/model/device';
 import type { DeviceSeen } from '../../policies/model/event';
 
 /** One observer's events, tagged with the observer's name. */
@@ -19,14 +19,13 @@ interface Part {
   order: number;
 }
 
-function identityKeys(ids: DeviceIdentities | undefined): string[] {
-  if (!ids) return [];
-  const keys: string[] = [];
-  if (ids.mac) keys.push(`mac:${ids.mac.toLowerCase()}`);
-  if (ids.duid) keys.push(`duid:${ids.duid.toLowerCase()}`);
-  if (ids.matterNodeId) keys.push(`matter:${ids.matterNodeId.toLowerCase()}`);
-  if (ids.mdnsHost) keys.push(`mdns:${ids.mdnsHost.toLowerCase()}`);
-  return keys;
+/** A part's keys: the model's identity keys, and its addresses in canonical form. */
+function partKeys(identities: DeviceIdentities, addresses: readonly AddressInput[]): string[] {
+  return [...identityKeys(identities), ...addresses.map(addressKey)];
+}
+
+function addressKey(a: AddressInput): string {
+  return `addr:${canonicalAddress(a.address) ?? a.address.toLowerCase()}`;
 }
 
 /**
@@ -117,11 +116,10 @@ export class DeviceFusion {
       else part.ipv6Only = event.ipv6Only;
     }
     // Link to every part that shares an identity key or an address.
-    const keys = new Set([...identityKeys(part.identities), ...part.addresses.map((a) => `addr:${a.address.toLowerCase()}`)]);
+    const keys = new Set(partKeys(part.identities, part.addresses));
     for (const [otherKey, other] of this.#parts) {
       if (otherKey === key) continue;
-      const shared =
-        identityKeys(other.identities).some((k) => keys.has(k)) || other.addresses.some((a) => keys.has(`addr:${a.address.toLowerCase()}`));
+      const shared = partKeys(other.identities, other.addresses).some((k) => keys.has(k));
       if (shared) this.#union(key, otherKey);
     }
     const root = this.#find(key);

@@ -1,8 +1,4 @@
-import ipaddr from 'ipaddr.js';
-import { inPrefix, splitZone, toRfc5952 } from '../upnp/ip-address';
-
-/** Where an address is valid. */
-export type AddressScope = 'loopback' | 'link-local' | 'ula' | 'global' | 'private' | 'cgnat' | 'other';
+import { AddressScope, canonicalAddress, inPrefix, scopeOf } from '../../policies/model/address';
 
 /**
  * One address of this host, as the kernel reports it (`ip -j addr`).
@@ -12,9 +8,10 @@ export type AddressScope = 'loopback' | 'link-local' | 'ula' | 'global' | 'priva
 export interface HostAddress {
   readonly interface: string;
   readonly family: 'ipv4' | 'ipv6';
-  /** RFC 5952 form for IPv6, dotted quad for IPv4. */
+  /** Canonical form (`canonicalAddress` of the address module). */
   readonly address: string;
   readonly prefixLength: number;
+  /** The address module's scope (`gua` for a global IPv6 address, `public` for a global IPv4 one). */
   readonly scope: AddressScope;
   readonly temporary: boolean;
   readonly deprecated: boolean;
@@ -22,46 +19,6 @@ export interface HostAddress {
   /** Seconds; `Infinity` for a permanent address. */
   readonly preferredLifetime: number;
   readonly validLifetime: number;
-}
-
-/** Classifies an address literal (IPv4 or IPv6) by scope. */
-export function addressScope(literal: string): AddressScope {
-  const parsed = ipaddr.parse(literal);
-  const range = parsed.range();
-  if (parsed.kind() === 'ipv6') {
-    switch (range) {
-      case 'loopback':
-        return 'loopback';
-      case 'linkLocal':
-        return 'link-local';
-      case 'uniqueLocal':
-        return 'ula';
-      case 'unicast':
-        return 'global';
-      default:
-        // 2001:db8::/32 is documentation space; the lab and tests use it as global.
-        return (parsed as ipaddr.IPv6).match(ipaddr.parseCIDR('2000::/3')) ? 'global' : 'other';
-    }
-  }
-  switch (range) {
-    case 'loopback':
-      return 'loopback';
-    case 'linkLocal':
-      return 'link-local';
-    case 'private':
-      return 'private';
-    case 'carrierGradeNat':
-      return 'cgnat';
-    case 'unicast':
-      return 'global';
-    default:
-      return 'other';
-  }
-}
-
-/** RFC 5952 text of an IPv6 literal (lowercase, compressed, zone dropped); IPv4 unchanged. */
-export function canonicalAddress(literal: string): string {
-  return toRfc5952(splitZone(literal).address);
 }
 
 interface IpJsonAddrInfo {
@@ -112,14 +69,15 @@ export function parseIpAddrJson(json: string): HostAddress[] {
     if (!link || typeof link.ifname !== 'string' || !Array.isArray(link.addr_info)) continue;
     for (const info of link.addr_info) {
       if (!info || (info.family !== 'inet' && info.family !== 'inet6') || typeof info.local !== 'string') continue;
-      if (!ipaddr.isValid(info.local)) continue;
+      const address = canonicalAddress(info.local);
+      if (address === undefined) continue;
       const preferred = lifetime(info.preferred_life_time);
       result.push({
         interface: link.ifname,
         family: info.family === 'inet6' ? 'ipv6' : 'ipv4',
-        address: canonicalAddress(info.local),
+        address,
         prefixLength: Number(info.prefixlen),
-        scope: addressScope(info.local),
+        scope: scopeOf(address),
         temporary: info.temporary === true,
         deprecated: info.deprecated === true || preferred === 0,
         tentative: info.tentative === true || info.dadfailed === true,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { Observable } from 'rxjs';
 import type { DeviceSeen } from '../../policies/model/event';
 import { runCommand } from '../system/run-command';
-import { canonicalAddress } from './host-address';
+import { canonicalAddress } from '../../policies/model/address';
 import { ProblemSink } from './observer-problem';
 
 /** One usable entry of the kernel's neighbour table (ARP / NDP). */
@@ -51,12 +51,8 @@ export function parseIpNeighJson(json: string): Neighbour[] {
     if (!MAC.test(raw.lladdr)) continue;
     const state = Array.isArray(raw.state) ? raw.state.filter((s): s is string => typeof s === 'string') : [];
     if (state.some((s) => UNUSABLE.has(s))) continue;
-    let address: string;
-    try {
-      address = canonicalAddress(raw.dst);
-    } catch {
-      continue;
-    }
+    const address = canonicalAddress(raw.dst);
+    if (address === undefined) continue;
     result.push({ interface: raw.dev, address, mac: raw.lladdr.toLowerCase(), state, router: raw.router !== undefined && raw.router !== false });
   }
   return result;

@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { addressFromBytes, addressToBytes, isIpv6Literal } from '../../policies/model/address';
 
 /** The NAT64 prefix a router announces in an RA (RFC 8781). */
 export interface Pref64 {
@@ -44,8 +44,8 @@ export function encodePref64(option: Pref64): Uint8Array {
     throw new Pref64FormatError(`lifetime ${option.lifetime} s is outside 0-${PREF64_MAX_LIFETIME}`);
   }
   const bare = option.prefix.replace(/\/\d+$/, '');
-  if (!ipaddr.IPv6.isValid(bare)) throw new Pref64FormatError(`'${option.prefix}' is not an IPv6 prefix`);
-  const bytes = ipaddr.IPv6.parse(bare).toByteArray();
+  const bytes = isIpv6Literal(bare) && !bare.includes('%') ? addressToBytes(bare) : undefined;
+  if (bytes === undefined) throw new Pref64FormatError(`'${option.prefix}' is not an IPv6 prefix`);
   const scaled = Math.ceil(option.lifetime / 8);
   const out = new Uint8Array(16);
   out[0] = PREF64_OPTION_TYPE;
@@ -79,6 +79,6 @@ export function decodePref64(option: Uint8Array): Pref64 {
   const bytes = new Array<number>(16).fill(0);
   for (let i = 0; i < 12; i++) bytes[i] = option[4 + i];
   for (let bit = prefixLength; bit < 128; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7)) & 0xff;
-  const address = (ipaddr.fromByteArray(bytes) as ipaddr.IPv6).toRFC5952String();
+  const address = addressFromBytes(bytes);
   return { prefix: `${address}/${prefixLength}`, prefixLength, lifetime: (field >> 3) * 8 };
 }

@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { addressFromBytes, addressToBytes, isIpv6Literal } from '../../policies/model/address';
 import { decodePref64, encodePref64, Pref64, PREF64_OPTION_TYPE, Pref64FormatError } from './pref64-option';
 
 /** A Prefix Information option (RFC 4861 §4.6.2). */
@@ -39,7 +39,16 @@ export class RouterAdvertisementFormatError extends Error {
 }
 
 function ipv6At(bytes: Uint8Array, offset: number): string {
-  return (ipaddr.fromByteArray(Array.from(bytes.subarray(offset, offset + 16))) as ipaddr.IPv6).toRFC5952String();
+  const address = addressFromBytes(bytes.subarray(offset, offset + 16));
+  if (address === undefined) throw new RouterAdvertisementFormatError(`no 16-byte address at offset ${offset}`);
+  return address;
+}
+
+/** The 16 bytes of an IPv6 literal to encode; a clear error for anything else. */
+function ipv6Bytes(address: string, what: string): number[] {
+  const bytes = isIpv6Literal(address) ? addressToBytes(address) : undefined;
+  if (bytes === undefined) throw new RouterAdvertisementFormatError(`${what} ${JSON.stringify(address)} is not an IPv6 address`);
+  return bytes;
 }
 
 /**
@@ -165,7 +174,7 @@ export function encodeRouterAdvertisement(ra: Partial<RouterAdvertisement> & Pic
     o[3] = (p.onLink ? 0x80 : 0) | (p.autonomous ? 0x40 : 0);
     v.setUint32(4, p.validLifetime);
     v.setUint32(8, p.preferredLifetime);
-    o.set(ipaddr.IPv6.parse(address).toByteArray(), 16);
+    o.set(ipv6Bytes(address, 'prefix'), 16);
     parts.push(o);
   }
   for (const r of ra.rdnss ?? []) {
@@ -173,7 +182,7 @@ export function encodeRouterAdvertisement(ra: Partial<RouterAdvertisement> & Pic
     o[0] = 25;
     o[1] = o.length / 8;
     new DataView(o.buffer).setUint32(4, r.lifetime);
-    r.servers.forEach((s, i) => o.set(ipaddr.IPv6.parse(s).toByteArray(), 8 + 16 * i));
+    r.servers.forEach((s, i) => o.set(ipv6Bytes(s, 'RDNSS server'), 8 + 16 * i));
     parts.push(o);
   }
   for (const p of ra.pref64 ?? []) parts.push(encodePref64(p));

@@ -21,7 +21,7 @@
  * ```
  */
 import { DiscoveredGateway } from './gateway';
-import { ExternalIpv4Kind, classifyExternalIpv4 } from './ip-address';
+import { ExternalIpv4Kind, classifyExternalIpv4 } from '../../policies/model/address';
 import { SoapCaller, SoapClient } from './soap-client';
 import { UpnpFault } from './upnp-fault';
 import { describeError } from './upnp-errors';

@@ -23,7 +23,7 @@ import { gatewayUnusableReason } from './device-description';
 import { DescriptionFetcher, DiscoveredGateway, fetchDeviceDescription } from './gateway';
 import { DiscoveryFamily, defaultTransports, gatewayFromAnswer } from './gateway-discovery';
 import { parseHttpUrl } from './http-url';
-import { sameAddress } from './ip-address';
+import { sameAddress } from '../../policies/model/address';
 import { InterfaceTableSource, systemInterfaceTable } from './network-interfaces';
 import { GatewayAnswer, gatewayTargets, readGatewayAnswer } from './ssdp-answer';
 import { SsdpTransport } from './ssdp-transport';

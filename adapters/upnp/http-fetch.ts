@@ -14,7 +14,7 @@
  */
 import http from 'node:http';
 import { parseHttpUrl } from './http-url';
-import { isLinkLocalIpv6 } from './ip-address';
+import { isLinkLocalIpv6 } from '../../policies/model/address';
 import {
   UpnpAbortError, UpnpError, UpnpNetworkError, UpnpProtocolError, UpnpTimeoutError, abortErrorOf,
 } from './upnp-errors';

@@ -9,7 +9,7 @@
  * // { host: 'fe80::1', zone: 'lan0', port: 5000, path: '/rootDesc.xml', href: 'http://[fe80::1]:5000/rootDesc.xml', ... }
  * ```
  */
-import { isIpv4Literal, isIpv6Literal, splitZone, toRfc5952 } from './ip-address';
+import { isIpv4Literal, isIpv6Literal, splitZone, toRfc5952 } from '../../policies/model/address';
 import { UpnpProtocolError } from './upnp-errors';
 
 export interface ParsedHttpUrl {

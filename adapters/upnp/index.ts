@@ -16,8 +16,8 @@
 export { UpnpError, UpnpProtocolError, UpnpTimeoutError, UpnpAbortError, UpnpNetworkError, UpnpInputError, SsdpParseError, RogueLocationError, UpnpDescriptionError } from './upnp-errors';
 export { UpnpFault, describeFault, isUpnpFault } from './upnp-fault';
 export * from './upnp-urns';
-export { classifyExternalIpv4, toRfc5952, isIpv4Literal, isIpv6Literal, isNonUlaGlobalIpv6, splitZone } from './ip-address';
-export type { ExternalIpv4Kind } from './ip-address';
+export { classifyExternalIpv4, toRfc5952, isIpv4Literal, isIpv6Literal, isNonUlaGlobalIpv6, splitZone } from '../../policies/model/address';
+export type { ExternalIpv4Kind } from '../../policies/model/address';
 export { parseSsdpMessage, tryParseSsdpMessage, formatMSearch, formatSearchResponse, formatNotify, udnOfUsn, SSDP_MAX_MESSAGE_BYTES, SSDP_MAX_HEADERS, SSDP_IPV4_GROUP, SSDP_IPV6_LINK_LOCAL_GROUP, SSDP_IPV6_SITE_LOCAL_GROUP, SSDP_PORT } from './ssdp-message';
 export type { SsdpMessage, SsdpSearchRequest, SsdpSearchResponse, SsdpNotify, SsdpNts, MSearchOptions, SsdpAnnouncement } from './ssdp-message';
 export type { SsdpTransport, SsdpDatagram, SsdpDatagramListener } from './ssdp-transport';

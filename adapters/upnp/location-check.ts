@@ -13,7 +13,7 @@
  * loc.url; // 'http://[2001:db8:77::1]:5000/rootDesc.xml'
  * ```
  */
-import { isLinkLocalIpv6, sameAddress, splitZone } from './ip-address';
+import { familyOf, isLinkLocalIpv6, sameAddress, splitZone, unmappedAddress } from '../../policies/model/address';
 import { parseHttpUrl } from './http-url';
 import { InterfaceTable, isOnLinkIpv6 } from './network-interfaces';
 import { RogueLocationError, UpnpProtocolError } from './upnp-errors';
@@ -55,7 +55,7 @@ export function checkLocation(location: string, origin: AnswerOrigin, table: Int
       ifName ? ` on ${ifName}` : ''})`, location, origin.remoteAddress);
   };
   if (parsed.hostKind === 'name') reject('it names a host, not the address of the device that answered');
-  const senderIsV6 = sender.address.includes(':') && !/^::ffff:\d/i.test(sender.address);
+  const senderIsV6 = familyOf(unmappedAddress(sender.address) ?? sender.address) === 'ipv6';
   const family = parsed.hostKind === 'ipv6' ? 'ipv6' : 'ipv4';
   const base = { url: parsed.href, host: parsed.host, port: parsed.port, family } as const;
 

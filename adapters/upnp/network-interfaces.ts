@@ -12,7 +12,7 @@
  * ```
  */
 import os from 'node:os';
-import { inPrefix, isLinkLocalIpv6, isNonUlaGlobalIpv6, splitZone } from './ip-address';
+import { inPrefix, isLinkLocalIpv6, isNonUlaGlobalIpv6, splitZone } from '../../policies/model/address';
 
 /** Same shape as `os.networkInterfaces()`. */
 export type InterfaceTable = NodeJS.Dict<os.NetworkInterfaceInfo[]>;

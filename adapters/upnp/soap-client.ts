@@ -22,7 +22,7 @@
 import http from 'node:http';
 import { DEFAULT_CONNECT_TIMEOUT_MS, httpFetch } from './http-fetch';
 import { parseHttpUrl } from './http-url';
-import { isIpv4Literal, isIpv6Literal, toRfc5952 } from './ip-address';
+import { isIpv4Literal, isIpv6Literal, toRfc5952 } from '../../policies/model/address';
 import { SoapArguments, SoapOutput, buildSoapRequestBody, parseSoapResponseBody, soapActionHeader } from './soap-envelope';
 import { UpnpInputError, UpnpProtocolError } from './upnp-errors';
 

@@ -17,7 +17,7 @@
  * ```
  */
 import dgram from 'node:dgram';
-import { splitZone } from './ip-address';
+import { splitZone } from '../../policies/model/address';
 import { InterfaceTableSource, SearchInterface, ipv6SearchInterfaces, systemInterfaceTable } from './network-interfaces';
 import { SSDP_IPV6_LINK_LOCAL_GROUP, SSDP_IPV6_SITE_LOCAL_GROUP, SSDP_PORT, formatMSearch } from './ssdp-message';
 import { DatagramListeners, SsdpDatagramListener, SsdpTransport } from './ssdp-transport';

@@ -15,7 +15,7 @@
  * await ipc.deletePortMapping({ externalPort: port, protocol: 'udp' });
  * ```
  */
-import { isIpv4Literal, toRfc5952 } from './ip-address';
+import { isIpv4Literal, toRfc5952 } from '../../policies/model/address';
 import { parseXmlDocument, childText, children, child } from './safe-xml';
 import { SoapArguments, SoapOutput } from './soap-envelope';
 import { UpnpInputError, UpnpProtocolError } from './upnp-errors';

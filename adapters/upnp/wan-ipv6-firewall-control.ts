@@ -17,7 +17,7 @@
  * await fw.deletePinhole(id);
  * ```
  */
-import { isIpv6Literal, splitZone, toRfc5952 } from './ip-address';
+import { isIpv6Literal, splitZone, toRfc5952 } from '../../policies/model/address';
 import { SoapArguments } from './soap-envelope';
 import { CallOptions, ServiceClientOptions, ServiceEndpoint, UpnpServiceClient } from './upnp-service-client';
 import { UpnpInputError } from './upnp-errors';

@@ -8,6 +8,7 @@ import { chooseInternalClient } from './internal-client';
 import { HostAddressSource, PortFamily } from './open-port';
 import { OpenedPortsStore } from './opened-ports-store';
 import { parseHttpUrl } from '../../adapters/upnp/http-url';
+import { familyOf } from '../../policies/model/address';
 
 export interface ClosePortOptions {
   readonly protocol: 'udp' | 'tcp';
@@ -51,7 +52,7 @@ export async function closePort(options: ClosePortOptions): Promise<ClosedPort[]
   const results: ClosedPort[] = [];
   try {
     for (const f of families) {
-      if (options.address && (options.address.includes(':') ? 'ipv6' : 'ipv4') !== f) continue;
+      if (options.address && familyOf(options.address) !== f) continue;
       const gateway = await discover({ family: f, ...(options.interfaces ? { interfaces: options.interfaces } : {}) });
       const gatewayHost = parseHttpUrl(gateway.location).host;
       const client = chooseInternalClient(hostAddresses, { family: f, gateway: gatewayHost, ...(options.address ? { address: options.address } : {}) }).address;

@@ -1,4 +1,5 @@
-import { canonicalAddress, HostAddress, isOnLink } from '../../adapters/observe/host-address';
+import { HostAddress, isOnLink } from '../../adapters/observe/host-address';
+import { canonicalAddress, isGlobalScope } from '../../policies/model/address';
 
 /** Why no InternalClient could be chosen; thrown before anything is sent. */
 export class InternalClientError extends Error {
@@ -20,7 +21,7 @@ export interface InternalClientRequest {
 
 function rank(a: HostAddress): number {
   // Lower is better: stable before temporary, global before anything else.
-  return (a.temporary ? 10 : 0) + (a.scope === 'global' ? 0 : 100);
+  return (a.temporary ? 10 : 0) + (isGlobalScope(a.scope) ? 0 : 100);
 }
 
 /**
@@ -41,12 +42,8 @@ function rank(a: HostAddress): number {
  */
 export function chooseInternalClient(addresses: readonly HostAddress[], request: InternalClientRequest): HostAddress {
   if (request.address !== undefined) {
-    let wanted: string;
-    try {
-      wanted = canonicalAddress(request.address);
-    } catch {
-      throw new InternalClientError(`'${request.address}' is not an IP address`);
-    }
+    const wanted = canonicalAddress(request.address);
+    if (wanted === undefined) throw new InternalClientError(`'${request.address}' is not an IP address`);
     const own = addresses.find((a) => a.address === wanted);
     if (!own) {
       throw new InternalClientError(
@@ -63,7 +60,7 @@ export function chooseInternalClient(addresses: readonly HostAddress[], request:
     .filter((a) => a.family === request.family)
     .filter((a) => request.interface === undefined || a.interface === request.interface)
     .filter((a) => !a.deprecated && !a.tentative && a.scope !== 'loopback' && a.scope !== 'link-local')
-    .filter((a) => (request.family === 'ipv6' ? a.scope === 'global' && !a.temporary : true))
+    .filter((a) => (request.family === 'ipv6' ? a.scope === 'gua' && !a.temporary : true))
     .filter((a) => request.family === 'ipv6' || request.gateway === undefined || isOnLink(a, request.gateway));
   const onGatewayLink = request.gateway ? candidates.filter((a) => isOnLink(a, request.gateway!)) : [];
   const pool = onGatewayLink.length > 0 ? onGatewayLink : candidates;

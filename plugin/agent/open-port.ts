@@ -30,6 +30,7 @@ import { PinholeOpener } from './pinhole-opener';
 import { PortMappingOpener } from './port-mapping-opener';
 import { Reachability } from './reachability';
 import { parseHttpUrl } from '../../adapters/upnp/http-url';
+import { familyOf } from '../../policies/model/address';
 
 export type PortFamily = 'ipv6' | 'ipv4' | 'both';
 
@@ -113,7 +114,7 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   // Without one, the addresses are read while the gateways are being found.
   const early = options.address !== undefined ? await addresses.read() : undefined;
   if (early && options.address !== undefined) {
-    const own = chooseInternalClient(early, { family: options.address.includes(':') ? 'ipv6' : 'ipv4', address: options.address });
+    const own = chooseInternalClient(early, { family: familyOf(options.address), address: options.address });
     const target = families.find((f) => f.family === own.family);
     if (!target) throw new RangeError(`--address ${own.address} is ${own.family}, but only ${family} was asked for`);
     families.splice(families.indexOf(target), 1, { family: own.family, explicit: own.address });

@@ -1,4 +1,4 @@
-import { classifyExternalIpv4 } from '../../adapters/upnp/ip-address';
+import { classifyExternalIpv4 } from '../../policies/model/address';
 import { FamilyOpener, OpenerResult } from './family-opener';
 import { PortMappingArgs, PortMappingControl, RouterFault } from './gateway-control';
 import { clampLease, PORT_MAPPING_LEASE_BOUNDS } from './lease-timing';

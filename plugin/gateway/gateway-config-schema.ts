@@ -40,7 +40,7 @@ import {
   type InferOutput,
   type ObjectEntries,
 } from 'valibot';
-import { canonicalAddress } from '../../policies/model/address';
+import { canonicalAddress, familyOf } from '../../policies/model/address';
 import type { DeviceKind } from '../../policies/model/device';
 import { NEED_CLASSES, type NeedClass } from '../../policies/model/need';
 
@@ -122,7 +122,7 @@ function oneOf<const T extends readonly string[]>(options: T) {
 
 function ipAddress(family?: 'ipv4' | 'ipv6') {
   const expected = family ? `an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address` : 'an IP address';
-  const ok = (a: string | undefined): a is string => a !== undefined && (family === undefined || (family === 'ipv4') !== a.includes(':'));
+  const ok = (a: string | undefined): a is string => a !== undefined && (family === undefined || familyOf(a) === family);
   return pipe(
     string(expected),
     check((s) => ok(canonicalAddress(s)), expected),

@@ -31,7 +31,7 @@ import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { asyncScheduler, SchedulerLike, Subject, Subscription } from 'rxjs';
 import { createPolicyEngine, PolicyEngine } from '../../policies/engine';
-import { scopeOf } from '../../policies/model/address';
+import { classifyExternalIpv4 } from '../../policies/model/address';
 import { Action } from '../../policies/model/action';
 import { Decision } from '../../policies/model/decision';
 import { DeviceSeen, PolicyEvent } from '../../policies/model/event';
@@ -231,8 +231,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       portMappingCapacity: config.leases.maxPortMappings,
       bootId: String(Math.floor(startedAt / 1000)),
     });
-    const scope = wan ? scopeOf(wan) : undefined;
-    engine.submit({ type: 'network-changed', wanIpv4: !wan ? 'none' : scope === 'cgnat' ? 'cgnat' : scope === 'private' ? 'private' : 'public' });
+    engine.submit({ type: 'network-changed', wanIpv4: classifyExternalIpv4(wan) });
     directory.seed();
     if (readNeighbours) await directory.refresh();
     const recovered = needs.recover();

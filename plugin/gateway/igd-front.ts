@@ -20,6 +20,7 @@ import { Ipv4SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv4
 import { Ipv6SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv6-responder-transport';
 import { SsdpResponder } from '../../adapters/upnp/server/ssdp-responder';
 import { Logger } from './structured-log';
+import { isLinkLocalIpv6 } from '../../policies/model/address';
 
 export interface IgdFront {
   urls(): string[];
@@ -53,7 +54,7 @@ export function lanListenAddresses(lanInterfaces: readonly string[], interfaces:
   for (const name of lanInterfaces) {
     for (const info of interfaces[name] ?? []) {
       if (info.internal) continue;
-      const linkLocal = info.family === 'IPv6' && info.address.toLowerCase().startsWith('fe80:');
+      const linkLocal = info.family === 'IPv6' && isLinkLocalIpv6(info.address);
       out.push({ host: linkLocal ? `${info.address}%${name}` : info.address, port });
     }
   }

@@ -46,18 +46,17 @@
  * await observation.stop();
  * ```
  */
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { filter, Observable, Subscription } from 'rxjs';
+import { filter, Subscription } from 'rxjs';
 import { DeviceFusion } from '../../adapters/observe/device-fusion';
-import type { DhcpSeen } from '../../adapters/observe/ipv6-mostly-detector';
-import { CapturedRa, parseCaptureLine, RA_CAPTURE_SCRIPT } from '../../adapters/observe/ra-capture';
+import { sniffDhcp } from '../../adapters/observe/dhcp-sniffer';
+import type { HelperRestart } from '../../adapters/observe/helper-runner';
+import { captureRouterAdvertisements } from '../../adapters/observe/ra-capture';
 import type { HostAddress } from '../../adapters/observe/host-address';
 import type { ObserverProblem } from '../../adapters/observe/observer-problem';
+import { reapStaleHelpers, recordHelpers } from '../../adapters/observe/stale-helpers';
 import type { MdnsTransport } from '../../adapters/matter/mdns-transport';
-import { AddressInput, canonicalAddress, scopeOf } from '../../policies/model/address';
+import { AddressInput, canonicalAddress, familyOf, prefixOf, scopeOf } from '../../policies/model/address';
 import { isIsolatedKind } from '../../policies/model/device';
 import type { DeviceSeen, PolicyEvent } from '../../policies/model/event';
 import type { Logger } from './structured-log';
@@ -84,64 +83,6 @@ export interface LanObserversConfig {
   readonly helperPidFile?: string;
 }
 
-/** `pid starttime` of a process, from /proc (undefined when gone). */
-function procStat(pid: number): { ppid: number; start: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), start: fields[19] };
-  } catch {
-    return undefined;
-  }
-}
-
-function isHelperCommand(pid: number): boolean {
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return (cmd[0] === 'ip' && cmd[1] === 'monitor') || /python3?$/.test(cmd[0] ?? '');
-  } catch {
-    return false;
-  }
-}
-
-/** Kills the helpers a previous (killed) daemon recorded, if they still run orphaned. Returns how many. */
-export function reapStaleHelpers(file: string): number {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return 0;
-  }
-  let killed = 0;
-  for (const line of text.split('\n')) {
-    const [pidText, start] = line.trim().split(' ');
-    const pid = Number(pidText);
-    if (!Number.isInteger(pid) || pid <= 1) continue;
-    const stat = procStat(pid);
-    if (!stat || stat.start !== start || stat.ppid === process.pid || !isHelperCommand(pid)) continue;
-    try {
-      process.kill(pid, 'SIGKILL');
-      killed++;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return killed;
-}
-
-/** Records this process's helper children (see {@link LanObserversConfig.helperPidFile}). */
-export function recordHelpers(file: string): number {
-  const lines: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    const stat = procStat(pid);
-    if (stat?.ppid === process.pid && isHelperCommand(pid)) lines.push(`${pid} ${stat.start}`);
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return lines.length;
-}
-
 /** Tallies of what the observation did, for logs and tests. */
 export interface LanObservationStats {
   observed: number;
@@ -150,99 +91,12 @@ export interface LanObservationStats {
   nudged: number;
 }
 
-/** The DHCPv4 sniffer: one line `<src-ip> <udp-payload-hex>` per DHCP packet on the interface, either direction. */
-export const DHCP_SNIFF_SCRIPT = String.raw`
-import ctypes, socket, struct, sys
-iface = sys.argv[1]
-# ETH_P_ALL: protocol-bound packet sockets do not see outgoing frames (the server's offers).
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-# Classic BPF in the kernel: IPv4, UDP, first fragment, source or destination port 67 or 68.
-code = [(0x28,0,0,12),(0x15,0,12,0x800),(0x30,0,0,23),(0x15,0,10,17),(0x28,0,0,20),(0x45,8,0,0x1fff),(0xb1,0,0,14),
-        (0x48,0,0,14),(0x15,4,0,67),(0x15,3,0,68),(0x48,0,0,16),(0x15,1,0,67),(0x15,0,1,68),(0x06,0,0,0x40000),(0x06,0,0,0)]
-try:
-    prog = ctypes.create_string_buffer(b''.join(struct.pack('HBBI', *c) for c in code))
-    s.setsockopt(socket.SOL_SOCKET, 26, struct.pack('HL', len(code), ctypes.addressof(prog)))
-except OSError:
-    pass
-s.bind((iface, 0))
-print('ready', flush=True)
-while True:
-    frame = s.recv(65535)
-    if len(frame) < 14 + 20 + 8 or frame[12:14] != b'\x08\x00':
-        continue
-    ip = frame[14:]
-    ihl = (ip[0] & 15) * 4
-    if ip[0] >> 4 != 4 or ip[9] != 17 or len(ip) < ihl + 8:
-        continue
-    sport, dport = struct.unpack('!HH', ip[ihl:ihl + 4])
-    if not ({sport, dport} & {67, 68}):
-        continue
-    print('%s %s' % (socket.inet_ntoa(ip[12:16]), ip[ihl + 8:].hex()), flush=True)
-`;
+/** The capture helpers are started again when they die, a few times, with backoff. */
+const HELPER_RESTART: HelperRestart = { retries: 5, initialDelayMs: 1000, maxDelayMs: 30_000 };
 
-/** DHCPv4 packets on `interfaceName`, sniffed (root: a packet socket); no port is bound. */
-export function sniffDhcp(interfaceName: string): Observable<DhcpSeen> {
-  return new Observable<DhcpSeen>((subscriber) =>
-    pythonLines(`DHCP sniffer on ${interfaceName}`, DHCP_SNIFF_SCRIPT, [interfaceName]).subscribe({
-      next: (line) => {
-        const m = /^(\d+\.\d+\.\d+\.\d+) ((?:[0-9a-f]{2})+)$/.exec(line.trim());
-        if (m) subscriber.next({ from: m[1], bytes: Uint8Array.from(Buffer.from(m[2], 'hex')) });
-      },
-      error: (e) => subscriber.error(e),
-    }),
-  );
-}
-
-/** Makes a Python helper end with the daemon, even a killed one (PR_SET_PDEATHSIG, SIGKILL). */
-const PDEATHSIG = String.raw`
-import ctypes
-try:
-    ctypes.CDLL('libc.so.6').prctl(1, 9)
-except OSError:
-    pass
-`;
-
-/** A Python helper's lines, as long as it is subscribed to; it dies with the daemon. */
-function pythonLines(name: string, script: string, args: readonly string[]): Observable<string> {
-  return new Observable<string>((subscriber) => {
-    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-    const child = spawn(python, ['-c', PDEATHSIG + script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let stopping = false;
-    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-1000)));
-    child.on('error', (error) => subscriber.error(new Error(`cannot start the ${name} (${python}): ${error.message}`)));
-    child.on('exit', (code) => {
-      if (!stopping) subscriber.error(new Error(`the ${name} exited (${code}): ${stderr.trim()}`));
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => subscriber.next(line));
-    return () => {
-      stopping = true;
-      child.kill();
-    };
-  });
-}
-
-/** Router advertisements on `interfaceName`: the adapter's capture helper, made to die with the daemon. */
-export function captureRasWithDaemon(interfaceName: string): Observable<CapturedRa> {
-  return new Observable<CapturedRa>((subscriber) =>
-    pythonLines('RA capture helper', RA_CAPTURE_SCRIPT, [interfaceName]).subscribe({
-      next: (line) => {
-        const ra = parseCaptureLine(line);
-        if (ra) subscriber.next(ra);
-      },
-      error: (e) => subscriber.error(e),
-    }),
-  );
-}
-
-/** The /64 of an IPv6 address (first four groups of its expanded form), or undefined for IPv4. */
+/** The /64 of an IPv6 address (its canonical network address), or undefined for IPv4 and non-addresses. */
 export function prefix64(address: string): string | undefined {
-  if (!address.includes(':')) return undefined;
-  const [head, tail = ''] = address.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':');
+  return familyOf(address) === 'ipv6' ? prefixOf(address, 64) : undefined;
 }
 
 /**
@@ -253,7 +107,7 @@ export function deprecatedLanPrefixes(addresses: readonly HostAddress[], interfa
   const deprecated = new Set<string>();
   const preferred = new Set<string>();
   for (const a of addresses) {
-    if (!interfaces.includes(a.interface) || a.family !== 'ipv6' || (a.scope !== 'global' && a.scope !== 'ula')) continue;
+    if (!interfaces.includes(a.interface) || a.family !== 'ipv6' || (a.scope !== 'gua' && a.scope !== 'ula')) continue;
     const p = prefix64(a.address);
     if (!p) continue;
     (a.deprecated ? deprecated : preferred).add(p);
@@ -342,8 +196,8 @@ export class LanObservation {
       const interfaceName = config.interfaces[0];
       const detector = watchIpv6Mostly({
         interfaceName,
-        routerAdvertisements: captureRasWithDaemon(interfaceName),
-        dhcp: sniffDhcp(interfaceName),
+        routerAdvertisements: captureRouterAdvertisements({ interfaceName, restart: HELPER_RESTART }),
+        dhcp: sniffDhcp(interfaceName, { restart: HELPER_RESTART }),
         onProblem,
         onFacts: (facts) => log.debug('ipv6-mostly facts', { ...facts }),
       });
@@ -398,7 +252,7 @@ export class LanObservation {
 
   private setDeprecated(next: Set<string>): void {
     if (next.size === this.deprecated.size && [...next].every((p) => this.deprecated.has(p))) return;
-    this.options.log.info('lan prefixes deprecated', { prefixes: [...next].map((p) => `${p}::/64`) });
+    this.options.log.info('lan prefixes deprecated', { prefixes: [...next].map((p) => `${p}/64`) });
     this.deprecated = next;
     for (const event of this.last.values()) this.emit(event);
   }
@@ -441,11 +295,11 @@ export class LanObservation {
   private nudge(addresses: readonly AddressInput[]): void {
     for (const a of addresses) {
       const address = canonicalAddress(a.address);
-      if (!address || this.nudged.has(address) || address.startsWith('fe80:')) continue;
+      if (!address || this.nudged.has(address) || scopeOf(address) === 'link-local') continue;
       if (this.nudged.size > 4096) this.nudged.clear();
       this.nudged.add(address);
       this.stats.nudged++;
-      const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+      const socket = createSocket(familyOf(address) === 'ipv6' ? 'udp6' : 'udp4');
       socket.on('error', () => socket.close());
       socket.send(Buffer.alloc(0), 9, address, () => socket.close());
     }

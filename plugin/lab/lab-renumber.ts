@@ -2,6 +2,7 @@ import { runCommand } from '../../adapters/system/run-command';
 import { LAN_ROLES, labPlan, LabPlanOptions } from './lab-plan';
 import { readLabState, writeLabState } from './lab-state';
 import { LAB_NAT64_PREFIX, updateLabRouterAdvertisement } from './lab-ipv6-mostly';
+import { inPrefix } from '../../policies/model/address';
 
 export interface LabRenumbering {
   /** The prefix now preferred, e.g. `2001:db8:78::/64`. */
@@ -58,7 +59,7 @@ export async function labRenumber(options: LabPlanOptions): Promise<LabRenumberi
     const { stdout } = await ip(host.namespace, ['-j', '-6', 'addr', 'show', 'dev', 'eth0']);
     const links = JSON.parse(stdout) as { addr_info?: { local: string; prefixlen: number }[] }[];
     for (const info of links.flatMap((l) => l.addr_info ?? [])) {
-      if (!info.local.startsWith(old.replace(/::$/, ':'))) continue;
+      if (!inPrefix(info.local, old, 64)) continue;
       await ip(host.namespace, ['addr', 'change', `${info.local}/${info.prefixlen}`, 'dev', 'eth0', 'valid_lft', '86400', 'preferred_lft', '0'], true);
     }
     await ip(host.namespace, ['route', 'replace', 'default', 'via', `${base}1`, 'dev', 'eth0']);

@@ -10,7 +10,7 @@
  * args.uint('LeaseTime', 1, 86400);    // throws ControlFault(402): LeaseTime is missing
  * ```
  */
-import { isIpv4Literal, isIpv6Literal, toRfc5952 } from '../ip-address';
+import { isIpv4Literal, isIpv6Literal, toRfc5952 } from '../../../policies/model/address';
 import { TransportProtocol } from './gateway-decider';
 
 /** A protocol-level refusal: answered as a SOAP fault with `code`. */

@@ -24,7 +24,7 @@
  * out.status; // 200 or 500
  * ```
  */
-import { isIpv4Literal, isIpv6Literal, toRfc5952 } from '../ip-address';
+import { familyOf, isIpv4Literal, isIpv6Literal, toRfc5952, unmappedAddress } from '../../../policies/model/address';
 import { isUrnOf, splitUrnVersion } from '../upnp-urns';
 import { ControlArguments, ControlFault } from './control-arguments';
 import {
@@ -336,11 +336,6 @@ async function commonInterfaceConfig(action: string, decider: GatewayDecider): P
 
 /** The requester as the decider sees it, from a socket's remote address. */
 export function requesterOf(remoteAddress: string, port: number): Requester | undefined {
-  let text = remoteAddress.trim();
-  const zone = text.indexOf('%');
-  if (zone >= 0) text = text.slice(0, zone);
-  if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(text)) text = text.slice(7);
-  if (isIpv4Literal(text)) return { address: toRfc5952(text), family: 'ipv4', port };
-  if (isIpv6Literal(text)) return { address: toRfc5952(text), family: 'ipv6', port };
-  return undefined;
+  const address = unmappedAddress(remoteAddress.trim());
+  return address === undefined ? undefined : { address, family: familyOf(address), port };
 }

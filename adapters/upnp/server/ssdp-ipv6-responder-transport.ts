@@ -14,7 +14,7 @@
  * ```
  */
 import dgram from 'node:dgram';
-import { isLinkLocalIpv6, splitZone } from '../ip-address';
+import { isLinkLocalIpv6, splitZone } from '../../../policies/model/address';
 import { InterfaceTableSource, isOnLinkIpv6, systemInterfaceTable } from '../network-interfaces';
 import { SSDP_IPV6_LINK_LOCAL_GROUP, SSDP_IPV6_SITE_LOCAL_GROUP, SSDP_PORT } from '../ssdp-message';
 import { DatagramListeners, SsdpDatagramListener } from '../ssdp-transport';

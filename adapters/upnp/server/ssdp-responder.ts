@@ -21,7 +21,7 @@
  * ```
  */
 import { SchedulerAction, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
-import { inPrefix, isLinkLocalIpv6, isNonUlaGlobalIpv6, splitZone } from '../ip-address';
+import { inPrefix, isLinkLocalIpv6, isNonUlaGlobalIpv6, splitZone } from '../../../policies/model/address';
 import { InterfaceTableSource, interfaceOfIpv4Neighbour, isOnLinkIpv6, systemInterfaceTable } from '../network-interfaces';
 import {
   SSDP_IPV4_GROUP, SSDP_IPV6_LINK_LOCAL_GROUP, SSDP_IPV6_SITE_LOCAL_GROUP, SsdpAnnouncement, SsdpNts, formatNotify, formatSearchResponse,

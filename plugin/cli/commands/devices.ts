@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliCommand, CliIo, UsageError } from '../command';
-import { startDeviceObservers, ObservedEvent } from '../../../adapters/observe/lan-observers';
+import { startDeviceObservers, ObservedEvent } from '../../controller/lan-observers';
 import type { DeviceAddress } from '../../../policies/model/address';
 import { toDeviceAddress } from '../../../policies/model/address';
 import type { Device, DeviceIdentities, Ipv6OnlyEvidence, KindEvidence } from '../../../policies/model/device';

@@ -11,7 +11,7 @@
  *   args: { internal_client: '2001:db8:77::10', internal_port: 3074, protocol: 'udp' } }, { actor: 'api' });
  * ```
  */
-import { canonicalAddress } from '../../../policies/model/address';
+import { canonicalAddress, familyOf } from '../../../policies/model/address';
 import { Decision } from '../../../policies/model/decision';
 import { GatewayServices } from '../gateway-daemon';
 import { LiveNeed } from '../gateway-needs';
@@ -134,7 +134,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'open a pinhole (IPv6) or port mapping (IPv4) to any LAN host, as the admin',
     async run(s, args, context) {
       const internalClient = ip(args, 'internal_client');
-      const clientFamily = internalClient.includes(':') ? 'ipv6' : 'ipv4';
+      const clientFamily = familyOf(internalClient);
       const family = str(args, 'family', /^ipv[46]$/, '"ipv4" or "ipv6"', clientFamily) as 'ipv4' | 'ipv6';
       if (family !== clientFamily) bad('family', args.family, `"${clientFamily}" for internal_client ${internalClient}`);
       const protocol = str(args, 'protocol', /^(udp|tcp)$/, '"udp" or "tcp"') as 'udp' | 'tcp';
@@ -143,7 +143,7 @@ export const COMMANDS: Record<string, Command> = {
       const externalPort = family === 'ipv4' ? int(args, 'external_port', 1, 65535, internalPort) : undefined;
       const leaseSeconds = int(args, 'lease_seconds', 0, 86400, 0);
       const remoteHost = ip(args, 'remote_host', true);
-      if (remoteHost && (remoteHost.includes(':') ? 'ipv6' : 'ipv4') !== family) bad('remote_host', args.remote_host, `an ${family} address`);
+      if (remoteHost && familyOf(remoteHost) !== family) bad('remote_host', args.remote_host, `an ${family} address`);
       const remotePort = int(args, 'remote_port', 0, 65535, 0);
       const description = args.description === undefined ? undefined : str(args, 'description', /^[\x20-\x7e]{0,128}$/, 'printable text of at most 128 characters');
       const outcome = await s.needs.open({

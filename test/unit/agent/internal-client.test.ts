@@ -10,8 +10,8 @@ const console = parseIpAddrJson(readFileSync(join(__dirname, '../../fixtures/ip-
 describe('parseIpAddrJson on a real lab console', () => {
   it('reads every address with its scope and flags', () => {
     const byAddress = new Map(console.map((a) => [a.address, a]));
-    expect(byAddress.get('2001:db8:77::10')).toMatchObject({ family: 'ipv6', scope: 'global', temporary: false, deprecated: false, prefixLength: 64, interface: 'eth0' });
-    expect(byAddress.get('2001:db8:77::99')).toMatchObject({ scope: 'global', deprecated: true });
+    expect(byAddress.get('2001:db8:77::10')).toMatchObject({ family: 'ipv6', scope: 'gua', temporary: false, deprecated: false, prefixLength: 64, interface: 'eth0' });
+    expect(byAddress.get('2001:db8:77::99')).toMatchObject({ scope: 'gua', deprecated: true });
     expect(byAddress.get('fd00:77::10')).toMatchObject({ scope: 'ula' });
     expect(byAddress.get('192.168.77.10')).toMatchObject({ family: 'ipv4', scope: 'private', preferredLifetime: Infinity });
     expect(console.filter((a) => a.temporary)).toHaveLength(1);
@@ -47,7 +47,7 @@ describe('chooseInternalClient', () => {
   });
 
   it('no usable IPv6 address: a clear error naming why', () => {
-    const onlyTemporary: HostAddress[] = console.filter((a) => a.temporary || a.scope !== 'global');
+    const onlyTemporary: HostAddress[] = console.filter((a) => a.temporary || a.scope !== 'gua');
     expect(() => chooseInternalClient(onlyTemporary, { family: 'ipv6' })).toThrow(/no stable, preferred global IPv6 address/);
   });
 });

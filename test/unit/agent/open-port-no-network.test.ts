@@ -13,7 +13,7 @@ const globalV6: HostAddress = {
   family: 'ipv6',
   address: '2001:db8:77::10',
   prefixLength: 64,
-  scope: 'global',
+  scope: 'gua',
   temporary: false,
   deprecated: false,
   tentative: false,

@@ -32,6 +32,22 @@ describe('DeviceFusion', () => {
     expect(later).toEqual([]);
   });
 
+  it('links parts that write the same address differently (one canonical form)', () => {
+    const fusion = new DeviceFusion();
+    fusion.add('neighbours', { type: 'device-seen', deviceId: 'mac:02:00:00:00:00:20', identities: { mac: '02:00:00:00:00:20' }, addresses: [{ address: '2001:db8:77::20' }] });
+    const out = fusion.add('matter-mdns', { type: 'device-seen', deviceId: 'mdns:x.local', identities: { mdnsHost: 'x.local' }, addresses: [{ address: '2001:DB8:77:0:0:0:0:20' }] });
+    expect(out).toHaveLength(1);
+    expect(out[0].deviceId).toBe('mac:02:00:00:00:00:20');
+    expect(out[0].identities).toEqual({ mac: '02:00:00:00:00:20', mdnsHost: 'x.local' });
+  });
+
+  it('links parts by identity keys case-insensitively, as the engine indexes them', () => {
+    const fusion = new DeviceFusion();
+    fusion.add('neighbours', { type: 'device-seen', deviceId: 'mac:02:aa', identities: { mac: '02:AA:00:00:00:01' }, addresses: [{ address: '192.168.77.30' }] });
+    const out = fusion.add('ipv6-mostly', { type: 'device-seen', deviceId: 'other', identities: { mac: '02:aa:00:00:00:01' }, ipv6Only: 'dhcpv4-option-108' });
+    expect(out[0].deviceId).toBe('mac:02:aa');
+  });
+
   it('emits nothing when nothing changed, and carries IPv6-only evidence', () => {
     const fusion = new DeviceFusion();
     const e = { type: 'device-seen' as const, deviceId: 'mac:02:00:00:00:00:10', identities: { mac: '02:00:00:00:00:10' }, addresses: [{ address: '192.168.77.10' }] };

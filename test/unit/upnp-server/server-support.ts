@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { VirtualTimeScheduler } from 'rxjs';
 import { PolicyEngine, createPolicyEngine } from '../../../policies';
+import { unmappedAddress } from '../../../policies/model/address';
 
 export const CONSOLE_A = { id: 'console-a', v4: '192.168.77.10', v6: '2001:db8:77::10' };
 export const CONSOLE_B = { id: 'console-b', v4: '192.168.77.11', v6: '2001:db8:77::11' };
@@ -30,7 +31,7 @@ export function sourceFor(labAddress: string): string {
 }
 
 export const mapLoopbackPeer = (socket: net.Socket): string | undefined => {
-  const remote = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const remote = unmappedAddress(socket.remoteAddress ?? '') ?? '';
   return LOOPBACK_PEERS[remote] ?? socket.remoteAddress;
 };
 

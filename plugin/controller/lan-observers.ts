@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
 import { filter, merge, Observable, Subject } from 'rxjs';
+import { canonicalAddress } from '../../policies/model/address';
 import type { DeviceSeen, NetworkChanged } from '../../policies/model/event';
-import { MatterController, MatterNodeReport } from '../matter/matter-controller';
-import { watchMatterMdns } from '../matter/matter-mdns-watcher';
-import { watchMatterNodes } from '../matter/matter-node-watcher';
-import { MdnsTransport, openMdnsTransport } from '../matter/mdns-transport';
-import { fuseDevices, FusionSource } from './device-fusion';
-import { Ipv6MostlyFacts, watchIpv6Mostly } from './ipv6-mostly-detector';
-import { watchNeighbours } from './neighbour-table';
-import { ObserverProblem } from './observer-problem';
-import { readHostAddresses } from './host-addresses';
+import { MatterController, MatterNodeReport } from '../../adapters/matter/matter-controller';
+import { watchMatterMdns } from '../../adapters/matter/matter-mdns-watcher';
+import { watchMatterNodes } from '../../adapters/matter/matter-node-watcher';
+import { MdnsTransport, openMdnsTransport } from '../../adapters/matter/mdns-transport';
+import { fuseDevices, FusionSource } from '../../adapters/observe/device-fusion';
+import { Ipv6MostlyFacts, watchIpv6Mostly } from '../../adapters/observe/ipv6-mostly-detector';
+import { watchNeighbours } from '../../adapters/observe/neighbour-table';
+import { ObserverProblem } from '../../adapters/observe/observer-problem';
+import { readHostAddresses } from '../../adapters/observe/host-addresses';
 
 export interface DeviceObserversOptions {
   /** The LAN interface to observe (e.g. `eth0`). */
@@ -43,7 +44,8 @@ export interface DeviceObservers {
 }
 
 /**
- * Starts the edge observers of one LAN interface and fuses their device
+ * The daemon core's LAN wiring, shared by `homenet devices`, the gateway and
+ * a future hub: starts the edge observers of one LAN interface and fuses their device
  * events: neighbour table, passive Matter mDNS watcher, the Matter controller
  * (when a fabric is given) and the IPv6-mostly detector. What users run
  * (`homenet devices`) and the lab tests both go through here.
@@ -68,7 +70,7 @@ export async function startDeviceObservers(options: DeviceObserversOptions): Pro
       ...real,
       onPacket(handler) {
         real.onPacket((packet, from) => {
-          const address = from.address.replace(/%.*$/, '');
+          const address = canonicalAddress(from.address) ?? from.address;
           if (!firstPacket.has(address)) firstPacket.set(address, Date.now());
           handler(packet, from);
         });
