@@ -37,6 +37,12 @@ export interface NeedRequest {
   sessionId?: string;
   /** Gateway to use; default: the configured or first known gateway. */
   gatewayId?: string;
+  /**
+   * IPv4: whether another external port than the one wished for will do
+   * (default true). `false` (UPnP AddPortMapping) makes a taken port a denial
+   * by the exact-external-port rule instead of a grant on another port.
+   */
+  acceptOtherExternalPort?: boolean;
 }
 
 /** A need the engine holds, immutable view. */
@@ -55,6 +61,8 @@ export interface Need {
   readonly priority: number;
   readonly sessionId?: string;
   readonly gatewayId?: string;
+  /** Present (false) only when another external port will not do. */
+  readonly acceptOtherExternalPort?: false;
   /** Virtual time it was submitted at. */
   readonly submittedAt: number;
   /** Submission order; older needs win ties. */
