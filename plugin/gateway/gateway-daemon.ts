@@ -148,7 +148,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     // 2. The engine, its outputs wired before anything is submitted.
     const engine = createPolicyEngine({
       scheduler,
-      config: { leaseCapSeconds: { ...config.leases.capSeconds } as never, defaultGatewayId: LOCAL_GATEWAY_ID },
+      config: { leaseCapSeconds: config.leases.capSeconds, maxNeedsPerRequester: config.leases.maxPerClient, defaultGatewayId: LOCAL_GATEWAY_ID },
     });
     cleanup.push(() => engine.dispose());
     const history = new DecisionHistory(config.admin.decisionsKept);
@@ -207,9 +207,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       applier,
       now,
       upnpClass: config.upnp.class,
-      maxPerClient: config.leases.maxPerClient,
       answerAfter: config.upnp.answerAfter,
-      policy: { leaseCapSeconds: { ...config.leases.capSeconds } as never },
       log: log.child('needs'),
       onChange: (change: NeedChange) => {
         if (!events$.observed) return;

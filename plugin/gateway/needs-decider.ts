@@ -1,12 +1,15 @@
 /**
- * The IGD front's decider in gateway mode: every SOAP request that changes
- * something becomes an open, renew or close on {@link GatewayNeeds} (journal
- * first, then the engine, then the firewall), and the outcome becomes the
- * answer, with the fault codes miniupnpd 2.3.1 answers for the same request
- * (`test/fixtures/miniupnpd-2.3.1/soap/INDEX.txt`): a policy denial is 606,
- * an IPv4 port held by another client 718, a full table 728 (port mappings) or
- * 701 (pinholes), an unknown pinhole UniqueID 402, someone else's pinhole or
- * mapping 606, a missing mapping 714 (GetSpecific), an index past the end 713.
+ * The IGD front's decider in gateway mode — the one path a SOAP request takes:
+ * the listener (`adapters/upnp/server`) has parsed and validated it and knows
+ * who asks; here it becomes one need for {@link GatewayNeeds} (journal first,
+ * then the engine, then the firewall), and the engine's decision becomes the
+ * answer through the one UPnP table (`upnp-answer-table.ts`): errorCode and an
+ * errorDescription naming the reason code and the engine's detail. Nothing
+ * here decides policy; what it answers itself is table bookkeeping, with the
+ * codes miniupnpd 2.3.1 answers (`test/fixtures/miniupnpd-2.3.1/soap/INDEX.txt`):
+ * an unknown pinhole UniqueID 402, someone else's pinhole or mapping 606, a
+ * missing mapping 714 (GetSpecific), an index past the end 713, nothing of
+ * the requester's in a range 730, a malformed need 402.
  *
  * @example
  * ```ts
@@ -17,10 +20,10 @@
  * ```
  */
 import {
-  accept, Answer, GatewayDecider, PortMappingEntry, PortMappingKey, refuse, Refusal, Requester,
+  accept, Answer, ControlRefusal, GatewayDecider, PortMappingKey, refuse, Requester, ServedPortMapping,
 } from '../../adapters/upnp/server/gateway-decider';
-import { refusalFor } from '../../adapters/upnp/server/engine-decider';
-import { GatewayNeeds, LiveNeed, OpenOutcome } from './gateway-needs';
+import { DecidedOperation, upnpAnswerOf } from '../../adapters/upnp/server/upnp-answer-table';
+import { GatewayNeeds, LiveNeed, OpenInvalid, OpenRefused } from './gateway-needs';
 
 export interface NeedsDeciderOptions {
   readonly needs: GatewayNeeds;
@@ -33,34 +36,12 @@ export interface NeedsDeciderOptions {
   readonly firewallEnabled?: boolean;
 }
 
-/**
- * The answer to a refused open: the IGD front's decision table (`refusalFor`,
- * the same codes as its engine decider) when the engine decided, else ours.
- */
-function refusalOf(outcome: Extract<OpenOutcome, { ok: false }>, op: 'pinhole' | 'add-mapping' | 'add-any-mapping'): Refusal {
-  if (outcome.decision && outcome.refusal !== 'firewall' && outcome.refusal !== 'client-limit') {
-    const r = refusalFor(outcome.decision, op);
-    // A reassigned external port carries only informational reasons: the conflict it is.
-    if (!(r.code === 501 && outcome.refusal === 'conflict')) return r;
-  }
-  return refuse(refusalCode(outcome, op === 'pinhole' ? 'pinhole' : 'port-mapping'), outcome.detail, outcome.reasons);
-}
-
-function refusalCode(outcome: Extract<OpenOutcome, { ok: false }>, table: 'pinhole' | 'port-mapping'): number {
-  switch (outcome.refusal) {
-    case 'conflict':
-      return table === 'port-mapping' ? 718 : 606;
-    case 'capacity':
-    case 'client-limit':
-      return table === 'port-mapping' ? 728 : 701;
-    case 'firewall':
-      return 501;
-    case 'invalid':
-      return 402;
-    case 'denied':
-    case 'ineffective':
-      return 606;
-  }
+/** The answer to a refused open: the engine's decision through the UPnP table; a malformed need is 402. */
+function refusalOf(outcome: OpenRefused | OpenInvalid, operation: DecidedOperation): ControlRefusal {
+  if ('invalid' in outcome) return refuse(402, outcome.invalid);
+  const answer = upnpAnswerOf(outcome.decision, operation);
+  const why = answer.reason ? `${answer.reason.rule}/${answer.reason.code}${answer.reason.detail ? ` (${answer.reason.detail})` : ''}` : 'no reason';
+  return refuse(answer.code, `${outcome.decision.verdict}: ${why}`, outcome.decision.reasons, answer.description);
 }
 
 function ownedBy(need: LiveNeed, requester: Requester): boolean {
@@ -81,7 +62,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
     const want = `${key.protocol}|${key.externalPort}|${key.remoteHost}`;
     return portMappings().find((n) => mappingKeyOf(n) === want);
   };
-  const entryOf = (n: LiveNeed): PortMappingEntry => ({
+  const entryOf = (n: LiveNeed): ServedPortMapping => ({
     remoteHost: n.request.remoteHost ?? '',
     externalPort: n.grantedExternalPort as number,
     protocol: n.request.protocol as 'udp' | 'tcp',
@@ -144,8 +125,8 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
       accept({ status: options.externalIpv4() ? 'Connected' : 'Disconnected', lastError: 'ERROR_NONE', uptimeSeconds: Math.floor((now() - options.startedAt) / 1000) }),
 
     async addPortMapping(request, requester) {
-      // A port held by another client is the engine's call (ipv4-external-port-exclusive): its decision is
-      // recorded and visible in the admin API; a reassigned port is a conflict (718) for AddPortMapping.
+      // A port held by another client is the engine's call: AddPortMapping does not accept another port, so the
+      // exact-external-port rule denies it (718 from the table), naming the holder.
       const outcome = await needs.open({
         source: 'upnp',
         family: 'ipv4',
@@ -159,7 +140,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         requesterAddress: requester.address,
         description: request.description,
       });
-      if (!outcome.ok) return refusalOf(outcome, 'add-mapping');
+      if (!outcome.ok) return refusalOf(outcome, 'port-mapping');
       return accept(undefined);
     },
 
@@ -178,7 +159,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         description: request.description,
         acceptOtherExternalPort: true,
       });
-      if (!outcome.ok) return refusalOf(outcome, 'add-any-mapping');
+      if (!outcome.ok) return refusalOf(outcome, 'port-mapping');
       return accept({ reservedPort: outcome.externalPort as number });
     },
 

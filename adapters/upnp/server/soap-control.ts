@@ -28,7 +28,7 @@ import { isIpv4Literal, isIpv6Literal, toRfc5952 } from '../ip-address';
 import { isUrnOf, splitUrnVersion } from '../upnp-urns';
 import { ControlArguments, ControlFault } from './control-arguments';
 import {
-  Answer, GatewayDecider, PortMappingEntry, PortMappingRequest, PortRangeRequest, Requester, TransportProtocol,
+  Answer, GatewayDecider, ServedPortMapping, PortMappingRequest, PortRangeRequest, Requester, TransportProtocol,
 } from './gateway-decider';
 import { ServedService } from './igd-device';
 import { findAction } from './igd-service-definitions';
@@ -66,7 +66,7 @@ export const MAX_PINHOLE_LEASE_SECONDS = 86400;
 type Outputs = Array<readonly [string, OutputValue]>;
 
 class DeciderRefusal extends Error {
-  constructor(readonly code: number, readonly detail: string, readonly reasons: readonly unknown[] | undefined) {
+  constructor(readonly code: number, readonly detail: string, readonly reasons: readonly unknown[] | undefined, readonly description: string | undefined) {
     super(detail);
   }
 }
@@ -74,7 +74,7 @@ class DeciderRefusal extends Error {
 async function decided<T>(answer: Answer<T> | Promise<Answer<T>>): Promise<T> {
   const a = await answer;
   if (a.ok) return a.value;
-  throw new DeciderRefusal(a.code, a.detail, a.reasons);
+  throw new DeciderRefusal(a.code, a.detail, a.reasons, a.description);
 }
 
 /** True when `serviceType` names the served service at a version it covers. */
@@ -90,8 +90,8 @@ export function serviceTypeMatches(service: ServedService, serviceType: string):
  */
 export async function handleControl(call: ControlCall, decider: GatewayDecider): Promise<ControlOutcome> {
   const { service, action } = call;
-  const fault = (code: number, detail: string, refusedBy: 'protocol' | 'decider', reasons?: readonly unknown[]): ControlOutcome => ({
-    status: 500, body: soapFaultBody(code), action, code, detail, refusedBy, ...(reasons !== undefined ? { reasons } : {}),
+  const fault = (code: number, detail: string, refusedBy: 'protocol' | 'decider', reasons?: readonly unknown[], description?: string): ControlOutcome => ({
+    status: 500, body: soapFaultBody(code, description), action, code, detail, refusedBy, ...(reasons !== undefined ? { reasons } : {}),
   });
   if (!serviceTypeMatches(service, call.serviceType) || !findAction(service.definition, action)) {
     return fault(401, `${call.serviceType}#${action} is not an action of ${service.definition.serviceType}`, 'protocol');
@@ -101,7 +101,7 @@ export async function handleControl(call: ControlCall, decider: GatewayDecider):
     return { status: 200, body: soapSuccessBody(call.serviceType, action, outputs), action };
   } catch (e) {
     if (e instanceof ControlFault) return fault(e.code, e.detail, 'protocol');
-    if (e instanceof DeciderRefusal) return fault(e.code, e.detail, 'decider', e.reasons);
+    if (e instanceof DeciderRefusal) return fault(e.code, e.detail, 'decider', e.reasons, e.description);
     return fault(501, `the decider failed: ${e instanceof Error ? e.message : String(e)}`, 'decider');
   }
 }
@@ -240,7 +240,7 @@ function portRange(args: ControlArguments): PortRangeRequest {
 
 const upper = (p: TransportProtocol): string => p.toUpperCase();
 
-function entryOutputs(e: PortMappingEntry): Outputs {
+function entryOutputs(e: ServedPortMapping): Outputs {
   return [
     ['NewInternalPort', e.internalPort],
     ['NewInternalClient', e.internalClient],
@@ -251,7 +251,7 @@ function entryOutputs(e: PortMappingEntry): Outputs {
 }
 
 /** The NewPortListing document of GetListOfPortMappings (WANIPConnection:2 schema). */
-export function portListingXml(entries: readonly PortMappingEntry[]): string {
+export function portListingXml(entries: readonly ServedPortMapping[]): string {
   const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const items = entries.map((e) => `<p:PortMappingEntry><p:NewRemoteHost>${esc(e.remoteHost)}</p:NewRemoteHost><p:NewExternalPort>${e.externalPort}</p:NewExternalPort><p:NewProtocol>${
     upper(e.protocol)}</p:NewProtocol><p:NewInternalPort>${e.internalPort}</p:NewInternalPort><p:NewInternalClient>${esc(e.internalClient)}</p:NewInternalClient><p:NewEnabled>${

@@ -14,6 +14,7 @@
 import { canonicalAddress } from '../../../policies/model/address';
 import { Decision } from '../../../policies/model/decision';
 import { GatewayServices } from '../gateway-daemon';
+import { adminAnswerOf } from './admin-answer-table';
 import { LiveNeed } from '../gateway-needs';
 import { AdminCommandError, AdminRequest } from './admin-protocol';
 
@@ -84,11 +85,6 @@ function needView(need: LiveNeed, verdicts: Map<string, { verdict: string; grant
   };
 }
 
-function reasonText(decision: Decision | undefined, fallback: string): string {
-  const r = decision?.reasons[0];
-  if (!r) return fallback;
-  return `${r.rule}/${r.code}${r.conflictsWith ? ` (${r.conflictsWith.kind} ${r.conflictsWith.id})` : ''}${r.detail ? `: ${r.detail}` : ''}`;
-}
 
 /** The lists the API serves (also for the plain HTTP GET endpoints). */
 export const listings = {
@@ -161,8 +157,9 @@ export const COMMANDS: Record<string, Command> = {
         acceptOtherExternalPort: true,
       });
       if (!outcome.ok) {
-        const code = outcome.refusal === 'firewall' ? 'firewall_failed' : outcome.refusal === 'invalid' ? 'invalid_args' : 'policy_denied';
-        throw new AdminCommandError(code, `${outcome.refusal}: ${reasonText(outcome.decision, outcome.detail)}`, { need_id: outcome.needId, ...(outcome.decision ? { decision: outcome.decision } : {}) });
+        if ('invalid' in outcome) throw new AdminCommandError('invalid_args', outcome.invalid, { need_id: outcome.needId });
+        const answer = adminAnswerOf(outcome.decision);
+        throw new AdminCommandError(answer.error_code, answer.details, { need_id: outcome.needId, decision: outcome.decision });
       }
       return {
         need_id: outcome.needId,
