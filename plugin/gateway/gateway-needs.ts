@@ -143,11 +143,21 @@ export class GatewayNeeds {
   private nextUniqueId: number;
   /** Needs being opened: the engine's latest decision on each (the firewall's failure comes back as one). */
   private readonly opening = new Map<string, Decision | undefined>();
+  private recovering = false;
 
   constructor(private readonly options: GatewayNeedsOptions) {
     this.nextUniqueId = options.journal.maxUniqueId() + 1;
     options.engine.decisions$.subscribe((d) => {
-      if (this.opening.size > 0 && this.opening.has(d.needId)) this.opening.set(d.needId, d);
+      if (this.opening.size > 0 && this.opening.has(d.needId)) {
+        this.opening.set(d.needId, d);
+        return;
+      }
+      // The engine took a live need's grant away for good (a device revealed as Matter, an address gone):
+      // the need ends here too, so the tables the clients read agree with the firewall.
+      if ((d.verdict === 'denied' || d.verdict === 'ineffective') && this.live.has(d.needId) && !this.recovering) {
+        this.options.log.info('need ended by the engine', { needId: d.needId, verdict: d.verdict, reason: firstReason(d, '') });
+        this.end(d.needId, 'refused');
+      }
     });
   }
 
@@ -189,8 +199,17 @@ export class GatewayNeeds {
    */
   recover(): { resubmitted: number; granted: number } {
     const now = this.options.now();
-    let granted = 0;
     const needs = this.options.journal.liveNeeds(now);
+    this.recovering = true;
+    try {
+      return this.recoverNeeds(needs, now);
+    } finally {
+      this.recovering = false;
+    }
+  }
+
+  private recoverNeeds(needs: readonly JournaledNeed[], now: number): { resubmitted: number; granted: number } {
+    let granted = 0;
     for (const need of needs) {
       const left = Math.max(2, Math.ceil((need.deadline - now) / 1000));
       this.track(need);
@@ -252,7 +271,8 @@ export class GatewayNeeds {
       class: cls,
       ...(request.family === 'ipv4' && !request.acceptOtherExternalPort ? { acceptOtherExternalPort: false } : {}),
     };
-    const uniqueId = request.family === 'ipv6' ? (existing?.uniqueId ?? this.nextUniqueId++) : undefined;
+    // Like miniupnpd, a UniqueID is used up only by a pinhole that exists: taken once the engine grants.
+    const uniqueId = request.family === 'ipv6' ? (existing?.uniqueId ?? this.nextUniqueId) : undefined;
     const journaled: JournaledNeed = {
       id: needId,
       source: request.source,
@@ -264,7 +284,7 @@ export class GatewayNeeds {
     };
     // 1. Durable before anything changes.
     this.options.journal.putNeed(journaled);
-    this.track(journaled);
+    this.track(journaled, false);
     this.options.applier.clearFailure(needId);
     // 2. The engine decides in the same tick.
     let decision: Decision;
@@ -283,6 +303,7 @@ export class GatewayNeeds {
       await this.options.applier.settled(this.options.applier.position());
       return { ok: false, needId, decision };
     }
+    if (uniqueId !== undefined && uniqueId >= this.nextUniqueId) this.nextUniqueId = uniqueId + 1;
     const live: LiveNeed = {
       ...journaled,
       grantedLeaseSeconds: grant!.leaseSeconds,
@@ -358,11 +379,12 @@ export class GatewayNeeds {
     return ended;
   }
 
-  private track(need: JournaledNeed): void {
+  /** Holds a need; `takeUniqueId` (recovery) marks its UniqueID used at once, an open only once granted. */
+  private track(need: JournaledNeed, takeUniqueId = true): void {
     this.live.set(need.id, need);
     if (need.uniqueId !== undefined) {
       this.byUniqueId.set(need.uniqueId, need.id);
-      if (need.uniqueId >= this.nextUniqueId) this.nextUniqueId = need.uniqueId + 1;
+      if (takeUniqueId && need.uniqueId >= this.nextUniqueId) this.nextUniqueId = need.uniqueId + 1;
     }
   }
 
