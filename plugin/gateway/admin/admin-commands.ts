@@ -13,7 +13,7 @@
  */
 import { canonicalAddress } from '../../../policies/model/address';
 import { Decision } from '../../../policies/model/decision';
-import { GatewayServices } from '../gateway-daemon';
+import { GatewayDaemonServices } from '../gateway-daemon';
 import { adminAnswerOf } from './admin-answer-table';
 import { LiveNeed } from '../gateway-needs';
 import { AdminCommandError, AdminRequest } from './admin-protocol';
@@ -31,7 +31,7 @@ type Args = Record<string, unknown>;
 interface Command {
   readonly args: readonly string[];
   readonly summary: string;
-  run(services: GatewayServices, args: Args, context: CommandContext): unknown;
+  run(services: GatewayDaemonServices, args: Args, context: CommandContext): unknown;
 }
 
 function bad(name: string, value: unknown, expected: string): never {
@@ -88,14 +88,14 @@ function needView(need: LiveNeed, verdicts: Map<string, { verdict: string; grant
 
 /** The lists the API serves (also for the plain HTTP GET endpoints). */
 export const listings = {
-  devices: (s: GatewayServices) => s.engine.snapshot().devices,
-  grants: (s: GatewayServices) => s.engine.snapshot().grants,
-  needs: (s: GatewayServices) => {
+  devices: (s: GatewayDaemonServices) => s.engine.snapshot().devices,
+  grants: (s: GatewayDaemonServices) => s.engine.snapshot().grants,
+  needs: (s: GatewayDaemonServices) => {
     const verdicts = new Map(s.engine.snapshot().needs.map((n) => [n.need.id, { verdict: n.verdict, grantIds: n.grantIds }]));
     return s.needs.list().map((n) => needView(n, verdicts));
   },
-  decisions: (s: GatewayServices, limit: number, filter?: { needId?: string; deviceId?: string }) => s.history.recent(limit, filter),
-  info: (s: GatewayServices) => ({
+  decisions: (s: GatewayDaemonServices, limit: number, filter?: { needId?: string; deviceId?: string }) => s.history.recent(limit, filter),
+  info: (s: GatewayDaemonServices) => ({
     server: 'homenet-gateway',
     schema_version: 1,
     started_at: new Date(s.startedAt).toISOString(),
@@ -209,7 +209,7 @@ export const COMMANDS: Record<string, Command> = {
 };
 
 /** Runs one request; throws {@link AdminCommandError} for a clear error answer. */
-export async function runAdminCommand(services: GatewayServices, request: AdminRequest, context: CommandContext): Promise<unknown> {
+export async function runAdminCommand(services: GatewayDaemonServices, request: AdminRequest, context: CommandContext): Promise<unknown> {
   const command = Object.prototype.hasOwnProperty.call(COMMANDS, request.command) ? COMMANDS[request.command] : undefined;
   if (!command) throw new AdminCommandError('unknown_command', `unknown command '${request.command}'; known: ${Object.keys(COMMANDS).join(', ')}`);
   for (const key of Object.keys(request.args)) {
