@@ -12,7 +12,6 @@
  * ```
  */
 import { canonicalAddress } from '../../../policies/model/address';
-import { Decision } from '../../../policies/model/decision';
 import { GatewayDaemonServices } from '../gateway-daemon';
 import { adminAnswerOf } from './admin-answer-table';
 import { LiveNeed } from '../gateway-needs';
