@@ -16,7 +16,7 @@ import { PortHolder, findFreePort, settleExternalPort } from './rules/ipv4-exter
 import { WithdrawalCause, leaseTerms, LeaseTerms, withdrawalReason } from './rules/lease-policy';
 import { checkIsolation } from './rules/matter-isolation';
 import { checkPortHygiene, normaliseProtocol } from './rules/port-hygiene';
-import { checkRequesterOwnsTarget } from './rules/requester-owns-target';
+import { checkRequesterIsTarget, checkRequesterOwnsTarget } from './rules/requester-owns-target';
 import { checkClientLimit } from './rules/client-limit';
 import { checkExactExternalPort } from './rules/exact-external-port';
 import { followedReason, noAddressReason, selectInternalClient } from './rules/address-churn';
@@ -132,8 +132,11 @@ export class Settlement {
       class: req.class,
     });
     this.out.touch(nr, true);
-    if (hygiene) {
-      nr.denial = hygiene;
+    const strict = hygiene === undefined && req.requesterMustBeTarget === true && req.class !== 'admin'
+      ? checkRequesterIsTarget(req.internalClient, req.requester.address, req.requester.deviceId)
+      : undefined;
+    if (hygiene || strict) {
+      nr.denial = hygiene ?? strict;
       nr.status = 'closed';
       return nr;
     }

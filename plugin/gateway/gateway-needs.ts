@@ -257,10 +257,12 @@ export class GatewayNeeds {
     const cls: NeedClass = request.source === 'admin' ? 'admin' : this.options.upnpClass;
     const leaseSeconds = this.leaseFor(request.leaseSeconds, cls);
     const deviceId = request.source === 'admin' ? `admin:${request.actor ?? 'api'}` : await this.options.directory.resolve(requesterAddress ?? internalClient);
+    const upnp = request.source === 'upnp';
     const needRequest: NeedRequest = {
       id: needId,
       requester: requesterAddress ? { deviceId, address: requesterAddress } : { deviceId },
-      internalClient,
+      // UPnP: as written — the engine's requester-owns-target rule holds it to the requester's address (IGD:2).
+      internalClient: upnp ? req.internalClient.trim() : internalClient,
       protocol: request.protocol,
       internalPort: request.internalPort,
       ...(request.family === 'ipv4' && request.externalPort ? { externalPort: request.externalPort } : {}),
@@ -270,6 +272,7 @@ export class GatewayNeeds {
       leaseSeconds,
       class: cls,
       ...(request.family === 'ipv4' && !request.acceptOtherExternalPort ? { acceptOtherExternalPort: false } : {}),
+      ...(upnp ? { requesterMustBeTarget: true } : {}),
     };
     // Like miniupnpd, a UniqueID is used up only by a pinhole that exists: taken once the engine grants.
     const uniqueId = request.family === 'ipv6' ? (existing?.uniqueId ?? this.nextUniqueId) : undefined;

@@ -140,7 +140,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         requesterAddress: requester.address,
         description: request.description,
       });
-      if (!outcome.ok) return refusalOf(outcome, 'port-mapping');
+      if (!outcome.ok) return refusalOf(outcome, 'add-port-mapping');
       return accept(undefined);
     },
 
@@ -159,7 +159,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         description: request.description,
         acceptOtherExternalPort: true,
       });
-      if (!outcome.ok) return refusalOf(outcome, 'port-mapping');
+      if (!outcome.ok) return refusalOf(outcome, 'add-any-port-mapping');
       return accept({ reservedPort: outcome.externalPort as number });
     },
 

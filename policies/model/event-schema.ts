@@ -161,6 +161,7 @@ export function validateEvent(value: unknown): PolicyEvent {
       str(n, 'sessionId', true, w, 'need');
       str(n, 'gatewayId', true, w, 'need');
       bool(n, 'acceptOtherExternalPort', w, 'need');
+      bool(n, 'requesterMustBeTarget', w, 'need');
       break;
     }
     case 'need-ended':

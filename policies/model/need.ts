@@ -43,6 +43,12 @@ export interface NeedRequest {
    * by the exact-external-port rule instead of a grant on another port.
    */
   acceptOtherExternalPort?: boolean;
+  /**
+   * UPnP (IGD:2): the InternalClient, as written, must be the requester's
+   * address (requester-owns-target); default false (the device may target any
+   * of its own addresses).
+   */
+  requesterMustBeTarget?: boolean;
 }
 
 /** A need the engine holds, immutable view. */

@@ -33,3 +33,24 @@ export function checkRequesterOwnsTarget(
     detail: `${need.requester.deviceId} asked for ${target}, which is not its own address`,
   });
 }
+
+/**
+ * Rule 2, as IGD:2 (and miniupnpd's secure mode) applies it to a UPnP request: the
+ * InternalClient must be the very address the request came from, as written — not
+ * another address of the same device, not the same address spelt differently
+ * (upper case, uncompressed). Applied to needs that say so (`requesterMustBeTarget`).
+ *
+ * @example
+ * ```ts
+ * checkRequesterIsTarget('2001:DB8:77::10', '2001:db8:77::10', 'console-a')?.code; // 'target-not-owned'
+ * checkRequesterIsTarget('192.168.77.10', '192.168.77.10', 'console-a');            // undefined
+ * ```
+ * @returns a denial reason, or `undefined` when the request came from its target's address.
+ */
+export function checkRequesterIsTarget(internalClientAsWritten: string | undefined, requesterAddress: string | undefined, requesterId: string): Reason | undefined {
+  if (internalClientAsWritten !== undefined && internalClientAsWritten === requesterAddress) return undefined;
+  return reason('requester-owns-target', 'target-not-owned', {
+    conflictsWith: { kind: 'device', id: `address:${internalClientAsWritten ?? ''}` },
+    detail: `InternalClient ${internalClientAsWritten ?? '(none)'} is not the address the request came from (${requesterAddress ?? 'unknown'}) as written; ${requesterId} may only open ports to that address`,
+  });
+}

@@ -3,19 +3,21 @@
  * protocol validation with miniupnpd's fault codes -> the {@link GatewayDecider} for every
  * decision -> the response body. No I/O here: `igd-http-server.ts` feeds it.
  *
+ * It decides nothing: whether the InternalClient is the requester's own address (a pinhole
+ * asked over IPv4 HTTP, another client's address, the address spelt differently) is the
+ * engine's requester-owns-target rule, answered through the decider (606; 718 for
+ * AddPortMapping, as miniupnpd's secure mode).
+ *
  * Protocol-level faults (the same codes miniupnpd 2.3.1 answers for the same request):
  * - any service: action not offered by the service (or SOAPAction names another service) 401;
  *   missing or malformed argument 402.
  * - WANIPv6FirewallControl: Protocol not an integer 402; InternalPort 0 706; InternalClient
  *   empty or `*` 708; firewall disabled 702; inbound pinholes not allowed 703; Protocol 65535
  *   707; Protocol not 6/17 705; LeaseTime outside 1..86400 402; RemoteHost not IPv6 402;
- *   InternalClient not an IPv6 literal 402; request over IPv4 HTTP, or InternalClient not the
- *   requester's address written exactly in RFC 5952 form 606; GetOutboundPinholeTimeout
- *   without a decider method 501; CheckPinholeWorking with no packet yet 709.
+ *   InternalClient not an IPv6 literal 402; GetOutboundPinholeTimeout without a decider method
+ *   501; CheckPinholeWorking with no packet yet 709.
  * - WANIPConnection: NewProtocol not TCP/UDP 402; NewExternalPort 0 on AddPortMapping 716;
- *   NewInternalPort 0 or NewInternalClient not an IPv4 literal 402; NewInternalClient not the
- *   requester 718 on AddPortMapping and 606 on AddAnyPortMapping (miniupnpd's secure mode);
- *   NewStartPort > NewEndPort 733; an empty GetListOfPortMappings 730; lease > 604800 is
+ *   NewInternalPort 0 or NewInternalClient not an IPv4 literal 402; NewStartPort > NewEndPort 733; an empty GetListOfPortMappings 730; lease > 604800 is
  *   stored as 604800 (IGD:2).
  *
  * @example
@@ -139,11 +141,8 @@ async function pinholeSpec(args: ControlArguments, requester: Requester, decider
   const remoteHost = args.ipv6RemoteHost('RemoteHost');
   const remotePort = args.uint('RemotePort', 0, 65535);
   if (!isIpv6Literal(clientText) || clientText.includes('%')) throw new ControlFault(402, `InternalClient ${JSON.stringify(clientText)} is not an IPv6 address`);
-  if (requester.family !== 'ipv6') throw new ControlFault(606, `a pinhole was requested over IPv4 HTTP by ${requester.address}`);
-  // Like miniupnpd: the text must be the requester's address as RFC 5952 writes it.
-  if (clientText !== requester.address) {
-    throw new ControlFault(606, `InternalClient ${clientText} is not the requester's address ${requester.address}`);
-  }
+  // Whether the InternalClient is the requester's own address (as written, like miniupnpd) is the
+  // engine's requester-owns-target rule: the need carries both, the answer comes from its decision.
   const protocol: TransportProtocol = protocolNumber === 6 ? 'tcp' : 'udp';
   return { remoteHost, remotePort, internalClient: clientText, internalPort, protocol, leaseSeconds };
 }
@@ -211,10 +210,8 @@ function mappingRequest(args: ControlArguments, requester: Requester, any: boole
   const lease = args.uint('NewLeaseDuration', 0, 0xffffffff);
   if (externalPort === 0 && !any) throw new ControlFault(716, 'NewExternalPort 0 (wildcard) is not allowed');
   const internalClient = toRfc5952(clientText);
-  if (internalClient !== requester.address) {
-    // miniupnpd's secure mode: 718 for AddPortMapping, 606 for AddAnyPortMapping.
-    throw new ControlFault(any ? 606 : 718, `NewInternalClient ${internalClient} is not the requester's address ${requester.address}`);
-  }
+  // Another client's address: the engine's requester-owns-target rule (718 for AddPortMapping, 606 for
+  // AddAnyPortMapping from the answer table, as miniupnpd's secure mode).
   return {
     remoteHost, externalPort, protocol, internalPort, internalClient, enabled, description,
     leaseSeconds: Math.min(lease, MAX_MAPPING_LEASE_SECONDS),

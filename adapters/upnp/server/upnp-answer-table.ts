@@ -15,7 +15,8 @@
  * | reason code (rule)                                            | pinhole | AddPortMapping / AddAny |
  * | ------------------------------------------------------------- | ------- | ----------------------- |
  * | matter-device-isolation, thread-border-router, iot-device     | 606     | 606                     |
- * | target-not-owned, requester-unknown (requester-owns-target)   | 606     | 606                     |
+ * | target-not-owned (requester-owns-target)                      | 606     | 718 / 606 (AddAny), as miniupnpd's secure mode |
+ * | requester-unknown (requester-owns-target)                     | 606     | 606                     |
  * | privileged-internal-port (port-hygiene)                       | 606     | 606                     |
  * | protocol-not-allowed / wildcard-internal-client / -port       | 705 / 708 / 706 | 402             |
  * | invalid-port                                                  | 402     | 402                     |
@@ -43,11 +44,15 @@
 import type { Decision, Reason, ReasonCode } from '../../../policies';
 import { faultDescription } from './soap-response';
 
-/** Which request the decision answers: the same reason has different codes per service. */
-export type DecidedOperation = 'pinhole' | 'port-mapping';
+/** Which request the decision answers: the same reason has different codes per service (and action). */
+export type DecidedOperation = 'pinhole' | 'add-port-mapping' | 'add-any-port-mapping';
 
-/** A row: the UPnP code per operation, or `fault` (the router's own fault code behind a feedback reason, else 501); `null`: informational. */
-type Row = { readonly pinhole: number; readonly portMapping: number; readonly gloss?: string } | 'fault' | null;
+/**
+ * A row: the UPnP code per operation (`anyPortMapping` when AddAnyPortMapping differs from
+ * AddPortMapping), or `fault` (the router's own fault code behind a feedback reason, else 501);
+ * `null`: informational.
+ */
+type Row = { readonly pinhole: number; readonly portMapping: number; readonly anyPortMapping?: number; readonly gloss?: string } | 'fault' | null;
 
 const same = (code: number, gloss?: string): Row => ({ pinhole: code, portMapping: code, ...(gloss !== undefined ? { gloss } : {}) });
 const ISOLATED = 'this gateway keeps Matter and IoT devices unreachable from the Internet';
@@ -58,7 +63,7 @@ export const UPNP_ANSWERS: Readonly<Record<ReasonCode, Row>> = {
   'thread-border-router': same(606, ISOLATED),
   'iot-device': same(606, ISOLATED),
   'owner-allowed': null,
-  'target-not-owned': same(606, 'a device may only open ports to its own address'),
+  'target-not-owned': { pinhole: 606, portMapping: 718, anyPortMapping: 606, gloss: 'a device may only open ports to its own address' },
   'requester-unknown': same(606, 'the gateway does not know the requesting device'),
   'admin-override': null,
   'protocol-not-allowed': { pinhole: 705, portMapping: 402 },
@@ -120,7 +125,8 @@ function codeOf(r: Reason, operation: DecidedOperation): number | undefined {
   const row = UPNP_ANSWERS[r.code];
   if (row === null || row === undefined) return undefined;
   if (row === 'fault') return r.faultCode ?? 501;
-  return operation === 'pinhole' ? row.pinhole : row.portMapping;
+  if (operation === 'pinhole') return row.pinhole;
+  return operation === 'add-any-port-mapping' ? (row.anyPortMapping ?? row.portMapping) : row.portMapping;
 }
 
 /** The errorDescription of `code` for `reason`: the standard text, the reason code, the engine's detail. */

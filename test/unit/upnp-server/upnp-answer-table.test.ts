@@ -3,13 +3,13 @@
 import { describeAnswer, MAX_DESCRIPTION_LENGTH, upnpAnswerOf } from '../../../adapters/upnp/server';
 import { Decision, Reason, REASON_CODES, ReasonCode, RuleName } from '../../../policies';
 
-/** [pinhole, port mapping]; 'fault': the router's own code (faultCode), else 501. */
-const EXPECTED: Record<ReasonCode, [number, number] | 'fault' | null> = {
+/** [pinhole, AddPortMapping, AddAnyPortMapping (when it differs)]; 'fault': the router's own code (faultCode), else 501. */
+const EXPECTED: Record<ReasonCode, [number, number] | [number, number, number] | 'fault' | null> = {
   'matter-device-isolation': [606, 606],
   'thread-border-router': [606, 606],
   'iot-device': [606, 606],
   'owner-allowed': null,
-  'target-not-owned': [606, 606],
+  'target-not-owned': [606, 718, 606],
   'requester-unknown': [606, 606],
   'admin-override': null,
   'protocol-not-allowed': [705, 402],
@@ -70,17 +70,18 @@ describe('the UPnP answer table', () => {
     const expected = EXPECTED[code];
     const r: Reason = { rule, code, detail: `detail of ${code}` };
     const pinhole = upnpAnswerOf(decision([r]), 'pinhole');
-    const mapping = upnpAnswerOf(decision([r]), 'port-mapping');
+    const mapping = upnpAnswerOf(decision([r]), 'add-port-mapping');
+    const anyMapping = upnpAnswerOf(decision([r]), 'add-any-port-mapping');
     if (expected === null) {
       // Informational: nothing decided, 501, the description still cites the reason.
-      expect([pinhole.code, mapping.code]).toEqual([501, 501]);
+      expect([pinhole.code, mapping.code, anyMapping.code]).toEqual([501, 501, 501]);
       // (capacity/admitted says nothing about a refusal and is not cited.)
       expect(pinhole.description).toBe(code === 'admitted' ? 'Action Failed' : `Action Failed: ${code} — detail of ${code}`);
     } else if (expected === 'fault') {
-      expect([pinhole.code, mapping.code]).toEqual([501, 501]);
-      expect(upnpAnswerOf(decision([{ ...r, faultCode: 725 }]), 'port-mapping').code).toBe(725);
+      expect([pinhole.code, mapping.code, anyMapping.code]).toEqual([501, 501, 501]);
+      expect(upnpAnswerOf(decision([{ ...r, faultCode: 725 }]), 'add-port-mapping').code).toBe(725);
     } else {
-      expect([pinhole.code, mapping.code]).toEqual(expected);
+      expect([pinhole.code, mapping.code, anyMapping.code]).toEqual([expected[0], expected[1], expected[2] ?? expected[1]]);
       expect(pinhole.reason).toEqual(r);
       expect(pinhole.description.startsWith(`${describeAnswer(expected[0], undefined)}: ${code} — detail of ${code}`)).toBe(true);
     }
@@ -92,7 +93,7 @@ describe('the UPnP answer table', () => {
       { rule: 'exact-external-port', code: 'external-port-unavailable', detail: 'external port 3074 is not available' },
       { rule: 'ipv4-external-port-exclusive', code: 'external-ports-exhausted' },
     ]);
-    expect(upnpAnswerOf(d, 'port-mapping')).toMatchObject({ code: 718, description: 'ConflictInMappingEntry: external-port-unavailable — external port 3074 is not available' });
+    expect(upnpAnswerOf(d, 'add-port-mapping')).toMatchObject({ code: 718, description: 'ConflictInMappingEntry: external-port-unavailable — external port 3074 is not available' });
   });
 
   it('a decision without reasons is 501 with the standard text only; long details are cut', () => {
