@@ -5,8 +5,16 @@
  * journal (durable), the engine decides in the same tick, a refused need is
  * ended at once, and the answer waits until the firewall holds (or refused)
  * what was granted. Every need has a deadline, the end of the lease its client
- * was promised; a sweep ends needs whose deadline passed, and the kernel
- * entries expire at that same instant by their own timeouts.
+ * was promised (the engine's own lease cap: `engine.config`); a sweep ends
+ * needs whose deadline passed, and the kernel entries expire at that same
+ * instant by their own timeouts. A need the engine later denies for good (a
+ * device revealed as Matter) ends here too.
+ *
+ * It decides nothing itself: the per-client cap (client-limit), the lease cap,
+ * a taken external port (exact-external-port, from `acceptOtherExternalPort`)
+ * and the requester's own address (requester-owns-target, `requesterMustBeTarget`
+ * on UPnP needs) are engine rules; a refusal is the engine's decision
+ * ({@link OpenRefused}), which each protocol answers from its own table.
  *
  * @example
  * ```ts
