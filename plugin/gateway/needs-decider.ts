@@ -5,11 +5,12 @@
  * then the engine, then the firewall), and the engine's decision becomes the
  * answer through the one UPnP table (`upnp-answer-table.ts`): errorCode and an
  * errorDescription naming the reason code and the engine's detail. Nothing
- * here decides policy; what it answers itself is table bookkeeping, with the
- * codes miniupnpd 2.3.1 answers (`test/fixtures/miniupnpd-2.3.1/soap/INDEX.txt`):
- * an unknown pinhole UniqueID 402, someone else's pinhole or mapping 606, a
- * missing mapping 714 (GetSpecific), an index past the end 713, nothing of
- * the requester's in a range 730, a malformed need 402.
+ * here decides policy: someone else's pinhole or mapping is the
+ * requester-owns-target rule's refusal (606, through the same table); what it
+ * answers itself is table bookkeeping, with the codes miniupnpd 2.3.1 answers
+ * (`test/fixtures/miniupnpd-2.3.1/soap/INDEX.txt`): an unknown pinhole
+ * UniqueID 402, a missing mapping 714 (GetSpecific), an index past the end
+ * 713, nothing of the requester's in a range 730, a malformed need 402.
  *
  * @example
  * ```ts
@@ -22,7 +23,8 @@
 import {
   accept, Answer, ControlRefusal, GatewayDecider, PortMappingKey, refuse, Requester, ServedPortMapping,
 } from '../../adapters/upnp/server/gateway-decider';
-import { DecidedOperation, upnpAnswerOf } from '../../adapters/upnp/server/upnp-answer-table';
+import { DecidedOperation, upnpAnswerOf, upnpAnswerOfReason } from '../../adapters/upnp/server/upnp-answer-table';
+import { checkRequesterOwnsEntry } from '../../policies/rules/requester-owns-target';
 import { GatewayNeeds, LiveNeed, OpenInvalid, OpenRefused } from './gateway-needs';
 
 export interface NeedsDeciderOptions {
@@ -44,8 +46,27 @@ function refusalOf(outcome: OpenRefused | OpenInvalid, operation: DecidedOperati
   return refuse(answer.code, `${outcome.decision.verdict}: ${why}`, outcome.decision.reasons, answer.description);
 }
 
+/**
+ * Whether `requester` may change `need`'s entry: the requester-owns-target rule's refusal (through the
+ * table), or undefined. An entry the admin opened belongs to no UPnP client.
+ */
+function notOwned(need: LiveNeed, label: string, requester: Requester, operation: DecidedOperation): ControlRefusal | undefined {
+  const entry = need.source !== 'upnp'
+    ? { label: `${label} (opened by the admin)`, needId: need.id }
+    : {
+        label,
+        needId: need.id,
+        ...(need.request.requester.address !== undefined ? { requesterAddress: need.request.requester.address } : {}),
+        ...(need.request.internalClient !== undefined ? { internalClient: need.request.internalClient } : {}),
+      };
+  const denial = checkRequesterOwnsEntry(entry, requester.address);
+  if (!denial) return undefined;
+  const answer = upnpAnswerOfReason(denial, operation);
+  return refuse(answer.code, `${denial.rule}/${denial.code} (${denial.detail ?? ''})`, [denial], answer.description);
+}
+
 function ownedBy(need: LiveNeed, requester: Requester): boolean {
-  return need.source === 'upnp' && (need.request.requester.address === requester.address || need.request.internalClient === requester.address);
+  return notOwned(need, '', requester, 'pinhole') === undefined;
 }
 
 function mappingKeyOf(need: LiveNeed): string {
@@ -75,7 +96,8 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
   const pinholeOf = (uniqueId: number, requester: Requester): Answer<LiveNeed> => {
     const need = needs.byUnique(uniqueId);
     if (!need) return refuse(402, `no pinhole with UniqueID ${uniqueId}`);
-    if (!ownedBy(need, requester)) return refuse(606, `pinhole ${uniqueId} belongs to ${need.request.requester.address ?? need.request.requester.deviceId}`);
+    const refused = notOwned(need, `pinhole ${uniqueId}`, requester, 'pinhole');
+    if (refused) return refused;
     return accept(need);
   };
 
@@ -166,7 +188,8 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
     async deletePortMapping(request, requester) {
       const held = findMapping(request);
       if (!held) return accept(undefined); // miniupnpd answers 200 for a mapping that does not exist
-      if (!ownedBy(held, requester)) return refuse(606, `port ${request.externalPort}/${request.protocol} belongs to ${held.request.internalClient}`);
+      const refused = notOwned(held, `port ${request.externalPort}/${request.protocol}`, requester, 'delete-port-mapping');
+      if (refused) return refused;
       await needs.close(held.id, 'deleted');
       return accept(undefined);
     },

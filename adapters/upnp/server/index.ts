@@ -39,7 +39,7 @@ export { handleControl, requesterOf, portListingXml, serviceTypeMatches, MAX_MAP
 export type { ControlCall, ControlOutcome } from './soap-control';
 export { createIgdHttpServer, DEFAULT_IGD_HTTP_LIMITS, DEFAULT_SERVER_HEADER } from './igd-http-server';
 export type { ControlLogEntry, IgdHttpLimits, IgdHttpServer, IgdHttpServerOptions } from './igd-http-server';
-export { UPNP_ANSWERS, MAX_DESCRIPTION_LENGTH, describeAnswer, upnpAnswerOf } from './upnp-answer-table';
+export { UPNP_ANSWERS, MAX_DESCRIPTION_LENGTH, describeAnswer, upnpAnswerOf, upnpAnswerOfReason } from './upnp-answer-table';
 export type { DecidedOperation, UpnpAnswer } from './upnp-answer-table';
 export type { SsdpResponderTransport } from './ssdp-responder-transport';
 export { SsdpResponder, searchMatches, ssdpGroups, ssdpTargets } from './ssdp-responder';

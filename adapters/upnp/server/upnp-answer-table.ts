@@ -15,7 +15,7 @@
  * | reason code (rule)                                            | pinhole | AddPortMapping / AddAny |
  * | ------------------------------------------------------------- | ------- | ----------------------- |
  * | matter-device-isolation, thread-border-router, iot-device     | 606     | 606                     |
- * | target-not-owned (requester-owns-target)                      | 606     | 718 / 606 (AddAny), as miniupnpd's secure mode |
+ * | target-not-owned (requester-owns-target)                      | 606     | 718 / 606 (AddAny, Delete), as miniupnpd's secure mode |
  * | requester-unknown (requester-owns-target)                     | 606     | 606                     |
  * | privileged-internal-port (port-hygiene)                       | 606     | 606                     |
  * | protocol-not-allowed / wildcard-internal-client / -port       | 705 / 708 / 706 | 402             |
@@ -44,15 +44,24 @@
 import type { Decision, Reason, ReasonCode } from '../../../policies';
 import { faultDescription } from './soap-response';
 
-/** Which request the decision answers: the same reason has different codes per service (and action). */
-export type DecidedOperation = 'pinhole' | 'add-port-mapping' | 'add-any-port-mapping';
+/**
+ * Which request the decision answers: the same reason has different codes per service (and action).
+ * `pinhole` covers AddPinhole, UpdatePinhole, DeletePinhole and the pinhole queries.
+ */
+export type DecidedOperation = 'pinhole' | 'add-port-mapping' | 'add-any-port-mapping' | 'delete-port-mapping';
 
 /**
  * A row: the UPnP code per operation (`anyPortMapping` when AddAnyPortMapping differs from
  * AddPortMapping), or `fault` (the router's own fault code behind a feedback reason, else 501);
  * `null`: informational.
  */
-type Row = { readonly pinhole: number; readonly portMapping: number; readonly anyPortMapping?: number; readonly gloss?: string } | 'fault' | null;
+type Row = {
+  readonly pinhole: number;
+  readonly portMapping: number;
+  readonly anyPortMapping?: number;
+  readonly deletePortMapping?: number;
+  readonly gloss?: string;
+} | 'fault' | null;
 
 const same = (code: number, gloss?: string): Row => ({ pinhole: code, portMapping: code, ...(gloss !== undefined ? { gloss } : {}) });
 const ISOLATED = 'this gateway keeps Matter and IoT devices unreachable from the Internet';
@@ -63,7 +72,7 @@ export const UPNP_ANSWERS: Readonly<Record<ReasonCode, Row>> = {
   'thread-border-router': same(606, ISOLATED),
   'iot-device': same(606, ISOLATED),
   'owner-allowed': null,
-  'target-not-owned': { pinhole: 606, portMapping: 718, anyPortMapping: 606, gloss: 'a device may only open ports to its own address' },
+  'target-not-owned': { pinhole: 606, portMapping: 718, anyPortMapping: 606, deletePortMapping: 606, gloss: 'a device may only open ports to its own address' },
   'requester-unknown': same(606, 'the gateway does not know the requesting device'),
   'admin-override': null,
   'protocol-not-allowed': { pinhole: 705, portMapping: 402 },
@@ -125,8 +134,12 @@ function codeOf(r: Reason, operation: DecidedOperation): number | undefined {
   const row = UPNP_ANSWERS[r.code];
   if (row === null || row === undefined) return undefined;
   if (row === 'fault') return r.faultCode ?? 501;
-  if (operation === 'pinhole') return row.pinhole;
-  return operation === 'add-any-port-mapping' ? (row.anyPortMapping ?? row.portMapping) : row.portMapping;
+  switch (operation) {
+    case 'pinhole': return row.pinhole;
+    case 'add-port-mapping': return row.portMapping;
+    case 'add-any-port-mapping': return row.anyPortMapping ?? row.portMapping;
+    case 'delete-port-mapping': return row.deletePortMapping ?? row.portMapping;
+  }
 }
 
 /** The errorDescription of `code` for `reason`: the standard text, the reason code, the engine's detail. */
@@ -138,6 +151,12 @@ export function describeAnswer(code: number, r: Reason | undefined): string {
   const said = [r.detail, gloss].filter((s): s is string => !!s).join('; ');
   const text = `${standard}: ${r.code}${said ? ` — ${said}` : ''}`;
   return text.length <= MAX_DESCRIPTION_LENGTH ? text : `${text.slice(0, MAX_DESCRIPTION_LENGTH - 1)}…`;
+}
+
+/** The UPnP answer to one reason of a rule applied outside a decision (ownership of an existing entry). */
+export function upnpAnswerOfReason(r: Reason, operation: DecidedOperation): UpnpAnswer {
+  const code = codeOf(r, operation) ?? 501;
+  return { code, description: describeAnswer(code, r), reason: r };
 }
 
 /** The UPnP answer to a decision that refused (or did not give the asked family) — see the module comment. */

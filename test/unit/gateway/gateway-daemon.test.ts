@@ -105,7 +105,8 @@ describe('gateway daemon (in memory, virtual time)', () => {
   it('delete, unknown UniqueID and somebody else\'s pinhole answer like miniupnpd (200, 402, 606)', async () => {
     daemon = await startTestDaemon(world);
     await daemon.decider.addPinhole(pinhole(CONSOLE, 3074), requester(CONSOLE));
-    expect(await daemon.decider.deletePinhole({ uniqueId: 1 }, requester('2001:db8:77::11'))).toMatchObject({ ok: false, code: 606 });
+    const notYours = await daemon.decider.deletePinhole({ uniqueId: 1 }, requester('2001:db8:77::11'));
+    expect(notYours).toMatchObject({ ok: false, code: 606, description: `Action not authorized: target-not-owned — pinhole 1 belongs to ${CONSOLE}; only the client that opened it may change it; a device may only open ports to its own address` });
     expect(await daemon.decider.updatePinhole({ uniqueId: 99, leaseSeconds: 60 }, requester(CONSOLE))).toMatchObject({ ok: false, code: 402 });
     expect(await daemon.decider.deletePinhole({ uniqueId: 1 }, requester(CONSOLE))).toEqual({ ok: true, value: undefined });
     expect(await world.firewall.list()).toEqual([]);

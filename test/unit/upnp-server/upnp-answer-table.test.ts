@@ -1,15 +1,15 @@
 // The UPnP answer table, row by row: every reason code of the engine, the errorCode it
 // answers for a pinhole and for a port mapping (null: informational, never the answer).
-import { describeAnswer, MAX_DESCRIPTION_LENGTH, upnpAnswerOf } from '../../../adapters/upnp/server';
+import { describeAnswer, MAX_DESCRIPTION_LENGTH, upnpAnswerOf, upnpAnswerOfReason } from '../../../adapters/upnp/server';
 import { Decision, Reason, REASON_CODES, ReasonCode, RuleName } from '../../../policies';
 
-/** [pinhole, AddPortMapping, AddAnyPortMapping (when it differs)]; 'fault': the router's own code (faultCode), else 501. */
-const EXPECTED: Record<ReasonCode, [number, number] | [number, number, number] | 'fault' | null> = {
+/** [pinhole, AddPortMapping, AddAnyPortMapping, DeletePortMapping (the last two when they differ)]; 'fault': the router's own code (faultCode), else 501. */
+const EXPECTED: Record<ReasonCode, [number, number] | [number, number, number, number] | 'fault' | null> = {
   'matter-device-isolation': [606, 606],
   'thread-border-router': [606, 606],
   'iot-device': [606, 606],
   'owner-allowed': null,
-  'target-not-owned': [606, 718, 606],
+  'target-not-owned': [606, 718, 606, 606],
   'requester-unknown': [606, 606],
   'admin-override': null,
   'protocol-not-allowed': [705, 402],
@@ -72,16 +72,17 @@ describe('the UPnP answer table', () => {
     const pinhole = upnpAnswerOf(decision([r]), 'pinhole');
     const mapping = upnpAnswerOf(decision([r]), 'add-port-mapping');
     const anyMapping = upnpAnswerOf(decision([r]), 'add-any-port-mapping');
+    const deleteMapping = upnpAnswerOfReason(r, 'delete-port-mapping');
     if (expected === null) {
       // Informational: nothing decided, 501, the description still cites the reason.
-      expect([pinhole.code, mapping.code, anyMapping.code]).toEqual([501, 501, 501]);
+      expect([pinhole.code, mapping.code, anyMapping.code, deleteMapping.code]).toEqual([501, 501, 501, 501]);
       // (capacity/admitted says nothing about a refusal and is not cited.)
       expect(pinhole.description).toBe(code === 'admitted' ? 'Action Failed' : `Action Failed: ${code} — detail of ${code}`);
     } else if (expected === 'fault') {
       expect([pinhole.code, mapping.code, anyMapping.code]).toEqual([501, 501, 501]);
       expect(upnpAnswerOf(decision([{ ...r, faultCode: 725 }]), 'add-port-mapping').code).toBe(725);
     } else {
-      expect([pinhole.code, mapping.code, anyMapping.code]).toEqual([expected[0], expected[1], expected[2] ?? expected[1]]);
+      expect([pinhole.code, mapping.code, anyMapping.code, deleteMapping.code]).toEqual([expected[0], expected[1], expected[2] ?? expected[1], expected[3] ?? expected[1]]);
       expect(pinhole.reason).toEqual(r);
       expect(pinhole.description.startsWith(`${describeAnswer(expected[0], undefined)}: ${code} — detail of ${code}`)).toBe(true);
     }

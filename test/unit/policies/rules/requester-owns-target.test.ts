@@ -1,4 +1,4 @@
-import { checkRequesterIsTarget, checkRequesterOwnsTarget } from '../../../../policies/rules/requester-owns-target';
+import { checkRequesterIsTarget, checkRequesterOwnsEntry, checkRequesterOwnsTarget } from '../../../../policies/rules/requester-owns-target';
 import { Device, Need } from '../../../../policies';
 import { consoleDevice, gateway, harness, need } from '../support';
 
@@ -64,5 +64,17 @@ describe('rule: requester-owns-target, as IGD:2 applies it (requesterMustBeTarge
     expect(own.verdict).toBe('granted');
     // The admin class may target any address.
     expect(h.engine.request(need('adm', 'a', { ...overV4, internalPort: 3077, class: 'admin', requesterMustBeTarget: true })).verdict).toBe('granted');
+  });
+});
+
+describe('rule: requester-owns-target, for an entry that exists', () => {
+  const entry = { label: 'pinhole 1', needId: 'n1', requesterAddress: '2001:db8:1::10', internalClient: '2001:db8:1::10' };
+  it('lets the client that opened it (by its address or the InternalClient it opened) change it, no one else', () => {
+    expect(checkRequesterOwnsEntry(entry, '2001:db8:1::10')).toBeUndefined();
+    expect(checkRequesterOwnsEntry({ ...entry, requesterAddress: '192.168.1.10' }, '2001:db8:1::10')).toBeUndefined();
+    const other = checkRequesterOwnsEntry(entry, '2001:db8:1::11');
+    expect(other).toMatchObject({ rule: 'requester-owns-target', code: 'target-not-owned', conflictsWith: { kind: 'need', id: 'n1' } });
+    expect(other?.detail).toBe('pinhole 1 belongs to 2001:db8:1::10; only the client that opened it may change it');
+    expect(checkRequesterOwnsEntry({ label: 'pinhole 2 (opened by the admin)', needId: 'a1' }, '2001:db8:1::10')?.code).toBe('target-not-owned');
   });
 });
