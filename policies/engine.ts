@@ -1,6 +1,6 @@
 import { Observable, SchedulerLike, Subscription } from 'rxjs';
 import { Action } from './model/action';
-import { PolicyConfig, resolveConfig } from './model/config';
+import { PolicyConfig, PolicyConfigInput, resolveConfig } from './model/config';
 import { Decision, Verdict } from './model/decision';
 import { Device } from './model/device';
 import { PolicyEvent, EventType, GatewaySeen, NetworkChanged } from './model/event';
@@ -24,7 +24,7 @@ export type { Step } from './output';
 export interface PolicyEngineOptions {
   /** The clock and timer source: `asyncScheduler` live, a `VirtualTimeScheduler`/`TestScheduler` for replay and tests. */
   scheduler: SchedulerLike;
-  config?: Partial<PolicyConfig>;
+  config?: PolicyConfigInput;
   /** Initial network facts (default: public IPv4, no transition). */
   network?: Partial<NetworkFacts>;
   /** Events to process as they arrive (same as calling {@link PolicyEngine.connect}). */
@@ -89,6 +89,8 @@ export interface PolicyEngine {
   snapshot(): EngineSnapshot;
   /** Stops the lease timer, completes the Observables, disconnects inputs. */
   dispose(): void;
+  /** The resolved configuration the rules apply (lease caps, limits): callers that need a lease up front use these, never a copy. */
+  readonly config: Readonly<PolicyConfig>;
 }
 
 function sortById<T extends { id: string }>(list: T[]): T[] {
@@ -346,6 +348,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   }
 
   const engine: PolicyEngine = {
+    config,
     submit: process,
     request(need: NeedRequest): Decision {
       const step = process({ type: 'need-submitted', need });

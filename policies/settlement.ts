@@ -16,7 +16,9 @@ import { PortHolder, findFreePort, settleExternalPort } from './rules/ipv4-exter
 import { WithdrawalCause, leaseTerms, LeaseTerms, withdrawalReason } from './rules/lease-policy';
 import { checkIsolation } from './rules/matter-isolation';
 import { checkPortHygiene, normaliseProtocol } from './rules/port-hygiene';
-import { checkRequesterOwnsTarget } from './rules/requester-owns-target';
+import { checkRequesterIsTarget, checkRequesterOwnsTarget } from './rules/requester-owns-target';
+import { checkClientLimit } from './rules/client-limit';
+import { checkExactExternalPort } from './rules/exact-external-port';
 import { followedReason, noAddressReason, selectInternalClient } from './rules/address-churn';
 import { planFamilies } from './rules/ipv6-mostly';
 import { gatewayGate } from './rules/router-feedback';
@@ -55,6 +57,10 @@ export class Settlement {
   private readonly recheck = new Set<NeedRecord>();
   /** Needs that shared a pinhole whose holder went away: settle again. */
   private readonly resettle = new Set<NeedRecord>();
+  /** Live needs per requester address, kept only when the client-limit rule is configured. */
+  private readonly perRequester = new Map<string, number>();
+  /** The needs counted in {@link perRequester}. */
+  private readonly counted = new Set<NeedRecord>();
 
   constructor(
     private readonly home: HomeState,
@@ -97,6 +103,7 @@ export class Settlement {
     if (req.externalPort) need.externalPort = req.externalPort;
     if (req.sessionId !== undefined) need.sessionId = req.sessionId;
     if (req.gatewayId !== undefined) need.gatewayId = req.gatewayId;
+    if (req.acceptOtherExternalPort === false) need.acceptOtherExternalPort = false;
     const nr: NeedRecord = {
       need,
       rank: rankOf(need, this.config),
@@ -125,10 +132,25 @@ export class Settlement {
       class: req.class,
     });
     this.out.touch(nr, true);
-    if (hygiene) {
-      nr.denial = hygiene;
+    const strict = hygiene === undefined && req.requesterMustBeTarget === true && req.class !== 'admin'
+      ? checkRequesterIsTarget(req.internalClient, req.requester.address, req.requester.deviceId)
+      : undefined;
+    if (hygiene || strict) {
+      nr.denial = hygiene ?? strict;
       nr.status = 'closed';
       return nr;
+    }
+    const limit = this.config.maxNeedsPerRequester;
+    if (limit !== undefined && requesterAddress !== undefined) {
+      const held = this.perRequester.get(requesterAddress) ?? 0;
+      const over = checkClientLimit(requesterAddress, held, limit);
+      if (over) {
+        nr.denial = over;
+        nr.status = 'closed';
+        return nr;
+      }
+      this.perRequester.set(requesterAddress, held + 1);
+      this.counted.add(nr);
     }
     home.needs.set(need.id, nr);
     nr.deviceKeys = [home.register(home.needsByDevice, need.requester.deviceId, nr)];
@@ -244,6 +266,12 @@ export class Settlement {
     if (closing) nr.closing = closing;
     const why = closing?.reasons[0] ?? nr.denial ?? reason('lease-policy', 'need-released');
     nr.status = 'closed';
+    if (this.counted.size > 0 && this.counted.delete(nr)) {
+      const address = nr.need.requester.address as string;
+      const held = (this.perRequester.get(address) ?? 1) - 1;
+      if (held <= 0) this.perRequester.delete(address);
+      else this.perRequester.set(address, held);
+    }
     for (const family of FAMILIES) {
       const leg = family === 'ipv6' ? nr.ipv6 : nr.ipv4;
       if (!leg) continue;
@@ -481,6 +509,14 @@ export class Settlement {
         this.recheck.add(nr);
         return;
       }
+      if (need.acceptOtherExternalPort === false && settled.port !== wish) {
+        const taken = settled.reasons[0]?.conflictsWith;
+        leg.state = 'denied';
+        leg.reasons = [checkExactExternalPort(wish, settled.port, false, taken) as Reason, ...settled.reasons, ...extraReasons];
+        leg.changes = extraChanges;
+        this.recheck.add(nr);
+        return;
+      }
       for (const r of settled.reasons) reasons.push(r);
       if (settled.port !== wish) changes.push({ field: 'externalPort', family: 'ipv4', wanted: wish, got: settled.port });
       externalPort = settled.port;
@@ -520,6 +556,13 @@ export class Settlement {
     const kept = leg.reasons.filter((r) => r.rule !== 'ipv4-external-port-exclusive');
     const keptChanges = leg.changes.filter((c) => c.field !== 'externalPort');
     this.out.touch(nr);
+    if (port !== undefined && nr.need.acceptOtherExternalPort === false && port !== wish) {
+      leg.state = 'denied';
+      leg.reasons = [checkExactExternalPort(wish, port, false, { kind: 'need', id: winnerNeedId }) as Reason];
+      leg.changes = [];
+      this.recheck.add(nr);
+      return;
+    }
     if (port === undefined) {
       leg.state = 'denied';
       leg.reasons = [reason('ipv4-external-port-exclusive', 'external-ports-exhausted', { family: 'ipv4', conflictsWith: { kind: 'need', id: winnerNeedId } })];

@@ -53,4 +53,6 @@ export { watchGateways } from './gateway-watch';
 export type { WatchGatewaysOptions, GatewayEvent } from './gateway-watch';
 export { buildGatewayReport } from './gateway-report';
 export type { GatewayReport, GatewayReportOptions, JaipaGrade } from './gateway-report';
-export * from './server';
+// The IGD front (server side) under its own namespace: its types (ServedPortMapping, PortMappingKey,
+// Requester ...) must not shadow or be shadowed by the client's. Import it as `server.*` or from './server'.
+export * as server from './server';

@@ -2,13 +2,16 @@
  * UPnP faults (HTTP 500 + `s:Fault/detail/UPnPError/{errorCode,errorDescription}`), decoded
  * per service: the same number means different things in different services (708 is
  * WildCardNotPermittedInSrcIP in WANIPv6FirewallControl but InvalidLayer2Address in
- * WANIPConnection). Each fault carries the standard name and a sentence for the user.
+ * WANIPConnection). Each fault carries the standard name and a sentence for the user: the
+ * router's own errorDescription when it says more than the standard text for the code (a
+ * policy-enforcing gateway names its reason there), else our guess at what the code means.
  *
  * @example
  * ```ts
  * try { await firewall.addPinhole({...}); }
  * catch (e) {
- *   if (e instanceof UpnpFault && e.code === 606) console.log(e.faultName, e.meaning); // 'ActionNotAuthorized', 'The router refused: ...'
+ *   if (e instanceof UpnpFault && e.code === 606) console.log(e.faultName, e.explanation);
+ *   // 'ActionNotAuthorized', 'The router says: Action not authorized: matter-device-isolation — ...' (or our guess, 'The router refused: ...')
  * }
  * ```
  */
@@ -93,6 +96,32 @@ export function describeFault(serviceType: string, code: number): FaultInfo {
   return { name: 'Unknown', meaning: `The router refused with UPnP error ${code}, which this client does not know for this service.` };
 }
 
+/** Standard texts routers send that are not the UPnP name (miniupnpd's spellings), normalised. */
+const STANDARD_ALIASES: Record<number, readonly string[]> = {
+  709: ['nopacketsent'],
+};
+
+const normalised = (text: string): string => text.toLowerCase().replace(/wilcard/g, 'wildcard').replace(/[^a-z0-9]/g, '');
+
+/**
+ * True when a router's errorDescription says more than the standard text for `code` (its
+ * name in any spacing or case, or a known alias): then it is the router's own explanation.
+ *
+ * @example
+ * ```ts
+ * saysMoreThanStandard('Action not authorized', SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, 606); // false
+ * saysMoreThanStandard('Action not authorized: matter-device-isolation — plug is matter', SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, 606); // true
+ * ```
+ */
+export function saysMoreThanStandard(description: string, serviceType: string, code: number): boolean {
+  const said = normalised(description);
+  if (said === '') return false;
+  const info = describeFault(serviceType, code);
+  if (said === normalised(info.name) || (STANDARD_ALIASES[code] ?? []).includes(said)) return false;
+  // Generic texts say nothing about this refusal.
+  return !['error', 'unknownerror', 'upnperror', 'failed', 'actionfailed', normalised(`error ${code}`)].includes(said);
+}
+
 /** A router's refusal of an action. */
 export class UpnpFault extends UpnpError {
   readonly kind = 'fault';
@@ -102,16 +131,24 @@ export class UpnpFault extends UpnpError {
   readonly description: string;
   /** The standard name for this code in this service (e.g. 'ActionNotAuthorized'), or 'Unknown'. */
   readonly faultName: string;
-  /** What it means for the user and what to do. */
+  /** What the code means for the user and what to do (our guess, from the code alone). */
   readonly meaning: string;
+  /** Whether the router's description says more than the standard text (see {@link saysMoreThanStandard}). */
+  readonly routerExplained: boolean;
+  /** What to show: the router's own description when it says more, else {@link meaning}. */
+  readonly explanation: string;
   readonly action: string;
   readonly serviceType: string;
   readonly httpStatus: number;
 
   constructor(init: { code: number; description: string; action: string; serviceType: string; httpStatus?: number }) {
     const info = describeFault(init.serviceType, init.code);
+    const routerExplained = saysMoreThanStandard(init.description, init.serviceType, init.code);
+    const explanation = routerExplained ? `The router says: ${init.description}` : info.meaning;
     super(`${init.action} refused by the router: UPnP error ${init.code} ${info.name}${
-      init.description && init.description !== info.name ? ` ("${init.description}")` : ''}. ${info.meaning}`);
+      !routerExplained && init.description && init.description !== info.name ? ` ("${init.description}")` : ''}. ${explanation}`);
+    this.routerExplained = routerExplained;
+    this.explanation = explanation;
     this.code = init.code;
     this.description = init.description;
     this.faultName = info.name;

@@ -7,9 +7,13 @@ import { WanIpConnectionClient } from '../../adapters/upnp/wan-ip-connection';
 import { WanIpv6FirewallControlClient } from '../../adapters/upnp/wan-ipv6-firewall-control';
 import { PinholeControl, PortMappingControl, RouterFault } from './gateway-control';
 
-/** Reads a router fault (code, standard name, meaning) out of an adapter error. */
+/**
+ * Reads a router fault (code, standard name, meaning) out of an adapter error. The meaning is the
+ * router's own errorDescription when it says more than the standard text (a gateway naming its
+ * policy reason), and our guess from the code only when it does not.
+ */
 export function routerFaultOf(error: unknown): RouterFault | undefined {
-  if (error instanceof UpnpFault) return { code: error.code, name: error.faultName, meaning: error.meaning };
+  if (error instanceof UpnpFault) return { code: error.code, name: error.faultName, meaning: error.explanation };
   return undefined;
 }
 

@@ -40,5 +40,6 @@ export interface PortMappingControl {
 export interface RouterFault {
   readonly code: number;
   readonly name: string;
+  /** The router's own description when it says more than the standard text for the code, else what the code usually means. */
   readonly meaning: string;
 }

@@ -55,19 +55,19 @@ import type { LanObservation, LanObserversConfig } from './lan-observation';
 export const LOCAL_GATEWAY_ID = 'local';
 
 /** An event for admin API subscribers: `{event, data}`. */
-export interface GatewayEvent {
+export interface GatewayDaemonEvent {
   readonly event: 'decision' | 'need_opened' | 'need_renewed' | 'need_ended' | 'firewall_applied' | 'device_seen' | 'reconciled';
   readonly data: unknown;
 }
 
 /** What the admin API (and tests) can reach of a running daemon. */
-export interface GatewayServices {
+export interface GatewayDaemonServices {
   readonly config: GatewayConfig;
   readonly engine: PolicyEngine;
   readonly needs: GatewayNeeds;
   readonly history: DecisionHistory;
   readonly firewall: GatewayFirewall;
-  readonly events$: Subject<GatewayEvent>;
+  readonly events$: Subject<GatewayDaemonEvent>;
   readonly log: Logger;
   readonly startedAt: number;
   /** Reconciles the firewall table with the engine's grants now. */
@@ -76,7 +76,7 @@ export interface GatewayServices {
   externalIpv4(): string;
 }
 
-export interface GatewayDaemon extends GatewayServices {
+export interface GatewayDaemon extends GatewayDaemonServices {
   readonly decider: GatewayDecider;
   /** The admin API's bound address, when it runs. */
   readonly adminAddress?: { host: string; port: number };
@@ -97,7 +97,7 @@ export interface GatewayDaemonOptions {
   /** Starts the IGD front; `null` disables it whatever the config says. */
   readonly startIgdFront?: ((decider: GatewayDecider, config: GatewayConfig, log: Logger) => Promise<IgdFront>) | null;
   /** Starts the admin API; `null` disables it whatever the config says. */
-  readonly startAdminApi?: ((services: GatewayServices, config: GatewayConfig, log: Logger) => Promise<{ address: { host: string; port: number }; stop(): Promise<void> }>) | null;
+  readonly startAdminApi?: ((services: GatewayDaemonServices, config: GatewayConfig, log: Logger) => Promise<{ address: { host: string; port: number }; stop(): Promise<void> }>) | null;
   /** Neighbour table reader; `null` disables it whatever the config says. */
   readonly readNeighbours?: (() => Promise<Neighbour[]>) | null;
   /** Interface addresses (default `os.networkInterfaces`). */
@@ -109,7 +109,7 @@ export interface GatewayDaemonOptions {
 }
 
 /** The firewall entry a grant needs, with its need's deadline. */
-function desiredEntries(engine: PolicyEngine, needs: GatewayNeeds): DesiredEntry[] {
+function entriesForGrants(engine: PolicyEngine, needs: GatewayNeeds): DesiredEntry[] {
   const out: DesiredEntry[] = [];
   for (const g of engine.snapshot().grants) {
     const deadline = needs.deadlineOf(g.needId);
@@ -136,7 +136,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
   // Undone in reverse on stop: `core` after the applier drained, `fronts` before.
   const cleanup: (() => Promise<void> | void)[] = [];
   const fronts: (() => Promise<void> | void)[] = [];
-  const events$ = new Subject<GatewayEvent>();
+  const events$ = new Subject<GatewayDaemonEvent>();
 
   try {
     // 1. The journal.
@@ -148,7 +148,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     // 2. The engine, its outputs wired before anything is submitted.
     const engine = createPolicyEngine({
       scheduler,
-      config: { leaseCapSeconds: { ...config.leases.capSeconds } as never, defaultGatewayId: LOCAL_GATEWAY_ID },
+      config: { leaseCapSeconds: config.leases.capSeconds, maxNeedsPerRequester: config.leases.maxPerClient, defaultGatewayId: LOCAL_GATEWAY_ID },
     });
     cleanup.push(() => engine.dispose());
     const history = new DecisionHistory(config.admin.decisionsKept);
@@ -206,9 +206,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       applier,
       now,
       upnpClass: config.upnp.class,
-      maxPerClient: config.leases.maxPerClient,
       answerAfter: config.upnp.answerAfter,
-      policy: { leaseCapSeconds: { ...config.leases.capSeconds } as never },
       log: log.child('needs'),
       onChange: (change: NeedChange) => {
         if (!events$.observed) return;
@@ -241,11 +239,11 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     await firewall.prepare();
     const reconcile = async (): Promise<ReconcileSummary> => {
       await applier.idle();
-      const summary = await firewall.reconcile(desiredEntries(engine, needs));
+      const summary = await firewall.reconcile(entriesForGrants(engine, needs));
       if (events$.observed) events$.next({ event: 'reconciled', data: summary });
       return summary;
     };
-    const reconciled = await firewall.reconcile(desiredEntries(engine, needs));
+    const reconciled = await firewall.reconcile(entriesForGrants(engine, needs));
     applier.resume({ assumeApplied: true });
     dlog.info('firewall reconciled', { ...reconciled });
 
@@ -275,7 +273,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     // --- end LAN observation
 
     const decider = createNeedsDecider({ needs, externalIpv4, now, startedAt });
-    const services: GatewayServices = { config, engine, needs, history, firewall, events$, log, startedAt, reconcile, externalIpv4 };
+    const services: GatewayDaemonServices = { config, engine, needs, history, firewall, events$, log, startedAt, reconcile, externalIpv4 };
 
     // 5. The IGD front.
     let igdUrls: string[] = [];
@@ -374,7 +372,7 @@ async function defaultIgdFront(decider: GatewayDecider, config: GatewayConfig, l
   return startIgdFront({ decider, lanInterfaces: config.lan.interfaces, httpPort: config.upnp.httpPort, uuid: stableUuid(`homenet:${config.firewall.table}:${config.lan.interfaces.join(',')}`), log });
 }
 
-async function defaultAdminApi(services: GatewayServices, config: GatewayConfig, log: Logger): Promise<{ address: { host: string; port: number }; stop(): Promise<void> }> {
+async function defaultAdminApi(services: GatewayDaemonServices, config: GatewayConfig, log: Logger): Promise<{ address: { host: string; port: number }; stop(): Promise<void> }> {
   const { startAdminServer } = require('./admin/admin-server') as typeof import('./admin/admin-server');
   return startAdminServer({ services, config: config.admin, log });
 }

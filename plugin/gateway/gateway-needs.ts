@@ -5,23 +5,29 @@
  * journal (durable), the engine decides in the same tick, a refused need is
  * ended at once, and the answer waits until the firewall holds (or refused)
  * what was granted. Every need has a deadline, the end of the lease its client
- * was promised; a sweep ends needs whose deadline passed, and the kernel
- * entries expire at that same instant by their own timeouts.
+ * was promised (the engine's own lease cap: `engine.config`); a sweep ends
+ * needs whose deadline passed, and the kernel entries expire at that same
+ * instant by their own timeouts. A need the engine later denies for good (a
+ * device revealed as Matter) ends here too.
+ *
+ * It decides nothing itself: the per-client cap (client-limit), the lease cap,
+ * a taken external port (exact-external-port, from `acceptOtherExternalPort`)
+ * and the requester's own address (requester-owns-target, `requesterMustBeTarget`
+ * on UPnP needs) are engine rules; a refusal is the engine's decision
+ * ({@link OpenRefused}), which each protocol answers from its own table.
  *
  * @example
  * ```ts
- * const needs = new GatewayNeeds({ engine, journal, directory, applier, now: Date.now, upnpClass: 'game-session', maxPerClient: 64, log });
+ * const needs = new GatewayNeeds({ engine, journal, directory, applier, now: Date.now, upnpClass: 'game-session', log });
  * const outcome = await needs.open({ source: 'upnp', family: 'ipv6', protocol: 'udp', internalClient: '2001:db8:77::10',
  *   internalPort: 3074, remoteHost: '', remotePort: 0, leaseSeconds: 3600, requesterAddress: '2001:db8:77::10' });
- * outcome.ok ? outcome.uniqueId : outcome.refusal; // 1, or e.g. 'denied'
+ * outcome.ok ? outcome.uniqueId : 'decision' in outcome ? outcome.decision.reasons[0].code : outcome.invalid; // 1, or e.g. 'matter-device-isolation'
  * ```
  */
 import { canonicalAddress, Family } from '../../policies/model/address';
 import { leaseSecondsFor } from '../../policies/rules/lease-policy';
-import { resolveConfig, PolicyConfig } from '../../policies/model/config';
 import { Decision, GrantView } from '../../policies/model/decision';
 import { NeedClass, NeedRequest, Protocol } from '../../policies/model/need';
-import { Reason } from '../../policies/model/reason';
 import { PolicyEngine } from '../../policies/engine';
 import { DeviceDirectory } from './device-directory';
 import { FirewallApplier } from './firewall-applier';
@@ -46,26 +52,12 @@ export interface OpenRequest {
   /** Admin: who asked (the API client). */
   readonly actor?: string;
   readonly description?: string;
-  /** Accept another external port than the one wished for (AddAnyPortMapping, admin); otherwise that is a conflict. */
+  /**
+   * IPv4: another external port than the one wished for will do (AddAnyPortMapping, admin). Otherwise
+   * (AddPortMapping) the engine's exact-external-port rule denies a port it could only give elsewhere.
+   */
   readonly acceptOtherExternalPort?: boolean;
 }
-
-/** Why an open was refused. */
-export type Refusal =
-  /** A rule denied it (Matter isolation, not the requester's address, port hygiene ...): UPnP 606. */
-  | 'denied'
-  /** The IPv4 external port is held by another need: UPnP 718. */
-  | 'conflict'
-  /** The table is full (queued by the capacity rule): UPnP 728. */
-  | 'capacity'
-  /** Cannot work on this network (CGNAT, IPv6-only host ...): UPnP 606. */
-  | 'ineffective'
-  /** The requester holds too many needs: UPnP 728. */
-  | 'client-limit'
-  /** The firewall refused the change: UPnP 501. */
-  | 'firewall'
-  /** The request is malformed: UPnP 402. */
-  | 'invalid';
 
 export type OpenOutcome =
   | {
@@ -81,14 +73,26 @@ export type OpenOutcome =
       /** True when the same need already existed (its lease was extended). */
       readonly renewed: boolean;
     }
-  | {
-      readonly ok: false;
-      readonly needId: string;
-      readonly refusal: Refusal;
-      readonly detail: string;
-      readonly reasons: readonly Reason[];
-      readonly decision?: Decision;
-    };
+  | OpenRefused
+  | OpenInvalid;
+
+/**
+ * Refused by the engine: `decision` is the engine's own (a rule's denial, a
+ * queue, an ineffective need, or the firewall's failure fed back to it as
+ * `action-failed`). Its reasons are what every protocol answer is made from.
+ */
+export interface OpenRefused {
+  readonly ok: false;
+  readonly needId: string;
+  readonly decision: Decision;
+}
+
+/** Not a need at all (an address that is not one, a field the engine's schema rejects): a protocol error, decided by nobody. */
+export interface OpenInvalid {
+  readonly ok: false;
+  readonly needId: string;
+  readonly invalid: string;
+}
 
 /** A live need with what was granted. */
 export interface LiveNeed extends JournaledNeed {
@@ -103,10 +107,8 @@ export interface GatewayNeedsOptions {
   readonly applier: FirewallApplier;
   readonly now: () => number;
   readonly upnpClass: NeedClass;
-  readonly maxPerClient: number;
   /** UPnP opens answer once the kernel holds the entry (`firewall`, default) or once journaled and granted (`journal`). */
   readonly answerAfter?: 'firewall' | 'journal';
-  readonly policy?: Partial<PolicyConfig>;
   readonly log: Logger;
   /** Told about every need that starts, is renewed or ends (admin API events). */
   readonly onChange?: (change: NeedChange) => void;
@@ -146,13 +148,30 @@ function firstReason(decision: Decision | undefined, fallback: string): string {
 export class GatewayNeeds {
   private readonly live = new Map<string, LiveNeed>();
   private readonly byUniqueId = new Map<number, string>();
-  private readonly perClient = new Map<string, number>();
   private nextUniqueId: number;
-  private readonly policy: PolicyConfig;
+  /** Needs being opened: the engine's latest decision on each (the firewall's failure comes back as one). */
+  private readonly opening = new Map<string, Decision | undefined>();
+  private recovering = false;
 
   constructor(private readonly options: GatewayNeedsOptions) {
     this.nextUniqueId = options.journal.maxUniqueId() + 1;
-    this.policy = resolveConfig(options.policy);
+    options.engine.decisions$.subscribe((d) => {
+      if (this.opening.size > 0 && this.opening.has(d.needId)) {
+        this.opening.set(d.needId, d);
+        return;
+      }
+      // The engine took a live need's grant away for good (a device revealed as Matter, an address gone):
+      // the need ends here too, so the tables the clients read agree with the firewall.
+      if ((d.verdict === 'denied' || d.verdict === 'ineffective') && this.live.has(d.needId) && !this.recovering) {
+        this.options.log.info('need ended by the engine', { needId: d.needId, verdict: d.verdict, reason: firstReason(d, '') });
+        this.end(d.needId, 'refused');
+      }
+    });
+  }
+
+  /** The lease a need gets: the engine's own cap (one config, the engine's), so the deadline and the grant agree. */
+  private leaseFor(wanted: number, cls: NeedClass): number {
+    return leaseSecondsFor(wanted, cls, this.options.engine.config);
   }
 
   /** Live needs, oldest first. */
@@ -188,8 +207,17 @@ export class GatewayNeeds {
    */
   recover(): { resubmitted: number; granted: number } {
     const now = this.options.now();
-    let granted = 0;
     const needs = this.options.journal.liveNeeds(now);
+    this.recovering = true;
+    try {
+      return this.recoverNeeds(needs, now);
+    } finally {
+      this.recovering = false;
+    }
+  }
+
+  private recoverNeeds(needs: readonly JournaledNeed[], now: number): { resubmitted: number; granted: number } {
+    let granted = 0;
     for (const need of needs) {
       const left = Math.max(2, Math.ceil((need.deadline - now) / 1000));
       this.track(need);
@@ -214,26 +242,35 @@ export class GatewayNeeds {
 
   /** Opens (or renews) a pinhole or port mapping; see the class comment for the order of steps. */
   async open(req: OpenRequest): Promise<OpenOutcome> {
+    const needId = needIdOf(req);
+    this.opening.set(needId, undefined);
+    try {
+      return await this.openTracked(req);
+    } finally {
+      this.opening.delete(needId);
+    }
+  }
+
+  private async openTracked(req: OpenRequest): Promise<OpenOutcome> {
     const now = this.options.now();
     const internalClient = canonicalAddress(req.internalClient);
     const remoteHost = req.remoteHost ? canonicalAddress(req.remoteHost) : '';
     if (internalClient === undefined || remoteHost === undefined) {
-      return { ok: false, needId: '', refusal: 'invalid', detail: `not an IP address: ${internalClient === undefined ? req.internalClient : req.remoteHost}`, reasons: [] };
+      return { ok: false, needId: '', invalid: `not an IP address: ${internalClient === undefined ? req.internalClient : req.remoteHost}` };
     }
     const request: OpenRequest = { ...req, internalClient, remoteHost };
     const needId = needIdOf(request);
     const existing = this.live.get(needId);
     const requesterAddress = request.requesterAddress ? (canonicalAddress(request.requesterAddress) ?? request.requesterAddress) : undefined;
-    if (!existing && requesterAddress && (this.perClient.get(requesterAddress) ?? 0) >= this.options.maxPerClient) {
-      return { ok: false, needId, refusal: 'client-limit', detail: `${requesterAddress} already holds ${this.options.maxPerClient} pinholes/mappings`, reasons: [] };
-    }
     const cls: NeedClass = request.source === 'admin' ? 'admin' : this.options.upnpClass;
-    const leaseSeconds = leaseSecondsFor(request.leaseSeconds, cls, this.policy);
+    const leaseSeconds = this.leaseFor(request.leaseSeconds, cls);
     const deviceId = request.source === 'admin' ? `admin:${request.actor ?? 'api'}` : await this.options.directory.resolve(requesterAddress ?? internalClient);
+    const upnp = request.source === 'upnp';
     const needRequest: NeedRequest = {
       id: needId,
       requester: requesterAddress ? { deviceId, address: requesterAddress } : { deviceId },
-      internalClient,
+      // UPnP: as written — the engine's requester-owns-target rule holds it to the requester's address (IGD:2).
+      internalClient: upnp ? req.internalClient.trim() : internalClient,
       protocol: request.protocol,
       internalPort: request.internalPort,
       ...(request.family === 'ipv4' && request.externalPort ? { externalPort: request.externalPort } : {}),
@@ -242,8 +279,11 @@ export class GatewayNeeds {
       family: request.family,
       leaseSeconds,
       class: cls,
+      ...(request.family === 'ipv4' && !request.acceptOtherExternalPort ? { acceptOtherExternalPort: false } : {}),
+      ...(upnp ? { requesterMustBeTarget: true } : {}),
     };
-    const uniqueId = request.family === 'ipv6' ? (existing?.uniqueId ?? this.nextUniqueId++) : undefined;
+    // Like miniupnpd, a UniqueID is used up only by a pinhole that exists: taken once the engine grants.
+    const uniqueId = request.family === 'ipv6' ? (existing?.uniqueId ?? this.nextUniqueId) : undefined;
     const journaled: JournaledNeed = {
       id: needId,
       source: request.source,
@@ -255,7 +295,7 @@ export class GatewayNeeds {
     };
     // 1. Durable before anything changes.
     this.options.journal.putNeed(journaled);
-    this.track(journaled);
+    this.track(journaled, false);
     this.options.applier.clearFailure(needId);
     // 2. The engine decides in the same tick.
     let decision: Decision;
@@ -263,27 +303,22 @@ export class GatewayNeeds {
       decision = this.options.engine.request(needRequest);
     } catch (error) {
       this.end(needId, 'refused');
-      return { ok: false, needId, refusal: 'invalid', detail: (error as Error).message, reasons: [] };
+      return { ok: false, needId, invalid: (error as Error).message };
     }
     const position = this.options.applier.position();
     const grant = grantFor(decision, request.family, request.source);
     const granted = (decision.verdict === 'granted' || decision.verdict === 'granted-with-changes') && grant !== undefined;
-    let refusal: Refusal | undefined;
     if (!granted) {
-      refusal = decision.verdict === 'queued' ? 'capacity' : decision.verdict === 'ineffective' ? 'ineffective' : decision.reasons.some((r) => r.code === 'external-port-in-use' || r.code === 'external-ports-exhausted') ? 'conflict' : 'denied';
-    } else if (grant.family === 'ipv4' && !request.acceptOtherExternalPort && grant.externalPort !== (request.externalPort || request.internalPort)) {
-      refusal = 'conflict';
-    }
-    if (refusal) {
-      // Refused (or a renewal the engine now refuses): the need ends, and with it any grant it had.
+      // Refused (or a renewal the engine now refuses, or granted without the family asked for): the need ends, and with it any grant it had.
       this.end(needId, 'refused');
       await this.options.applier.settled(this.options.applier.position());
-      return { ok: false, needId, refusal, detail: firstReason(decision, decision.verdict), reasons: decision.reasons, decision };
+      return { ok: false, needId, decision };
     }
+    if (uniqueId !== undefined && uniqueId >= this.nextUniqueId) this.nextUniqueId = uniqueId + 1;
     const live: LiveNeed = {
       ...journaled,
-      grantedLeaseSeconds: grant!.leaseSeconds,
-      ...(grant!.externalPort !== undefined ? { grantedExternalPort: grant!.externalPort } : {}),
+      grantedLeaseSeconds: grant.leaseSeconds,
+      ...(grant.externalPort !== undefined ? { grantedExternalPort: grant.externalPort } : {}),
     };
     this.live.set(needId, live);
     // 3. A renewal keeps the engine's grant: refresh the kernel entry's timeout to the new deadline.
@@ -291,17 +326,19 @@ export class GatewayNeeds {
     if (request.source === 'upnp' && this.options.answerAfter === 'journal') {
       // Journaled and granted: answer now; the kernel follows (a failure becomes an action-failed decision).
       this.options.onChange?.({ kind: existing ? 'need-renewed' : 'need-opened', need: live });
-      return this.granted(needId, decision, grant!, live, uniqueId, existing !== undefined);
+      return this.granted(needId, decision, grant, live, uniqueId, existing !== undefined);
     }
     await this.options.applier.settled(Math.max(position, this.options.applier.position()));
     const failure = this.options.applier.failureOf(needId);
     if (failure) {
+      // The firewall's refusal went back to the engine (action-failed): its decision is the answer.
+      const fedBack = this.opening.get(needId);
       this.end(needId, 'refused');
       await this.options.applier.settled(this.options.applier.position());
-      return { ok: false, needId, refusal: 'firewall', detail: failure.message, reasons: decision.reasons, decision };
+      return { ok: false, needId, decision: fedBack && fedBack.seq > decision.seq ? fedBack : decision };
     }
     this.options.onChange?.({ kind: existing ? 'need-renewed' : 'need-opened', need: live });
-    return this.granted(needId, decision, grant!, live, uniqueId, existing !== undefined);
+    return this.granted(needId, decision, grant, live, uniqueId, existing !== undefined);
   }
 
   private granted(needId: string, decision: Decision, grant: GrantView, live: LiveNeed, uniqueId: number | undefined, renewed: boolean): OpenOutcome {
@@ -322,7 +359,7 @@ export class GatewayNeeds {
   async renew(needId: string, leaseSeconds: number): Promise<LiveNeed | undefined> {
     const need = this.live.get(needId);
     if (!need) return undefined;
-    const lease = leaseSecondsFor(leaseSeconds, need.request.class, this.policy);
+    const lease = this.leaseFor(leaseSeconds, need.request.class);
     const renewed: LiveNeed = { ...need, deadline: this.options.now() + lease * 1000 };
     this.options.journal.putNeed(stripGranted(renewed));
     this.live.set(needId, renewed);
@@ -353,15 +390,12 @@ export class GatewayNeeds {
     return ended;
   }
 
-  private track(need: JournaledNeed): void {
-    if (!this.live.has(need.id)) {
-      const addr = need.request.requester.address;
-      if (addr) this.perClient.set(addr, (this.perClient.get(addr) ?? 0) + 1);
-    }
+  /** Holds a need; `takeUniqueId` (recovery) marks its UniqueID used at once, an open only once granted. */
+  private track(need: JournaledNeed, takeUniqueId = true): void {
     this.live.set(need.id, need);
     if (need.uniqueId !== undefined) {
       this.byUniqueId.set(need.uniqueId, need.id);
-      if (need.uniqueId >= this.nextUniqueId) this.nextUniqueId = need.uniqueId + 1;
+      if (takeUniqueId && need.uniqueId >= this.nextUniqueId) this.nextUniqueId = need.uniqueId + 1;
     }
   }
 
@@ -370,12 +404,6 @@ export class GatewayNeeds {
     if (!need) return;
     this.live.delete(needId);
     if (need.uniqueId !== undefined) this.byUniqueId.delete(need.uniqueId);
-    const addr = need.request.requester.address;
-    if (addr) {
-      const n = (this.perClient.get(addr) ?? 1) - 1;
-      if (n <= 0) this.perClient.delete(addr);
-      else this.perClient.set(addr, n);
-    }
     this.options.journal.endNeed(needId, this.options.now(), cause);
   }
 

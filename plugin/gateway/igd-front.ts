@@ -12,6 +12,7 @@
  * ```
  */
 import { createHash } from 'node:crypto';
+import type net from 'node:net';
 import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
 import { GatewayDecider } from '../../adapters/upnp/server/gateway-decider';
 import { defineIgdDevice } from '../../adapters/upnp/server/igd-device';
@@ -40,6 +41,8 @@ export interface IgdFrontOptions {
   readonly notifyIntervalMs?: number;
   /** Serve SSDP (default true; tests of the HTTP side turn it off). */
   readonly ssdp?: boolean;
+  /** Who sent a request (default the TCP peer). Tests on loopback map their 127.0.x.y sources to lab addresses. */
+  readonly peerAddress?: (socket: net.Socket) => string | undefined;
 }
 
 /** A stable UUID derived from a seed (e.g. the firewall table and LAN interfaces). */
@@ -72,6 +75,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
     igd,
     decider: options.decider,
     listen,
+    ...(options.peerAddress ? { peerAddress: options.peerAddress } : {}),
     onControl: (entry) => {
       const fields = { action: entry.action, requester: entry.requester.address, status: entry.status, ms: Number(entry.durationMs.toFixed(2)) };
       if (entry.code !== undefined) log.info('control refused', { ...fields, code: entry.code, refusedBy: entry.refusedBy, detail: entry.detail });

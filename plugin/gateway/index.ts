@@ -14,6 +14,6 @@
  * ```
  */
 export { startGatewayDaemon } from './gateway-daemon';
-export type { GatewayDaemon, GatewayDaemonOptions, GatewayServices, GatewayEvent } from './gateway-daemon';
+export type { GatewayDaemon, GatewayDaemonOptions, GatewayDaemonServices, GatewayDaemonEvent } from './gateway-daemon';
 export { loadGatewayConfig, parseGatewayConfig, GatewayConfigError, DEFAULT_GATEWAY_CONFIG } from './gateway-config';
 export type { GatewayConfig } from './gateway-config';

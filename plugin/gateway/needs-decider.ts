@@ -1,12 +1,16 @@
 /**
- * The IGD front's decider in gateway mode: every SOAP request that changes
- * something becomes an open, renew or close on {@link GatewayNeeds} (journal
- * first, then the engine, then the firewall), and the outcome becomes the
- * answer, with the fault codes miniupnpd 2.3.1 answers for the same request
- * (`test/fixtures/miniupnpd-2.3.1/soap/INDEX.txt`): a policy denial is 606,
- * an IPv4 port held by another client 718, a full table 728 (port mappings) or
- * 701 (pinholes), an unknown pinhole UniqueID 402, someone else's pinhole or
- * mapping 606, a missing mapping 714 (GetSpecific), an index past the end 713.
+ * The IGD front's decider in gateway mode — the one path a SOAP request takes:
+ * the listener (`adapters/upnp/server`) has parsed and validated it and knows
+ * who asks; here it becomes one need for {@link GatewayNeeds} (journal first,
+ * then the engine, then the firewall), and the engine's decision becomes the
+ * answer through the one UPnP table (`upnp-answer-table.ts`): errorCode and an
+ * errorDescription naming the reason code and the engine's detail. Nothing
+ * here decides policy: someone else's pinhole or mapping is the
+ * requester-owns-target rule's refusal (606, through the same table); what it
+ * answers itself is table bookkeeping, with the codes miniupnpd 2.3.1 answers
+ * (`test/fixtures/miniupnpd-2.3.1/soap/INDEX.txt`): an unknown pinhole
+ * UniqueID 402, a missing mapping 714 (GetSpecific), an index past the end
+ * 713, nothing of the requester's in a range 730, a malformed need 402.
  *
  * @example
  * ```ts
@@ -17,10 +21,11 @@
  * ```
  */
 import {
-  accept, Answer, GatewayDecider, PortMappingEntry, PortMappingKey, refuse, Refusal, Requester,
+  accept, Answer, ControlRefusal, GatewayDecider, PortMappingKey, refuse, Requester, ServedPortMapping,
 } from '../../adapters/upnp/server/gateway-decider';
-import { refusalFor } from '../../adapters/upnp/server/engine-decider';
-import { GatewayNeeds, LiveNeed, OpenOutcome } from './gateway-needs';
+import { DecidedOperation, upnpAnswerOf, upnpAnswerOfReason } from '../../adapters/upnp/server/upnp-answer-table';
+import { checkRequesterOwnsEntry } from '../../policies/rules/requester-owns-target';
+import { GatewayNeeds, LiveNeed, OpenInvalid, OpenRefused } from './gateway-needs';
 
 export interface NeedsDeciderOptions {
   readonly needs: GatewayNeeds;
@@ -33,38 +38,35 @@ export interface NeedsDeciderOptions {
   readonly firewallEnabled?: boolean;
 }
 
-/**
- * The answer to a refused open: the IGD front's decision table (`refusalFor`,
- * the same codes as its engine decider) when the engine decided, else ours.
- */
-function refusalOf(outcome: Extract<OpenOutcome, { ok: false }>, op: 'pinhole' | 'add-mapping' | 'add-any-mapping'): Refusal {
-  if (outcome.decision && outcome.refusal !== 'firewall' && outcome.refusal !== 'client-limit') {
-    const r = refusalFor(outcome.decision, op);
-    // A reassigned external port carries only informational reasons: the conflict it is.
-    if (!(r.code === 501 && outcome.refusal === 'conflict')) return r;
-  }
-  return refuse(refusalCode(outcome, op === 'pinhole' ? 'pinhole' : 'port-mapping'), outcome.detail, outcome.reasons);
+/** The answer to a refused open: the engine's decision through the UPnP table; a malformed need is 402. */
+function refusalOf(outcome: OpenRefused | OpenInvalid, operation: DecidedOperation): ControlRefusal {
+  if ('invalid' in outcome) return refuse(402, outcome.invalid);
+  const answer = upnpAnswerOf(outcome.decision, operation);
+  const why = answer.reason ? `${answer.reason.rule}/${answer.reason.code}${answer.reason.detail ? ` (${answer.reason.detail})` : ''}` : 'no reason';
+  return refuse(answer.code, `${outcome.decision.verdict}: ${why}`, outcome.decision.reasons, answer.description);
 }
 
-function refusalCode(outcome: Extract<OpenOutcome, { ok: false }>, table: 'pinhole' | 'port-mapping'): number {
-  switch (outcome.refusal) {
-    case 'conflict':
-      return table === 'port-mapping' ? 718 : 606;
-    case 'capacity':
-    case 'client-limit':
-      return table === 'port-mapping' ? 728 : 701;
-    case 'firewall':
-      return 501;
-    case 'invalid':
-      return 402;
-    case 'denied':
-    case 'ineffective':
-      return 606;
-  }
+/**
+ * Whether `requester` may change `need`'s entry: the requester-owns-target rule's refusal (through the
+ * table), or undefined. An entry the admin opened belongs to no UPnP client.
+ */
+function notOwned(need: LiveNeed, label: string, requester: Requester, operation: DecidedOperation): ControlRefusal | undefined {
+  const entry = need.source !== 'upnp'
+    ? { label: `${label} (opened by the admin)`, needId: need.id }
+    : {
+        label,
+        needId: need.id,
+        ...(need.request.requester.address !== undefined ? { requesterAddress: need.request.requester.address } : {}),
+        ...(need.request.internalClient !== undefined ? { internalClient: need.request.internalClient } : {}),
+      };
+  const denial = checkRequesterOwnsEntry(entry, requester.address);
+  if (!denial) return undefined;
+  const answer = upnpAnswerOfReason(denial, operation);
+  return refuse(answer.code, `${denial.rule}/${denial.code} (${denial.detail ?? ''})`, [denial], answer.description);
 }
 
 function ownedBy(need: LiveNeed, requester: Requester): boolean {
-  return need.source === 'upnp' && (need.request.requester.address === requester.address || need.request.internalClient === requester.address);
+  return notOwned(need, '', requester, 'pinhole') === undefined;
 }
 
 function mappingKeyOf(need: LiveNeed): string {
@@ -81,7 +83,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
     const want = `${key.protocol}|${key.externalPort}|${key.remoteHost}`;
     return portMappings().find((n) => mappingKeyOf(n) === want);
   };
-  const entryOf = (n: LiveNeed): PortMappingEntry => ({
+  const entryOf = (n: LiveNeed): ServedPortMapping => ({
     remoteHost: n.request.remoteHost ?? '',
     externalPort: n.grantedExternalPort as number,
     protocol: n.request.protocol as 'udp' | 'tcp',
@@ -94,7 +96,8 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
   const pinholeOf = (uniqueId: number, requester: Requester): Answer<LiveNeed> => {
     const need = needs.byUnique(uniqueId);
     if (!need) return refuse(402, `no pinhole with UniqueID ${uniqueId}`);
-    if (!ownedBy(need, requester)) return refuse(606, `pinhole ${uniqueId} belongs to ${need.request.requester.address ?? need.request.requester.deviceId}`);
+    const refused = notOwned(need, `pinhole ${uniqueId}`, requester, 'pinhole');
+    if (refused) return refused;
     return accept(need);
   };
 
@@ -144,8 +147,8 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
       accept({ status: options.externalIpv4() ? 'Connected' : 'Disconnected', lastError: 'ERROR_NONE', uptimeSeconds: Math.floor((now() - options.startedAt) / 1000) }),
 
     async addPortMapping(request, requester) {
-      // A port held by another client is the engine's call (ipv4-external-port-exclusive): its decision is
-      // recorded and visible in the admin API; a reassigned port is a conflict (718) for AddPortMapping.
+      // A port held by another client is the engine's call: AddPortMapping does not accept another port, so the
+      // exact-external-port rule denies it (718 from the table), naming the holder.
       const outcome = await needs.open({
         source: 'upnp',
         family: 'ipv4',
@@ -159,7 +162,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         requesterAddress: requester.address,
         description: request.description,
       });
-      if (!outcome.ok) return refusalOf(outcome, 'add-mapping');
+      if (!outcome.ok) return refusalOf(outcome, 'add-port-mapping');
       return accept(undefined);
     },
 
@@ -178,14 +181,15 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         description: request.description,
         acceptOtherExternalPort: true,
       });
-      if (!outcome.ok) return refusalOf(outcome, 'add-any-mapping');
+      if (!outcome.ok) return refusalOf(outcome, 'add-any-port-mapping');
       return accept({ reservedPort: outcome.externalPort as number });
     },
 
     async deletePortMapping(request, requester) {
       const held = findMapping(request);
       if (!held) return accept(undefined); // miniupnpd answers 200 for a mapping that does not exist
-      if (!ownedBy(held, requester)) return refuse(606, `port ${request.externalPort}/${request.protocol} belongs to ${held.request.internalClient}`);
+      const refused = notOwned(held, `port ${request.externalPort}/${request.protocol}`, requester, 'delete-port-mapping');
+      if (refused) return refused;
       await needs.close(held.id, 'deleted');
       return accept(undefined);
     },

@@ -12,7 +12,21 @@ export interface PolicyConfig {
   defaultGatewayId?: string;
   /** Lowest external port handed out when the wished one is taken. */
   minExternalPort: number;
+  /**
+   * Most live needs one requester address may hold at once (the client-limit
+   * rule); absent = no limit. A gateway sets it (`leases.maxPerClient`).
+   */
+  maxNeedsPerRequester?: number;
 }
+
+/**
+ * What a caller may pass: any field, and any subset of the per-class tables
+ * (the rest keep their defaults).
+ */
+export type PolicyConfigInput = Partial<Omit<PolicyConfig, 'leaseCapSeconds' | 'classRank'>> & {
+  leaseCapSeconds?: Partial<Record<NeedClass, number>>;
+  classRank?: Partial<Record<NeedClass, number>>;
+};
 
 export const DEFAULT_CONFIG: PolicyConfig = {
   leaseCapSeconds: { 'game-session': 7200, voice: 3600, service: 86400, admin: 86400 },
@@ -22,7 +36,7 @@ export const DEFAULT_CONFIG: PolicyConfig = {
 };
 
 /** Merges a partial config over the defaults and checks it. */
-export function resolveConfig(partial: Partial<PolicyConfig> = {}): PolicyConfig {
+export function resolveConfig(partial: PolicyConfigInput = {}): PolicyConfig {
   const config: PolicyConfig = {
     ...DEFAULT_CONFIG,
     ...partial,
@@ -31,6 +45,10 @@ export function resolveConfig(partial: Partial<PolicyConfig> = {}): PolicyConfig
   };
   if (!(config.renewAtFraction > 0 && config.renewAtFraction < 0.5)) {
     throw new RangeError(`renewAtFraction must be in (0, 0.5), got ${config.renewAtFraction}`);
+  }
+  const perRequester = config.maxNeedsPerRequester;
+  if (perRequester !== undefined && !(Number.isInteger(perRequester) && perRequester >= 1)) {
+    throw new RangeError(`maxNeedsPerRequester must be an integer >= 1, got ${perRequester}`);
   }
   for (const [cls, cap] of Object.entries(config.leaseCapSeconds)) {
     if (!(Number.isInteger(cap) && cap >= 2 && cap <= 86400)) {

@@ -190,6 +190,8 @@ export function validateEvent(value: unknown): PolicyEvent {
       num(n, 'priority', true, false, w, 'need');
       str(n, 'sessionId', true, w, 'need');
       str(n, 'gatewayId', true, w, 'need');
+      bool(n, 'acceptOtherExternalPort', w, 'need');
+      bool(n, 'requesterMustBeTarget', w, 'need');
       break;
     }
     case 'need-ended':

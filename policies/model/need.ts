@@ -38,6 +38,18 @@ export interface NeedRequest {
   sessionId?: string;
   /** Gateway to use; default: the configured or first known gateway. */
   gatewayId?: string;
+  /**
+   * IPv4: whether another external port than the one wished for will do
+   * (default true). `false` (UPnP AddPortMapping) makes a taken port a denial
+   * by the exact-external-port rule instead of a grant on another port.
+   */
+  acceptOtherExternalPort?: boolean;
+  /**
+   * UPnP (IGD:2): the InternalClient, as written, must be the requester's
+   * address (requester-owns-target); default false (the device may target any
+   * of its own addresses).
+   */
+  requesterMustBeTarget?: boolean;
 }
 
 /** A need the engine holds, immutable view. */
@@ -56,6 +68,8 @@ export interface Need {
   readonly priority: number;
   readonly sessionId?: string;
   readonly gatewayId?: string;
+  /** Present (false) only when another external port will not do. */
+  readonly acceptOtherExternalPort?: false;
   /** Virtual time it was submitted at. */
   readonly submittedAt: number;
   /** Submission order; older needs win ties. */

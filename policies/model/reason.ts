@@ -8,7 +8,9 @@ export type RuleName =
   | 'lease-policy'
   | 'address-churn'
   | 'ipv6-mostly'
-  | 'router-feedback';
+  | 'router-feedback'
+  | 'client-limit'
+  | 'exact-external-port';
 
 export const RULE_NAMES: readonly RuleName[] = [
   'matter-isolation',
@@ -20,6 +22,8 @@ export const RULE_NAMES: readonly RuleName[] = [
   'address-churn',
   'ipv6-mostly',
   'router-feedback',
+  'client-limit',
+  'exact-external-port',
 ];
 
 /** Stable reason codes, grouped by the rule that emits them. */
@@ -58,6 +62,8 @@ export const REASON_CODES = {
     'permanent-lease-only',
     'router-rejected',
   ],
+  'client-limit': ['client-limit-reached'],
+  'exact-external-port': ['external-port-unavailable'],
 } as const satisfies Record<RuleName, readonly string[]>;
 
 export type ReasonCode = (typeof REASON_CODES)[RuleName][number];

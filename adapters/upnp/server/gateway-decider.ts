@@ -1,9 +1,11 @@
 /**
  * The port between the IGD front and whatever decides: the SOAP server checks the protocol
  * (argument syntax, ranges, the requester's own address) and hands every **decision** to a
- * {@link GatewayDecider}. Each answer is a result or a typed {@link Refusal} carrying the UPnP
- * errorCode to send. The engine-backed implementation is `engine-decider.ts`; tests may script
- * one. Methods may answer synchronously or with a Promise (a daemon may journal first).
+ * {@link GatewayDecider}. Each answer is a result or a typed {@link ControlRefusal} carrying the
+ * UPnP errorCode (and errorDescription) to send. The one implementation the daemon ships is the
+ * gateway's (`plugin/gateway/needs-decider.ts`: journal, engine, firewall, then the answer from
+ * `upnp-answer-table.ts`); tests may script one. Methods may answer synchronously or with a
+ * Promise (a daemon journals first).
  *
  * @example
  * ```ts
@@ -23,11 +25,13 @@ export interface Requester {
 }
 
 /** A refusal: the UPnP errorCode to answer with, and why (for logs and the admin API). */
-export interface Refusal {
+export interface ControlRefusal {
   readonly ok: false;
   readonly code: number;
-  /** Sentence for the log; never sent to the client (the fault carries the standard description). */
+  /** Sentence for the log. */
   readonly detail: string;
+  /** The errorDescription to send (default: the standard text of `code`). */
+  readonly description?: string;
   /** The policy reasons behind it, when a policy decided. */
   readonly reasons?: readonly unknown[];
 }
@@ -37,7 +41,7 @@ export interface Accepted<T> {
   readonly value: T;
 }
 
-export type Answer<T> = Accepted<T> | Refusal;
+export type Answer<T> = Accepted<T> | ControlRefusal;
 export type Awaitable<T> = T | Promise<T>;
 
 /** An accepted answer. */
@@ -45,9 +49,9 @@ export function accept<T>(value: T): Accepted<T> {
   return { ok: true, value };
 }
 
-/** A refusal with `code`. */
-export function refuse(code: number, detail: string, reasons?: readonly unknown[]): Refusal {
-  return reasons !== undefined ? { ok: false, code, detail, reasons } : { ok: false, code, detail };
+/** A refusal with `code` (and, when given, the errorDescription to send). */
+export function refuse(code: number, detail: string, reasons?: readonly unknown[], description?: string): ControlRefusal {
+  return { ok: false, code, detail, ...(reasons !== undefined ? { reasons } : {}), ...(description !== undefined ? { description } : {}) };
 }
 
 export type TransportProtocol = 'udp' | 'tcp';
@@ -89,7 +93,7 @@ export interface PortMappingKey {
 }
 
 /** One port mapping as GetSpecific/GetGeneric/GetListOfPortMappings report it. */
-export interface PortMappingEntry {
+export interface ServedPortMapping {
   readonly remoteHost: string;
   readonly externalPort: number;
   readonly protocol: TransportProtocol;
@@ -108,7 +112,7 @@ export interface PortRangeRequest {
   readonly manage: boolean;
 }
 
-export interface FirewallStatus {
+export interface ServedFirewallStatus {
   readonly firewallEnabled: boolean;
   readonly inboundPinholeAllowed: boolean;
 }
@@ -139,7 +143,7 @@ export interface TrafficCounters {
  */
 export interface GatewayDecider {
   // WANIPv6FirewallControl:1
-  firewallStatus(): Awaitable<Answer<FirewallStatus>>;
+  firewallStatus(): Awaitable<Answer<ServedFirewallStatus>>;
   addPinhole(request: PinholeRequest, requester: Requester): Awaitable<Answer<{ uniqueId: number }>>;
   updatePinhole(request: { uniqueId: number; leaseSeconds: number }, requester: Requester): Awaitable<Answer<void>>;
   deletePinhole(request: { uniqueId: number }, requester: Requester): Awaitable<Answer<void>>;
@@ -155,10 +159,10 @@ export interface GatewayDecider {
   addAnyPortMapping(request: PortMappingRequest, requester: Requester): Awaitable<Answer<{ reservedPort: number }>>;
   deletePortMapping(request: PortMappingKey, requester: Requester): Awaitable<Answer<void>>;
   deletePortMappingRange(request: PortRangeRequest, requester: Requester): Awaitable<Answer<void>>;
-  getPortMapping(request: PortMappingKey, requester: Requester): Awaitable<Answer<PortMappingEntry>>;
+  getPortMapping(request: PortMappingKey, requester: Requester): Awaitable<Answer<ServedPortMapping>>;
   /** The entry at `index` (0-based) or a 713 refusal past the end. */
-  getPortMappingAt(index: number, requester: Requester): Awaitable<Answer<PortMappingEntry>>;
-  listPortMappings(request: PortRangeRequest & { maxEntries: number }, requester: Requester): Awaitable<Answer<readonly PortMappingEntry[]>>;
+  getPortMappingAt(index: number, requester: Requester): Awaitable<Answer<ServedPortMapping>>;
+  listPortMappings(request: PortRangeRequest & { maxEntries: number }, requester: Requester): Awaitable<Answer<readonly ServedPortMapping[]>>;
 
   // WANCommonInterfaceConfig:1 (optional: defaults are Ethernet/Up and zero counters)
   linkProperties?(): Awaitable<Answer<LinkProperties>>;
@@ -167,7 +171,7 @@ export interface GatewayDecider {
 
 /** A decider that refuses everything with `code` (a base for scripted deciders in tests). */
 export function refuseEverything(code: number): GatewayDecider {
-  const no = (): Refusal => refuse(code, 'refused by a refuse-everything decider');
+  const no = (): ControlRefusal => refuse(code, 'refused by a refuse-everything decider');
   return {
     firewallStatus: no, addPinhole: no, updatePinhole: no, deletePinhole: no, pinholePackets: no,
     externalIpv4: no, connectionStatus: no, addPortMapping: no, addAnyPortMapping: no, deletePortMapping: no,

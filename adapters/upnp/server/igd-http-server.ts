@@ -110,7 +110,7 @@ const XML_TYPE = 'text/xml; charset="utf-8"';
  *
  * @example
  * ```ts
- * const s = createIgdHttpServer({ igd, decider: createEngineDecider({ engine, scheduler }), listen: [{ host: '127.0.0.1', port: 0 }] });
+ * const s = createIgdHttpServer({ igd, decider: daemon.decider, listen: [{ host: '127.0.0.1', port: 0 }] }); // the gateway daemon's decider
  * await s.start();
  * ```
  */

@@ -2,20 +2,16 @@
  * The IGD front (UPnP server side): a policy-enforcing InternetGatewayDevice:2 that unmodified
  * clients use. Description and SCPDs generated from typed definitions, an SSDP responder
  * (IPv4 over node-ssdp's sockets, IPv6 over dgram), a hardened SOAP control server, and the
- * decider port with its engine-backed implementation.
+ * decider port and the table that turns an engine decision into a UPnP answer.
  *
  * @example
  * ```ts
- * import { asyncScheduler } from 'rxjs';
- * import { createPolicyEngine } from '../../../policies';
- * import { createEngineDecider, createIgdHttpServer, defineIgdDevice, Ipv4SsdpResponderTransport,
- *   Ipv6SsdpResponderTransport, SsdpResponder } from './adapters/upnp';
+ * import { createIgdHttpServer, defineIgdDevice, Ipv4SsdpResponderTransport,
+ *   Ipv6SsdpResponderTransport, SsdpResponder } from './adapters/upnp/server';
  *
- * const engine = createPolicyEngine({ scheduler: asyncScheduler });
- * engine.submit({ type: 'gateway-seen', gatewayId: 'self', bootId: '1' });
+ * // `decider`: the gateway daemon's (startGatewayDaemon(...).decider), or a scripted one in tests.
  * const igd = defineIgdDevice({ uuid: '2f1c9e3a-5b7d-4c1e-9a2b-000000000001' });
- * const http = createIgdHttpServer({ igd, listen: [{ host: '::', port: 5000 }],
- *   decider: createEngineDecider({ engine, scheduler: asyncScheduler, externalIpv4: () => '198.51.100.1' }) });
+ * const http = createIgdHttpServer({ igd, listen: [{ host: '::', port: 5000 }], decider });
  * await http.start();
  * const ssdp = new SsdpResponder({ igd, configId: http.documents.configId, interfaces: ['br-lan'], httpPort: 5000,
  *   transports: [new Ipv4SsdpResponderTransport({ interfaces: ['br-lan'] }), new Ipv6SsdpResponderTransport({ interfaces: ['br-lan'] })] });
@@ -34,8 +30,8 @@ export { buildIgdDocuments, buildScpdXml } from './description-xml';
 export type { IgdDocuments } from './description-xml';
 export { accept, refuse, refuseEverything } from './gateway-decider';
 export type {
-  Accepted, Answer, Awaitable, ConnectionStatus, FirewallStatus, GatewayDecider, LinkProperties, PinholeRequest, PortMappingEntry,
-  PortMappingKey, PortMappingRequest, PortRangeRequest, Refusal, Requester, TrafficCounters, TransportProtocol,
+  Accepted, Answer, Awaitable, ConnectionStatus, ControlRefusal, GatewayDecider, LinkProperties, PinholeRequest, PortMappingKey,
+  PortMappingRequest, PortRangeRequest, Requester, ServedFirewallStatus, ServedPortMapping, TrafficCounters, TransportProtocol,
 } from './gateway-decider';
 export { soapFaultBody, soapSuccessBody, faultDescription } from './soap-response';
 export { ControlArguments, ControlFault } from './control-arguments';
@@ -43,8 +39,8 @@ export { handleControl, requesterOf, portListingXml, serviceTypeMatches, MAX_MAP
 export type { ControlCall, ControlOutcome } from './soap-control';
 export { createIgdHttpServer, DEFAULT_IGD_HTTP_LIMITS, DEFAULT_SERVER_HEADER } from './igd-http-server';
 export type { ControlLogEntry, IgdHttpLimits, IgdHttpServer, IgdHttpServerOptions } from './igd-http-server';
-export { createEngineDecider, refusalFor } from './engine-decider';
-export type { DeciderLogger, DeciderOperation, EngineDecider, EngineDeciderOptions, PinholeView, PortMappingView } from './engine-decider';
+export { UPNP_ANSWERS, MAX_DESCRIPTION_LENGTH, describeAnswer, upnpAnswerOf, upnpAnswerOfReason } from './upnp-answer-table';
+export type { DecidedOperation, UpnpAnswer } from './upnp-answer-table';
 export type { SsdpResponderTransport } from './ssdp-responder-transport';
 export { SsdpResponder, searchMatches, ssdpGroups, ssdpTargets } from './ssdp-responder';
 export type { SsdpResponderOptions, SsdpTarget } from './ssdp-responder';

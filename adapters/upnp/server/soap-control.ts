@@ -3,19 +3,21 @@
  * protocol validation with miniupnpd's fault codes -> the {@link GatewayDecider} for every
  * decision -> the response body. No I/O here: `igd-http-server.ts` feeds it.
  *
+ * It decides nothing: whether the InternalClient is the requester's own address (a pinhole
+ * asked over IPv4 HTTP, another client's address, the address spelt differently) is the
+ * engine's requester-owns-target rule, answered through the decider (606; 718 for
+ * AddPortMapping, as miniupnpd's secure mode).
+ *
  * Protocol-level faults (the same codes miniupnpd 2.3.1 answers for the same request):
  * - any service: action not offered by the service (or SOAPAction names another service) 401;
  *   missing or malformed argument 402.
  * - WANIPv6FirewallControl: Protocol not an integer 402; InternalPort 0 706; InternalClient
  *   empty or `*` 708; firewall disabled 702; inbound pinholes not allowed 703; Protocol 65535
  *   707; Protocol not 6/17 705; LeaseTime outside 1..86400 402; RemoteHost not IPv6 402;
- *   InternalClient not an IPv6 literal 402; request over IPv4 HTTP, or InternalClient not the
- *   requester's address written exactly in RFC 5952 form 606; GetOutboundPinholeTimeout
- *   without a decider method 501; CheckPinholeWorking with no packet yet 709.
+ *   InternalClient not an IPv6 literal 402; GetOutboundPinholeTimeout without a decider method
+ *   501; CheckPinholeWorking with no packet yet 709.
  * - WANIPConnection: NewProtocol not TCP/UDP 402; NewExternalPort 0 on AddPortMapping 716;
- *   NewInternalPort 0 or NewInternalClient not an IPv4 literal 402; NewInternalClient not the
- *   requester 718 on AddPortMapping and 606 on AddAnyPortMapping (miniupnpd's secure mode);
- *   NewStartPort > NewEndPort 733; an empty GetListOfPortMappings 730; lease > 604800 is
+ *   NewInternalPort 0 or NewInternalClient not an IPv4 literal 402; NewStartPort > NewEndPort 733; an empty GetListOfPortMappings 730; lease > 604800 is
  *   stored as 604800 (IGD:2).
  *
  * @example
@@ -28,7 +30,7 @@ import { familyOf, isIpv4Literal, isIpv6Literal, toRfc5952, unmappedAddress } fr
 import { isUrnOf, splitUrnVersion } from '../upnp-urns';
 import { ControlArguments, ControlFault } from './control-arguments';
 import {
-  Answer, GatewayDecider, PortMappingEntry, PortMappingRequest, PortRangeRequest, Requester, TransportProtocol,
+  Answer, GatewayDecider, ServedPortMapping, PortMappingRequest, PortRangeRequest, Requester, TransportProtocol,
 } from './gateway-decider';
 import { ServedService } from './igd-device';
 import { findAction } from './igd-service-definitions';
@@ -66,7 +68,7 @@ export const MAX_PINHOLE_LEASE_SECONDS = 86400;
 type Outputs = Array<readonly [string, OutputValue]>;
 
 class DeciderRefusal extends Error {
-  constructor(readonly code: number, readonly detail: string, readonly reasons: readonly unknown[] | undefined) {
+  constructor(readonly code: number, readonly detail: string, readonly reasons: readonly unknown[] | undefined, readonly description: string | undefined) {
     super(detail);
   }
 }
@@ -74,7 +76,7 @@ class DeciderRefusal extends Error {
 async function decided<T>(answer: Answer<T> | Promise<Answer<T>>): Promise<T> {
   const a = await answer;
   if (a.ok) return a.value;
-  throw new DeciderRefusal(a.code, a.detail, a.reasons);
+  throw new DeciderRefusal(a.code, a.detail, a.reasons, a.description);
 }
 
 /** True when `serviceType` names the served service at a version it covers. */
@@ -90,8 +92,8 @@ export function serviceTypeMatches(service: ServedService, serviceType: string):
  */
 export async function handleControl(call: ControlCall, decider: GatewayDecider): Promise<ControlOutcome> {
   const { service, action } = call;
-  const fault = (code: number, detail: string, refusedBy: 'protocol' | 'decider', reasons?: readonly unknown[]): ControlOutcome => ({
-    status: 500, body: soapFaultBody(code), action, code, detail, refusedBy, ...(reasons !== undefined ? { reasons } : {}),
+  const fault = (code: number, detail: string, refusedBy: 'protocol' | 'decider', reasons?: readonly unknown[], description?: string): ControlOutcome => ({
+    status: 500, body: soapFaultBody(code, description), action, code, detail, refusedBy, ...(reasons !== undefined ? { reasons } : {}),
   });
   if (!serviceTypeMatches(service, call.serviceType) || !findAction(service.definition, action)) {
     return fault(401, `${call.serviceType}#${action} is not an action of ${service.definition.serviceType}`, 'protocol');
@@ -101,7 +103,7 @@ export async function handleControl(call: ControlCall, decider: GatewayDecider):
     return { status: 200, body: soapSuccessBody(call.serviceType, action, outputs), action };
   } catch (e) {
     if (e instanceof ControlFault) return fault(e.code, e.detail, 'protocol');
-    if (e instanceof DeciderRefusal) return fault(e.code, e.detail, 'decider', e.reasons);
+    if (e instanceof DeciderRefusal) return fault(e.code, e.detail, 'decider', e.reasons, e.description);
     return fault(501, `the decider failed: ${e instanceof Error ? e.message : String(e)}`, 'decider');
   }
 }
@@ -139,11 +141,8 @@ async function pinholeSpec(args: ControlArguments, requester: Requester, decider
   const remoteHost = args.ipv6RemoteHost('RemoteHost');
   const remotePort = args.uint('RemotePort', 0, 65535);
   if (!isIpv6Literal(clientText) || clientText.includes('%')) throw new ControlFault(402, `InternalClient ${JSON.stringify(clientText)} is not an IPv6 address`);
-  if (requester.family !== 'ipv6') throw new ControlFault(606, `a pinhole was requested over IPv4 HTTP by ${requester.address}`);
-  // Like miniupnpd: the text must be the requester's address as RFC 5952 writes it.
-  if (clientText !== requester.address) {
-    throw new ControlFault(606, `InternalClient ${clientText} is not the requester's address ${requester.address}`);
-  }
+  // Whether the InternalClient is the requester's own address (as written, like miniupnpd) is the
+  // engine's requester-owns-target rule: the need carries both, the answer comes from its decision.
   const protocol: TransportProtocol = protocolNumber === 6 ? 'tcp' : 'udp';
   return { remoteHost, remotePort, internalClient: clientText, internalPort, protocol, leaseSeconds };
 }
@@ -211,10 +210,8 @@ function mappingRequest(args: ControlArguments, requester: Requester, any: boole
   const lease = args.uint('NewLeaseDuration', 0, 0xffffffff);
   if (externalPort === 0 && !any) throw new ControlFault(716, 'NewExternalPort 0 (wildcard) is not allowed');
   const internalClient = toRfc5952(clientText);
-  if (internalClient !== requester.address) {
-    // miniupnpd's secure mode: 718 for AddPortMapping, 606 for AddAnyPortMapping.
-    throw new ControlFault(any ? 606 : 718, `NewInternalClient ${internalClient} is not the requester's address ${requester.address}`);
-  }
+  // Another client's address: the engine's requester-owns-target rule (718 for AddPortMapping, 606 for
+  // AddAnyPortMapping from the answer table, as miniupnpd's secure mode).
   return {
     remoteHost, externalPort, protocol, internalPort, internalClient, enabled, description,
     leaseSeconds: Math.min(lease, MAX_MAPPING_LEASE_SECONDS),
@@ -240,7 +237,7 @@ function portRange(args: ControlArguments): PortRangeRequest {
 
 const upper = (p: TransportProtocol): string => p.toUpperCase();
 
-function entryOutputs(e: PortMappingEntry): Outputs {
+function entryOutputs(e: ServedPortMapping): Outputs {
   return [
     ['NewInternalPort', e.internalPort],
     ['NewInternalClient', e.internalClient],
@@ -251,7 +248,7 @@ function entryOutputs(e: PortMappingEntry): Outputs {
 }
 
 /** The NewPortListing document of GetListOfPortMappings (WANIPConnection:2 schema). */
-export function portListingXml(entries: readonly PortMappingEntry[]): string {
+export function portListingXml(entries: readonly ServedPortMapping[]): string {
   const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const items = entries.map((e) => `<p:PortMappingEntry><p:NewRemoteHost>${esc(e.remoteHost)}</p:NewRemoteHost><p:NewExternalPort>${e.externalPort}</p:NewExternalPort><p:NewProtocol>${
     upper(e.protocol)}</p:NewProtocol><p:NewInternalPort>${e.internalPort}</p:NewInternalPort><p:NewInternalClient>${esc(e.internalClient)}</p:NewInternalClient><p:NewEnabled>${

@@ -12,8 +12,8 @@
  * ```
  */
 import { canonicalAddress, familyOf } from '../../../policies/model/address';
-import { Decision } from '../../../policies/model/decision';
-import { GatewayServices } from '../gateway-daemon';
+import { GatewayDaemonServices } from '../gateway-daemon';
+import { adminAnswerOf } from './admin-answer-table';
 import { LiveNeed } from '../gateway-needs';
 import { AdminCommandError, AdminRequest } from './admin-protocol';
 
@@ -30,7 +30,7 @@ type Args = Record<string, unknown>;
 interface Command {
   readonly args: readonly string[];
   readonly summary: string;
-  run(services: GatewayServices, args: Args, context: CommandContext): unknown;
+  run(services: GatewayDaemonServices, args: Args, context: CommandContext): unknown;
 }
 
 function bad(name: string, value: unknown, expected: string): never {
@@ -84,22 +84,17 @@ function needView(need: LiveNeed, verdicts: Map<string, { verdict: string; grant
   };
 }
 
-function reasonText(decision: Decision | undefined, fallback: string): string {
-  const r = decision?.reasons[0];
-  if (!r) return fallback;
-  return `${r.rule}/${r.code}${r.conflictsWith ? ` (${r.conflictsWith.kind} ${r.conflictsWith.id})` : ''}${r.detail ? `: ${r.detail}` : ''}`;
-}
 
 /** The lists the API serves (also for the plain HTTP GET endpoints). */
 export const listings = {
-  devices: (s: GatewayServices) => s.engine.snapshot().devices,
-  grants: (s: GatewayServices) => s.engine.snapshot().grants,
-  needs: (s: GatewayServices) => {
+  devices: (s: GatewayDaemonServices) => s.engine.snapshot().devices,
+  grants: (s: GatewayDaemonServices) => s.engine.snapshot().grants,
+  needs: (s: GatewayDaemonServices) => {
     const verdicts = new Map(s.engine.snapshot().needs.map((n) => [n.need.id, { verdict: n.verdict, grantIds: n.grantIds }]));
     return s.needs.list().map((n) => needView(n, verdicts));
   },
-  decisions: (s: GatewayServices, limit: number, filter?: { needId?: string; deviceId?: string }) => s.history.recent(limit, filter),
-  info: (s: GatewayServices) => ({
+  decisions: (s: GatewayDaemonServices, limit: number, filter?: { needId?: string; deviceId?: string }) => s.history.recent(limit, filter),
+  info: (s: GatewayDaemonServices) => ({
     server: 'homenet-gateway',
     schema_version: 1,
     started_at: new Date(s.startedAt).toISOString(),
@@ -161,8 +156,9 @@ export const COMMANDS: Record<string, Command> = {
         acceptOtherExternalPort: true,
       });
       if (!outcome.ok) {
-        const code = outcome.refusal === 'firewall' ? 'firewall_failed' : outcome.refusal === 'invalid' ? 'invalid_args' : 'policy_denied';
-        throw new AdminCommandError(code, `${outcome.refusal}: ${reasonText(outcome.decision, outcome.detail)}`, { need_id: outcome.needId, ...(outcome.decision ? { decision: outcome.decision } : {}) });
+        if ('invalid' in outcome) throw new AdminCommandError('invalid_args', outcome.invalid, { need_id: outcome.needId });
+        const answer = adminAnswerOf(outcome.decision);
+        throw new AdminCommandError(answer.error_code, answer.details, { need_id: outcome.needId, decision: outcome.decision });
       }
       return {
         need_id: outcome.needId,
@@ -212,7 +208,7 @@ export const COMMANDS: Record<string, Command> = {
 };
 
 /** Runs one request; throws {@link AdminCommandError} for a clear error answer. */
-export async function runAdminCommand(services: GatewayServices, request: AdminRequest, context: CommandContext): Promise<unknown> {
+export async function runAdminCommand(services: GatewayDaemonServices, request: AdminRequest, context: CommandContext): Promise<unknown> {
   const command = Object.prototype.hasOwnProperty.call(COMMANDS, request.command) ? COMMANDS[request.command] : undefined;
   if (!command) throw new AdminCommandError('unknown_command', `unknown command '${request.command}'; known: ${Object.keys(COMMANDS).join(', ')}`);
   for (const key of Object.keys(request.args)) {

@@ -19,14 +19,14 @@ import { AddressInfo, Socket } from 'node:net';
 import { Subscription } from 'rxjs';
 import { WebSocket, WebSocketServer, RawData } from 'ws';
 import { GatewayConfig } from '../gateway-config';
-import { GatewayServices } from '../gateway-daemon';
+import { GatewayDaemonServices } from '../gateway-daemon';
 import { Logger } from '../structured-log';
 import { listings, runAdminCommand } from './admin-commands';
 import { AdminCommandError, AdminError, AdminRequest, errorMessage, ErrorCode, parseRequest } from './admin-protocol';
 import { KeyedTokenBuckets, TokenBucket } from './rate-limiter';
 
 export interface AdminServerOptions {
-  readonly services: GatewayServices;
+  readonly services: GatewayDaemonServices;
   readonly config: GatewayConfig['admin'];
   readonly log: Logger;
   /** Wall clock for rate limits (default `Date.now`). */

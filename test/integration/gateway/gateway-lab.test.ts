@@ -3,7 +3,7 @@
  * `homenet serve --mode gateway` (its nftables table enforcing), and the
  * unmodified `upnpc` (miniupnpc 2.2.4) is the client.
  */
-import { describeInLab, startTestLab, stopTestLab } from '../support/lab-fixture';
+import { describeInLab, homenetIn, startTestLab, stopTestLab } from '../support/lab-fixture';
 import { LabHandle } from '../../../plugin/lab/lab';
 import { HomenetRouter, restartHomenetRouter, useHomenetRouter } from '../../../plugin/lab/homenet-router';
 import { stopLabProcess } from '../../../plugin/lab/lab-process';
@@ -91,6 +91,15 @@ describeInLab('homenet gateway in the lab router (issue 5)', () => {
     expect((await kernelEntries(lab!)).filter((e) => e.internalPort === 5540)).toEqual([]);
   });
 
+  it("the plug's own `homenet open` for a high port, from its own address, is denied with the gateway's reason: Matter isolation, naming the device", async () => {
+    const opened = await homenetIn(lab!, 'plug', ['open', '--protocol', 'udp', '--port', '40420', '--family', 'ipv6', '--once']);
+    expect(opened.code).toBe(3);
+    // The router's own errorDescription, not the guess about ports below 1024 or someone else's address.
+    expect(opened.stdout).toMatch(/ipv6: denied \(606 ActionNotAuthorized\) — The router says: Action not authorized: matter-device-isolation — plug is matter \([^)]*\); this gateway keeps Matter and IoT devices unreachable from the Internet/);
+    expect(opened.stdout).not.toContain('port of 1024 or more');
+    expect((await kernelEntries(lab!)).filter((e) => e.internalPort === 40420)).toEqual([]);
+  });
+
   it('two consoles asking for the same IPv4 external port get the engine outcome, visible in the API', async () => {
     const c1 = lab!.plan.hosts.console.interfaces[0].ipv4[0].address;
     const c2 = lab!.plan.hosts.console2.interfaces[0].ipv4[0].address;
@@ -102,8 +111,10 @@ describeInLab('homenet gateway in the lab router (issue 5)', () => {
     expect(grants.filter((g) => g.externalPort === 3074).map((g) => g.internalClient)).toEqual([c1]);
     const decisions = await adminGet<{ needId: string; verdict: string; reasons: { code: string; conflictsWith?: { id: string } }[] }[]>(lab!, router, '/api/decisions?limit=200');
     const second2 = decisions.filter((d) => d.needId === `upnp4:udp:3074:*:${c2}`);
-    expect(second2[0].reasons).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'external-port-in-use', conflictsWith: { kind: 'need', id: `upnp4:udp:3074:*:${c1}` } })]));
-    expect(second2.at(-1)?.verdict).toBe('withdrawn');
+    // One decision: the engine's exact-external-port rule (AddPortMapping takes no other port), naming the holder.
+    expect(second2.map((d) => d.verdict)).toEqual(['denied']);
+    expect(second2[0].reasons.map((r) => r.code)).toEqual(['external-port-unavailable', 'external-port-in-use']);
+    expect(second2[0].reasons[1]).toMatchObject({ code: 'external-port-in-use', conflictsWith: { kind: 'need', id: `upnp4:udp:3074:*:${c1}` } });
     // The packet reaches the console that holds the port, never the other.
     expect((await probe(lab!, 'console', 'ipv4', 3074)).delivered).toBe(true);
     expect((await probe(lab!, 'console2', 'ipv4', 3074)).delivered).toBe(false);

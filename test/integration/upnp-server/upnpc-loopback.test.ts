@@ -1,11 +1,10 @@
-// The unmodified miniupnpc client (`upnpc`) against our IGD front with the engine-backed
-// decider, on loopback (`-u` names the description URL; discovery is covered elsewhere).
-// Skipped when upnpc is not installed.
+// The unmodified miniupnpc client (`upnpc`) against what the gateway daemon runs — its IGD
+// front and needs path (journal -> engine -> firewall applier, in memory) — on loopback (`-u`
+// names the description URL; discovery is covered elsewhere). upnpc comes with the lab's
+// Debian packages (miniupnpc); the test fails, naming it, when it is missing.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import { VirtualTimeScheduler } from 'rxjs';
-import { createEngineDecider, createIgdHttpServer, defineIgdDevice, EngineDecider, IgdHttpServer } from '../../../adapters/upnp';
-import { createPolicyEngine, PolicyEngine } from '../../../policies';
+import { DaemonFront, startDaemonFront } from '../../unit/upnp-server/daemon-front';
 
 const UPNPC = ['/usr/bin/upnpc', '/usr/local/bin/upnpc'].find((p) => fs.existsSync(p));
 
@@ -15,27 +14,21 @@ function upnpc(args: string[]): Promise<string> {
   });
 }
 
-(UPNPC ? describe : describe.skip)('upnpc against the IGD front', () => {
-  let engine: PolicyEngine;
-  let decider: EngineDecider;
-  let server: IgdHttpServer;
-  const igd = defineIgdDevice({ uuid: '2f1c9e3a-5b7d-4c1e-9a2b-000000000001' });
+describe('upnpc against the gateway daemon\'s IGD front', () => {
+  let front: DaemonFront;
   let v4: string;
   let v6: string;
+  const grants = (table: 'pinhole' | 'port-mapping') => front.daemon.engine.snapshot().grants.filter((g) => g.table === table);
 
   beforeAll(async () => {
-    const scheduler = new VirtualTimeScheduler();
-    engine = createPolicyEngine({ scheduler });
-    engine.submit({ type: 'gateway-seen', gatewayId: 'self', bootId: '1' });
-    decider = createEngineDecider({ engine, scheduler, externalIpv4: () => '198.51.100.1' });
-    server = createIgdHttpServer({ igd, decider, listen: [{ host: '127.0.0.1', port: 0 }, { host: '::1', port: 0 }] });
-    await server.start();
-    [v4, v6] = server.urls().map((u) => `${u}${igd.descriptionPath}`) as [string, string];
+    if (!UPNPC) throw new Error('upnpc (Debian package miniupnpc) is not installed: apt-get install miniupnpc');
+    front = await startDaemonFront({ direct: true });
+    const urls = front.urls.map((u) => `${u}${front.igd.descriptionPath}`);
+    v4 = urls.find((u) => u.startsWith('http://127.')) as string;
+    v6 = urls.find((u) => u.startsWith('http://[::1]')) as string;
   });
   afterAll(async () => {
-    await server.close();
-    decider.dispose();
-    engine.dispose();
+    await front?.stop();
   });
 
   it('reads the status and external address', async () => {
@@ -46,13 +39,15 @@ function upnpc(args: string[]): Promise<string> {
   it('adds, lists and deletes an IPv4 mapping for itself', async () => {
     const add = await upnpc(['-u', v4, '-a', '127.0.0.1', '40000', '40000', 'UDP', '600']);
     expect(add).toMatch(/external 198\.51\.100\.1:40000 UDP is redirected to internal 127\.0\.0\.1:40000/);
-    expect(decider.portMappings()).toHaveLength(1);
-    expect(engine.snapshot().grants.filter((g) => g.table === 'port-mapping')).toHaveLength(1);
+    expect(front.daemon.needs.list().filter((n) => n.request.family === 'ipv4')).toHaveLength(1);
+    expect(grants('port-mapping')).toHaveLength(1);
+    expect((await front.world.firewall.list()).filter((e) => e.kind !== 'pinhole')).toHaveLength(1);
     const list = await upnpc(['-u', v4, '-l']);
     expect(list).toMatch(/UDP\s+40000->127\.0\.0\.1:40000/);
     const del = await upnpc(['-u', v4, '-d', '40000', 'UDP']);
     expect(del).not.toMatch(/failed/i);
-    expect(decider.portMappings()).toHaveLength(0);
+    expect(front.daemon.needs.size).toBe(0);
+    expect(grants('port-mapping')).toHaveLength(0);
   });
 
   it('is refused a mapping for another host (718) and a privileged port (606)', async () => {
@@ -66,9 +61,10 @@ function upnpc(args: string[]): Promise<string> {
     const add = await upnpc(['-6', '-u', v6, '-A', '', '0', '::1', '40000', '17', '600']);
     const uid = /Pinhole ID = (\d+)/.exec(add)?.[1];
     expect(uid).toBe('1');
-    expect(engine.snapshot().grants.filter((g) => g.table === 'pinhole')).toHaveLength(1);
+    expect(grants('pinhole')).toHaveLength(1);
     expect(await upnpc(['-6', '-u', v6, '-C', '1'])).toMatch(/709/);
     expect(await upnpc(['-6', '-u', v6, '-D', '1'])).not.toMatch(/failed/i);
-    expect(decider.pinholes()).toHaveLength(0);
+    expect(front.daemon.needs.size).toBe(0);
+    expect(await front.world.firewall.list()).toEqual([]);
   });
 });

@@ -40,6 +40,7 @@ class Client {
 describe('admin API (HTTP + WebSocket on loopback)', () => {
   let daemon: GatewayDaemon;
   let base: string;
+  let world: ReturnType<typeof testWorld>;
   const clients: Client[] = [];
   const client = (headers?: Record<string, string>) => {
     const c = new Client(`${base.replace('http', 'ws')}/ws`, headers);
@@ -49,7 +50,7 @@ describe('admin API (HTTP + WebSocket on loopback)', () => {
   const auth = { Authorization: `Bearer ${TOKEN}` };
 
   beforeEach(async () => {
-    const world = testWorld();
+    world = testWorld();
     const config = testConfig({ admin: { listen: '127.0.0.1:0', token: TOKEN, messagesPerSecond: 20, burst: 20, maxMessageBytes: 2048 } });
     // Real sockets want real time for their timers; the daemon's leases run on the virtual clock.
     daemon = await startTestDaemon(world, config, {
@@ -98,6 +99,13 @@ describe('admin API (HTTP + WebSocket on loopback)', () => {
     expect(await closed.json()).toEqual({ message_id: 'a3', result: { need_id: body.result.need_id, closed: true } });
     expect(daemon.engine.snapshot().grants).toEqual([]);
     expect((await post({ message_id: 'a4', command: 'close_port', args: { need_id: 'nope' } })).status).toBe(404);
+
+    // A firewall that refuses: the failure is fed back to the engine, and the admin table answers firewall_failed from its decision.
+    world.firewall.failWith = new Error('nft: Operation not permitted');
+    const failed = await post({ message_id: 'a5', command: 'open_port', args: { internal_client: CONSOLE, internal_port: 3080, protocol: 'udp' } });
+    expect(failed.status).toBe(502);
+    expect(await failed.json()).toMatchObject({ error_code: 'firewall_failed', details: expect.stringMatching(/^denied: router-feedback\/router-rejected/) });
+    world.firewall.failWith = undefined;
   });
 
   it('bad requests get clear error codes', async () => {

@@ -51,16 +51,48 @@ describe('gateway daemon (in memory, virtual time)', () => {
     expect(world.lines.some((l) => l.msg === 'decision' && l.verdict === 'denied' && (l.conflictsWith as { id: string })?.id === 'plug')).toBe(true);
     const v4 = await daemon.decider.addPortMapping(mapping(PLUG_V4, 5540), requester(PLUG_V4));
     expect(v4).toMatchObject({ ok: false, code: 606 });
+    // The wire answer carries the engine's reason and names the device.
+    expect((answer as { description?: string }).description).toMatch(/^Action not authorized: matter-device-isolation — plug is matter/);
+    expect((v4 as { description?: string }).description).toContain('matter-device-isolation');
+  });
+
+  it('the per-client cap is the engine\'s client-limit rule (leases.maxPerClient): the next need is 701/728, naming the rule', async () => {
+    daemon = await startTestDaemon(world, testConfig({ leases: { maxPerClient: 2 } }));
+    expect(daemon.engine.config.maxNeedsPerRequester).toBe(2);
+    expect((await daemon.decider.addPinhole(pinhole(CONSOLE, 3074), requester(CONSOLE))).ok).toBe(true);
+    expect((await daemon.decider.addPinhole(pinhole(CONSOLE, 3075), requester(CONSOLE))).ok).toBe(true);
+    expect((await daemon.decider.addPinhole(pinhole(CONSOLE, 3074), requester(CONSOLE))).ok).toBe(true); // a renewal is not a new need
+    const third = await daemon.decider.addPinhole(pinhole(CONSOLE, 3076), requester(CONSOLE));
+    expect(third).toMatchObject({ ok: false, code: 701 });
+    expect((third as { description?: string }).description).toMatch(/^PinholeSpaceExhausted: client-limit-reached — 2001:db8:77::10 already holds 2/);
+    const decided = daemon.history.recent(20).find((d) => d.needId === `upnp6:udp:${CONSOLE}:3076:*:0`);
+    expect(decided?.reasons[0]).toMatchObject({ rule: 'client-limit', code: 'client-limit-reached' });
+    const v4 = await daemon.decider.addPortMapping(mapping(CONSOLE_V4, 3077), requester(CONSOLE_V4));
+    expect(v4.ok).toBe(true); // another address of the same host is another requester
+    expect(await daemon.decider.deletePinhole({ uniqueId: 1 }, requester(CONSOLE))).toEqual({ ok: true, value: undefined });
+    expect((await daemon.decider.addPinhole(pinhole(CONSOLE, 3076), requester(CONSOLE))).ok).toBe(true);
+  });
+
+  it('the lease cap is the engine\'s: the deadline the client is promised and the grant agree', async () => {
+    daemon = await startTestDaemon(world, testConfig({ leases: { capSeconds: { 'game-session': 120 } } }));
+    await daemon.decider.addPinhole(pinhole(CONSOLE, 3074, 3600), requester(CONSOLE));
+    const need = daemon.needs.list()[0];
+    expect((need.deadline - world.scheduler.now()) / 1000).toBe(120);
+    expect(need.grantedLeaseSeconds).toBe(120);
   });
 
   it('two consoles asking for the same external port: the second gets 718, AddAnyPortMapping another port', async () => {
     daemon = await startTestDaemon(world);
     expect(await daemon.decider.addPortMapping(mapping(CONSOLE_V4, 3074), requester(CONSOLE_V4))).toEqual({ ok: true, value: undefined });
-    expect(await daemon.decider.addPortMapping(mapping(CONSOLE2_V4, 3074), requester(CONSOLE2_V4))).toMatchObject({ ok: false, code: 718 });
-    // The engine decided it, and the decision says who holds the port.
+    const taken = await daemon.decider.addPortMapping(mapping(CONSOLE2_V4, 3074), requester(CONSOLE2_V4));
+    expect(taken).toMatchObject({ ok: false, code: 718 });
+    // The engine decided it (exact-external-port: AddPortMapping takes no other port), naming who holds the port.
     const decided = daemon.history.recent(20).filter((d) => d.needId === `upnp4:udp:3074:*:${CONSOLE2_V4}`);
-    expect(decided[0].reasons.map((r) => r.code)).toContain('external-port-in-use');
-    expect(decided.at(-1)?.verdict).toBe('withdrawn');
+    expect(decided).toHaveLength(1);
+    expect(decided[0].verdict).toBe('denied');
+    expect(decided[0].reasons.map((r) => r.code)).toEqual(['external-port-unavailable', 'external-port-in-use']);
+    expect(decided[0].reasons[0].conflictsWith).toEqual({ kind: 'need', id: `upnp4:udp:3074:*:${CONSOLE_V4}` });
+    expect((taken as { description?: string }).description).toMatch(/^ConflictInMappingEntry: external-port-unavailable — external port 3074 is not available \(held by upnp4:udp:3074:\*:192\.168\.77\.10\)/);
     const any = await daemon.decider.addAnyPortMapping(mapping(CONSOLE2_V4, 3074), requester(CONSOLE2_V4));
     expect(any.ok).toBe(true);
     const port = (any as { value: { reservedPort: number } }).value.reservedPort;
@@ -73,7 +105,8 @@ describe('gateway daemon (in memory, virtual time)', () => {
   it('delete, unknown UniqueID and somebody else\'s pinhole answer like miniupnpd (200, 402, 606)', async () => {
     daemon = await startTestDaemon(world);
     await daemon.decider.addPinhole(pinhole(CONSOLE, 3074), requester(CONSOLE));
-    expect(await daemon.decider.deletePinhole({ uniqueId: 1 }, requester('2001:db8:77::11'))).toMatchObject({ ok: false, code: 606 });
+    const notYours = await daemon.decider.deletePinhole({ uniqueId: 1 }, requester('2001:db8:77::11'));
+    expect(notYours).toMatchObject({ ok: false, code: 606, description: `Action not authorized: target-not-owned — pinhole 1 belongs to ${CONSOLE}; only the client that opened it may change it; a device may only open ports to its own address` });
     expect(await daemon.decider.updatePinhole({ uniqueId: 99, leaseSeconds: 60 }, requester(CONSOLE))).toMatchObject({ ok: false, code: 402 });
     expect(await daemon.decider.deletePinhole({ uniqueId: 1 }, requester(CONSOLE))).toEqual({ ok: true, value: undefined });
     expect(await world.firewall.list()).toEqual([]);
@@ -129,7 +162,11 @@ describe('gateway daemon (in memory, virtual time)', () => {
   it('a firewall that refuses the change answers 501 and keeps nothing', async () => {
     daemon = await startTestDaemon(world);
     world.firewall.failWith = new Error('nft: Operation not permitted');
-    expect(await daemon.decider.addPinhole(pinhole(CONSOLE, 3074), requester(CONSOLE))).toMatchObject({ ok: false, code: 501 });
+    const failed = await daemon.decider.addPinhole(pinhole(CONSOLE, 3074), requester(CONSOLE));
+    // The failure went back to the engine (action-failed) and its decision is the answer.
+    expect(failed).toMatchObject({ ok: false, code: 501 });
+    expect((failed as { reasons?: { code: string }[] }).reasons?.[0]?.code).toBe('router-rejected');
+    expect((failed as { description?: string }).description).toMatch(/^Action Failed: router-rejected/);
     world.firewall.failWith = undefined;
     expect(daemon.needs.size).toBe(0);
     expect(world.journal.liveNeeds(world.scheduler.now())).toEqual([]);

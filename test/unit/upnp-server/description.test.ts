@@ -1,11 +1,8 @@
 // The served description and SCPDs: generated from our definitions, accepted by our own
 // client's parsers, action-compatible with the captured miniupnpd SCPDs, CONFIGID that
 // follows the content, and our own SOAP client against our own server.
-import {
-  DEVICE_IGD_1, DEVICE_IGD_2, SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, WanIpConnectionClient, WanIpv6FirewallControlClient, accept, buildIgdDocuments,
-  createIgdHttpServer, defineIgdDevice, fetchDeviceDescription, gatewayUnusableReason, parseDeviceDescription, parseServiceDescription,
-  refuse, refuseEverything, GatewayDecider,
-} from '../../../adapters/upnp';
+import { DEVICE_IGD_1, DEVICE_IGD_2, SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, WanIpConnectionClient, WanIpv6FirewallControlClient, fetchDeviceDescription, gatewayUnusableReason, parseDeviceDescription, parseServiceDescription } from '../../../adapters/upnp';
+import { accept, buildIgdDocuments, createIgdHttpServer, defineIgdDevice, refuse, refuseEverything, GatewayDecider } from '../../../adapters/upnp/server';
 import { readReference } from '../../support/reference-fixtures';
 import { exchange, parseRawResponse } from './server-support';
 

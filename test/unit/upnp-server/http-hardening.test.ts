@@ -1,9 +1,8 @@
 // Hostile input against the IGD front's HTTP server: every case gets a clear status or SOAP
 // fault, nothing crashes, and a well-formed request still works afterwards.
 import net from 'node:net';
-import {
-  SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, accept, createIgdHttpServer, defineIgdDevice, IgdHttpServer, refuseEverything,
-} from '../../../adapters/upnp';
+import { SERVICE_WAN_IPV6_FIREWALL_CONTROL_1 } from '../../../adapters/upnp';
+import { accept, createIgdHttpServer, defineIgdDevice, IgdHttpServer, refuseEverything } from '../../../adapters/upnp/server';
 import { exchange, parseRawResponse, soapRequest } from './server-support';
 
 const igd = defineIgdDevice({ uuid: '2f1c9e3a-5b7d-4c1e-9a2b-000000000001' });

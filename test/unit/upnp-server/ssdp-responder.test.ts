@@ -5,11 +5,8 @@ import dgram from 'node:dgram';
 import os from 'node:os';
 import { Client } from 'node-ssdp';
 import { VirtualTimeScheduler } from 'rxjs';
-import {
-  DEVICE_IGD_1, DEVICE_IGD_2, InterfaceTable, Ipv4SsdpResponderTransport, Ipv6SsdpResponderTransport, SsdpDatagram, SsdpDatagramListener,
-  SsdpNotify, SsdpResponder, SsdpResponderTransport, SsdpSearchResponse, buildIgdDocuments, createIgdHttpServer, defineIgdDevice,
-  discoverGateway, formatMSearch, parseSsdpMessage, refuseEverything, ssdpTargets,
-} from '../../../adapters/upnp';
+import { DEVICE_IGD_1, DEVICE_IGD_2, InterfaceTable, SsdpDatagram, SsdpDatagramListener, SsdpNotify, SsdpSearchResponse, discoverGateway, formatMSearch, parseSsdpMessage } from '../../../adapters/upnp';
+import { Ipv4SsdpResponderTransport, Ipv6SsdpResponderTransport, SsdpResponder, SsdpResponderTransport, buildIgdDocuments, createIgdHttpServer, defineIgdDevice, refuseEverything, ssdpTargets } from '../../../adapters/upnp/server';
 import { FakeTransport } from '../upnp/fake-transport';
 
 function info(address: string, prefix: number, family: 'IPv4' | 'IPv6', internal = false): os.NetworkInterfaceInfo {

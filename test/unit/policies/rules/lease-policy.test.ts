@@ -17,7 +17,7 @@ describe('rule: lease-policy', () => {
     expect(renewalTime(0, 3600, 0.4)).toBe(1440000);
     expect(renewalTime(0, 2, 0.49999)).toBeLessThan(1000);
     expect(() => resolveConfig({ renewAtFraction: 0.5 })).toThrow(RangeError);
-    expect(() => resolveConfig({ leaseCapSeconds: { voice: 0 } as never })).toThrow(RangeError);
+    expect(() => resolveConfig({ leaseCapSeconds: { voice: 0 } })).toThrow(RangeError);
   });
 
   it('in the engine: renews on the virtual clock before half-life, with a fresh key each time', () => {
