@@ -134,7 +134,7 @@ export async function gatewayAct(stage: DemoStage): Promise<void> {
   let seq = await lastSeq(api);
   const refused = await stage.open('plug', ['--protocol', 'tcp', '--port', String(MATTER_PORT), '--family', 'ipv6']);
   stage.check("the plug's request is denied", refused.length === 1 && refused[0].verdict === 'denied');
-  stage.line('(UPnP carries only the code, 606; the reason is in the router\'s decision:)');
+  stage.check("the plug's own answer carries the router's reason (errorDescription: matter-device-isolation)", refused.length === 1 && refused[0].reason.includes('matter-device-isolation'));
   const denial = (await decisionsAfter(seq)).find((d) => d.verdict === 'denied' && d.reasons.some((r) => r.code === 'matter-device-isolation'));
   const namesPlug = denial?.reasons.some((r) => r.code === 'matter-device-isolation' && plugId !== undefined && r.conflictsWith?.id === plugId) ?? false;
   if (stage.check(`the router's decision is matter-device-isolation naming the plug ('${plugId ?? '?'}')`, namesPlug)) {

@@ -72,7 +72,7 @@ describeInLab('homenet demo (the quick start)', () => {
     expect(two).toMatch(/router decision \(console, ipv6\): granted — \S*\/admitted/);
     expect(two).toContain('remote player -> [2001:db8:77::10]:3074/udp: DELIVERED to console');
     // The plug's own request refused, the reason naming the device; its port stays closed.
-    expect(two).toMatch(/plug: ipv6: denied \(606 /);
+    expect(two).toMatch(/plug: ipv6: denied \(606 [^\n]*matter-device-isolation/); // the router's own reason, carried in errorDescription
     expect(two).toContain(`router decision (plug, ipv6): denied — matter-isolation/matter-device-isolation [device ${plugId}]: ${plugId} is matter (mdns:_matterc._udp`);
     expect(two).toContain('remote player -> [2001:db8:77::20]:5540/tcp: DROPPED by the router firewall');
     // Two consoles, one IPv4 port: the second settled on another external port, both reachable.
