@@ -27,6 +27,8 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Environment of the command (default: this process's). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Working directory of the command (default: this process's). */
+  readonly cwd?: string;
 }
 
 /**
@@ -39,7 +41,7 @@ export interface RunOptions {
  */
 export function runCommand(file: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, ...(options.cwd ? { cwd: options.cwd } : {}) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);

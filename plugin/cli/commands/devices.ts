@@ -94,8 +94,10 @@ export const devicesCommand: CliCommand = {
       return 0;
     } finally {
       subscription.unsubscribe();
+      // The answer is out: a close that hangs (matter.js under load) must not keep the CLI alive.
+      exitSoonWhenCli(5000);
       await observers.close();
-      exitSoonWhenCli();
+      exitSoonWhenCli(500);
     }
   },
 };
@@ -103,13 +105,14 @@ export const devicesCommand: CliCommand = {
 /**
  * matter.js (0.17.9) leaves timers running after its node and runtime are
  * closed once a peer session existed, which would keep `homenet devices`
- * alive for minutes after printing. When this process is the `homenet` CLI,
- * exit shortly after the command returns (an unref'd timer: it only fires if
+ * alive for minutes after printing, and its close can itself hang on a loaded
+ * machine. When this process is the `homenet` CLI, exit `ms` after this call
+ * unless the process ends by itself first (an unref'd timer: it only fires if
  * something else still holds the event loop). In-process callers are left alone.
  */
-function exitSoonWhenCli(): void {
+function exitSoonWhenCli(ms: number): void {
   if (!require.main?.filename.endsWith(join('cli', 'main.js'))) return;
-  setTimeout(() => process.exit(), 500).unref();
+  setTimeout(() => process.exit(), ms).unref();
 }
 
 /** One device as `homenet devices --json` prints it. */

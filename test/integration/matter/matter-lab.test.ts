@@ -7,6 +7,7 @@
  */
 import { asyncScheduler } from 'rxjs';
 import { execFileSync } from 'node:child_process';
+import { runCommand } from '../../../adapters/system/run-command';
 import { labDown, labExec, labMatterDevice, labUp, LabHandle } from '../../../plugin/lab/lab';
 import { labMatterDevices } from '../../../plugin/lab/matter-lab-devices';
 import { LAB_NAT64_PREFIX, labSetPref64 } from '../../../plugin/lab/lab-ipv6-mostly';
@@ -188,11 +189,12 @@ describe('the lab with Matter devices', () => {
   it('homenet devices --json lists identity, kinds with evidence, addresses, IPv6-only and protections', async () => {
     await labSetPref64({ prefix: PREFIX }, LAB_NAT64_PREFIX);
     await touch('192.168.77.10');
-    const out = execFileSync('ip', ['netns', 'exec', lab.plan.hosts.hub.namespace, process.execPath, CLI, 'devices', '--json', '--for-ms', '10000', '--matter-storage', `${lab.plan.runDir}/matter/hub`], {
-      encoding: 'utf8',
+    // Asynchronously, with a hard kill: a hung CLI fails this test with its output, not the whole worker.
+    const run = await runCommand('ip', ['netns', 'exec', lab.plan.hosts.hub.namespace, process.execPath, CLI, 'devices', '--json', '--for-ms', '10000', '--matter-storage', `${lab.plan.runDir}/matter/hub`], {
       cwd: lab.plan.runDir,
-      timeout: 60_000,
+      timeoutMs: 60_000,
     });
+    const out = run.stdout;
     const listing = JSON.parse(out) as { network: Record<string, unknown>; devices: { id: string; name?: string; identities: Record<string, string>; kinds: { kind: string; evidence: string }[]; addresses: { address: string }[]; ipv6Only?: string; protection: { inbound: string; reason?: { rule: string; code: string } }; matter?: { deviceTypes: string[] } }[] };
     expect(listing.network).toMatchObject({ pref64: LAB_NAT64_PREFIX, option108Offered: true, v6OnlyWait: 1800 });
     const plug = listing.devices.find((d) => d.name === 'homenet lab homenet lab plug');
