@@ -145,8 +145,9 @@ export class PcpClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const m of [...this.mappings]) m.stop();
+    // Fail what is in flight first, so a pending map() or delete() rejects instead of hanging.
     for (const t of [...this.transactions]) t.fail(new Error('the PCP client is closed'));
+    for (const m of [...this.mappings]) m.stop();
     this.removeListener();
     this.eventsSubject.complete();
   }
