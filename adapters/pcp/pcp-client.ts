@@ -48,6 +48,12 @@ export interface PcpClientInit {
    * routers use for ff02::1).
    */
   readonly acceptAnnouncementFrom?: (address: string) => boolean;
+  /**
+   * Other addresses of the same router (e.g. its IPv4 LAN address for an IPv6
+   * client). An announcement from one of them does not carry this server's
+   * epoch, so the client asks its own server with an ANNOUNCE request at once.
+   */
+  readonly serverAliases?: readonly string[];
 }
 
 /** What the client saw about its server. */
@@ -89,8 +95,10 @@ export class PcpClient {
     if (!(renewFraction > 0 && renewFraction < 1)) throw new PcpRequestError(`renewFraction must be in (0, 1), got ${renewFraction}`);
     if (!(this.giveUpAfterMs > 0)) throw new PcpRequestError(`giveUpAfterMs must be > 0, got ${this.giveUpAfterMs}`);
     const server = this.transport.serverAddress;
+    const aliases = (init.serverAliases ?? []).map((a) => canonicalAddress(a) ?? a);
     this.acceptAnnouncement =
-      init.acceptAnnouncementFrom ?? ((address) => sameAddress(address, server) || (server.includes(':') && /^fe[89ab]/i.test(address)));
+      init.acceptAnnouncementFrom ??
+      ((address) => sameAddress(address, server) || aliases.includes(canonicalAddress(address) ?? address) || (server.includes(':') && /^fe[89ab]/i.test(address)));
     this.host = {
       scheduler: this.scheduler,
       localAddress: canonicalAddress(this.transport.localAddress) ?? this.transport.localAddress,
@@ -180,6 +188,13 @@ export class PcpClient {
       return;
     }
     if (d.data.length >= 4 && d.data[0] === 0) return this.onVersionZero(d);
+    // An announcement from another address of the router (another family):
+    // its epoch is not this server's, so ask this server for its own now.
+    if (d.via === 'announce' && !sameAddress(d.remoteAddress, this.transport.serverAddress) && d.remoteAddress.includes(':') !== this.transport.serverAddress.includes(':')) {
+      this.eventsSubject.next({ type: 'announcement', protocol: 'pcp', epoch: d.data.length >= 12 ? d.data.readUInt32BE(8) : 0 });
+      this.verifyEpoch();
+      return;
+    }
     let response: PcpResponse;
     try {
       response = decodePcpResponse(d.data);
@@ -190,6 +205,18 @@ export class PcpClient {
     if (d.via === 'unicast') this.deliver(response);
     else if (response.opcode === 'announce') this.eventsSubject.next({ type: 'announcement', protocol: 'pcp', epoch: response.epoch });
     this.checkEpoch(response.epoch, d.via);
+  }
+
+  private verifying = false;
+
+  /** Sends one ANNOUNCE request (not two at once); its answer's epoch goes through the usual check. */
+  private verifyEpoch(): void {
+    if (this.verifying) return;
+    this.verifying = true;
+    this.announce().then(
+      () => (this.verifying = false),
+      () => (this.verifying = false),
+    );
   }
 
   private deliver(response: PcpResponse): void {
@@ -228,7 +255,7 @@ export class PcpClient {
       if (opcode === 128 && d.data.length >= 8) {
         this.eventsSubject.next({ type: 'announcement', protocol: 'natpmp', epoch: d.data.readUInt32BE(4) });
         // NAT-PMP's epoch is its own clock: ask the PCP server for its epoch now.
-        this.announce().catch(() => undefined);
+        this.verifyEpoch();
       }
       return;
     }

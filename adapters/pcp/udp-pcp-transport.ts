@@ -32,6 +32,14 @@ export interface UdpPcpTransportInit {
   readonly announcePort?: number;
   /** The interface for joining ff02::1 (IPv6), e.g. `eth0`; without it the kernel's default. */
   readonly interfaceName?: string;
+  /**
+   * Which groups to hear announcements on (default: the transport's own
+   * family). An IPv6 client of a router that announces only over IPv4
+   * (miniupnpd 2.3.1 does) adds `ipv4`, and names the router's IPv4 address in
+   * the client's `serverAliases`: such an announcement makes the client check
+   * the epoch over its own family.
+   */
+  readonly announceFamilies?: readonly ('ipv4' | 'ipv6')[];
 }
 
 function bind(socket: Socket, port: number, address: string): Promise<void> {
@@ -54,13 +62,13 @@ class UdpPcpTransport implements PcpTransport {
     readonly serverAddress: string,
     readonly serverPort: number,
     private readonly socket: Socket,
-    private readonly announceSocket: Socket | undefined,
+    private readonly announceSockets: readonly Socket[],
   ) {
     socket.on('message', (data, rinfo) => this.emit({ data, remoteAddress: rinfo.address, remotePort: rinfo.port, via: 'unicast' }));
-    announceSocket?.on('message', (data, rinfo) => this.emit({ data, remoteAddress: rinfo.address, remotePort: rinfo.port, via: 'announce' }));
+    for (const a of announceSockets) a.on('message', (data, rinfo) => this.emit({ data, remoteAddress: rinfo.address, remotePort: rinfo.port, via: 'announce' }));
     // A socket error (e.g. ICMP unreachable surfacing) must not crash the process.
     socket.on('error', () => undefined);
-    announceSocket?.on('error', () => undefined);
+    for (const a of announceSockets) a.on('error', () => undefined);
   }
 
   private emit(d: Parameters<PcpDatagramListener>[0]): void {
@@ -87,7 +95,7 @@ class UdpPcpTransport implements PcpTransport {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
-    await Promise.all([this.socket, this.announceSocket].filter((s): s is Socket => s !== undefined).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all([this.socket, ...this.announceSockets].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
 
@@ -110,23 +118,26 @@ export async function openUdpPcpTransport(init: UdpPcpTransportInit): Promise<Pc
     socket.close();
     throw new PcpRequestError(`cannot send from ${local}: ${(error as Error).message} (is it one of this host's addresses?)`);
   }
-  let announce: Socket | undefined;
-  if (init.announcements ?? true) {
-    announce = createSocket({ type, reuseAddr: true, ipv6Only: v6 });
+  const announceSockets: Socket[] = [];
+  const families = init.announcements === false ? [] : (init.announceFamilies ?? [v6 ? 'ipv6' : 'ipv4']);
+  const port = init.announcePort ?? PCP_CLIENT_PORT;
+  for (const family of new Set(families)) {
+    const six = family === 'ipv6';
+    const announce = createSocket({ type: six ? 'udp6' : 'udp4', reuseAddr: true, ipv6Only: six });
+    announceSockets.push(announce);
     try {
-      await bind(announce, init.announcePort ?? PCP_CLIENT_PORT, v6 ? '::' : '0.0.0.0');
-      try {
-        if (v6) announce.addMembership(PCP_ANNOUNCE_GROUP_IPV6, init.interfaceName ? `::%${init.interfaceName}` : undefined);
-        else announce.addMembership(PCP_ANNOUNCE_GROUP_IPV4, local);
-      } catch {
-        // All-hosts groups are joined by the kernel on every interface; an
-        // explicit join may fail (EADDRINUSE) and is then not needed.
-      }
+      await bind(announce, port, six ? '::' : '0.0.0.0');
     } catch (error) {
-      socket.close();
-      announce.close();
-      throw new Error(`cannot listen for PCP announcements on port ${init.announcePort ?? PCP_CLIENT_PORT}: ${(error as Error).message}`);
+      for (const s of [socket, ...announceSockets]) s.close();
+      throw new Error(`cannot listen for PCP announcements on ${family} port ${port}: ${(error as Error).message}`);
+    }
+    try {
+      if (six) announce.addMembership(PCP_ANNOUNCE_GROUP_IPV6, init.interfaceName ? `::%${init.interfaceName}` : undefined);
+      else announce.addMembership(PCP_ANNOUNCE_GROUP_IPV4, v6 ? undefined : local);
+    } catch {
+      // All-hosts groups are joined by the kernel on every interface; an
+      // explicit join may fail (EADDRINUSE) and is then not needed.
     }
   }
-  return new UdpPcpTransport(local, server, init.serverPort ?? PCP_SERVER_PORT, socket, announce);
+  return new UdpPcpTransport(local, server, init.serverPort ?? PCP_SERVER_PORT, socket, announceSockets);
 }

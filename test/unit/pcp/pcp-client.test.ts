@@ -200,6 +200,31 @@ describe('PcpClient retransmission, renewal and epoch on virtual time', () => {
     expect(changes).toEqual([{ type: 'remapped', state: expect.objectContaining({ epoch: 0 }), elapsedMs: 2 }]);
   });
 
+  it('checks its own server\'s epoch when another address of the router (IPv4) announces, then maps again', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const transport = new FakePcpTransport('2001:db8:77::10', '2001:db8:77::1', scheduler);
+    const client = new PcpClient({ transport, scheduler, nonce: () => Buffer.from('lab-nonce-v6'), serverAliases: ['192.168.77.1'] });
+    const granted = client.map({ protocol: 'udp', internalPort: 40030, lifetimeSeconds: 120 });
+    transport.deliver(answer(last(transport), { epoch: 50 }));
+    const mapping = await granted;
+    const changes: PcpMappingEvent[] = [];
+    mapping.changes$.subscribe((e) => changes.push(e));
+    advance(scheduler, 5_000);
+    const ipv4Announce = encodePcpResponse({ opcode: 'announce', resultCode: 0, lifetime: 0, epoch: 0, options: [] });
+    transport.deliver(ipv4Announce, { remoteAddress: '192.168.77.9', via: 'announce' }); // not the router: ignored
+    expect(transport.sent).toHaveLength(1);
+    transport.deliver(ipv4Announce, { remoteAddress: '192.168.77.1', via: 'announce' });
+    transport.deliver(ipv4Announce, { remoteAddress: '192.168.77.1', via: 'announce' }); // one check at a time
+    expect(transport.sent).toHaveLength(2);
+    expect(decodePcpRequest(last(transport))).toMatchObject({ opcode: 'announce', clientAddress: '2001:db8:77::10', lifetime: 0 });
+    expect(mapping.state.epoch).toBe(50); // an IPv4 epoch alone does not move the IPv6 mapping
+    transport.deliver(encodePcpResponse({ opcode: 'announce', resultCode: 0, lifetime: 0, epoch: 0, options: [] }));
+    expect(transport.sent).toHaveLength(3);
+    expect(decodePcpRequest(last(transport)).opcode).toBe('map');
+    transport.deliver(answer(last(transport), { epoch: 0 }));
+    expect(changes).toEqual([{ type: 'remapped', state: expect.objectContaining({ epoch: 0 }), elapsedMs: 0 }]);
+  });
+
   it('detects an epoch that jumps forward (RFC 6887 8.5) on an ordinary answer, but not normal drift', async () => {
     const { scheduler, transport, client, events } = setup('2001:db8:77::10', '2001:db8:77::1', ['nonce-one-aa', 'nonce-two-bb']);
     const first = client.map({ protocol: 'udp', internalPort: 40030, lifetimeSeconds: 1000 });
