@@ -72,7 +72,7 @@ export function decodeNatPmpRequest(data: Uint8Array): NatPmpRequest {
   const buf = Buffer.from(data);
   if (buf.length < 2) throw new PcpParseError('length', 0, `${buf.length} bytes, a NAT-PMP request has at least 2`);
   if (buf[0] !== NATPMP_VERSION) throw new PcpParseError('version', 0, `version ${buf[0]}, NAT-PMP is ${NATPMP_VERSION}`);
-  const opcode = opcodeName(buf[1]!);
+  const opcode = opcodeName(buf[1]);
   if (opcode === undefined) throw new PcpParseError('opcode', 1, `unknown NAT-PMP request opcode ${buf[1]}`);
   const size = opcode === 'public-address' ? 2 : 12;
   if (buf.length !== size) throw new PcpParseError('length', 0, `${buf.length} bytes, a NAT-PMP ${opcode} request is ${size}`);
@@ -110,8 +110,8 @@ export function decodeNatPmpResponse(data: Uint8Array): NatPmpResponse {
   if (buf.length < 8) throw new PcpParseError('length', 0, `${buf.length} bytes, a NAT-PMP answer has at least 8`);
   if (buf.length > PCP_MAX_MESSAGE_BYTES) throw new PcpParseError('length', 0, `${buf.length} bytes, more than ${PCP_MAX_MESSAGE_BYTES}`);
   if (buf[0] !== NATPMP_VERSION) throw new PcpParseError('version', 0, `version ${buf[0]}, NAT-PMP is ${NATPMP_VERSION}`);
-  if (!(buf[1]! & 0x80)) throw new PcpParseError('opcode', 1, `opcode ${buf[1]} is a request (answers have 128 added)`);
-  const opcode = opcodeName(buf[1]! & 0x7f);
+  if (!(buf[1] & 0x80)) throw new PcpParseError('opcode', 1, `opcode ${buf[1]} is a request (answers have 128 added)`);
+  const opcode = opcodeName(buf[1] & 0x7f);
   if (opcode === undefined) throw new PcpParseError('opcode', 1, `unknown NAT-PMP answer opcode ${buf[1]}`);
   const base = { resultCode: buf.readUInt16BE(2), epoch: buf.readUInt32BE(4) };
   const size = opcode === 'public-address' ? 12 : 16;

@@ -250,7 +250,7 @@ export class PcpClient {
 
   /** A version-0 datagram: a NAT-PMP announcement, or a NAT-PMP-only server refusing PCP. */
   private onVersionZero(d: PcpDatagram): void {
-    const opcode = d.data[1]!;
+    const opcode = d.data[1];
     if (d.via === 'announce') {
       if (opcode === 128 && d.data.length >= 8) {
         this.eventsSubject.next({ type: 'announcement', protocol: 'natpmp', epoch: d.data.readUInt32BE(4) });

@@ -220,8 +220,8 @@ function asBuffer(data: Uint8Array): Buffer {
 export function decodePcpRequest(data: Uint8Array): PcpRequest {
   const buf = asBuffer(data);
   checkFrame(buf);
-  if (buf[1]! & RESPONSE_BIT) throw new PcpParseError('R bit', 1, 'set: this is a response, not a request');
-  const opcode = opcodeName(buf[1]!);
+  if (buf[1] & RESPONSE_BIT) throw new PcpParseError('R bit', 1, 'set: this is a response, not a request');
+  const opcode = opcodeName(buf[1]);
   if (opcode === undefined) throw new PcpParseError('opcode', 1, `unknown opcode ${buf[1]}`);
   const need = PCP_HEADER_BYTES + opcodeDataBytes(opcode);
   if (buf.length < need) throw new PcpParseError('length', 0, `${buf.length} bytes, a ${opcode.toUpperCase()} request needs at least ${need}`);
@@ -239,8 +239,8 @@ export function decodePcpRequest(data: Uint8Array): PcpRequest {
 export function decodePcpResponse(data: Uint8Array): PcpResponse {
   const buf = asBuffer(data);
   checkFrame(buf);
-  if (!(buf[1]! & RESPONSE_BIT)) throw new PcpParseError('R bit', 1, 'clear: this is a request, not a response');
-  const code = buf[1]! & 0x7f;
+  if (!(buf[1] & RESPONSE_BIT)) throw new PcpParseError('R bit', 1, 'clear: this is a request, not a response');
+  const code = buf[1] & 0x7f;
   const resultCode = buf.readUInt8(3);
   const base = { resultCode, lifetime: buf.readUInt32BE(4), epoch: buf.readUInt32BE(8) };
   const opcode = opcodeName(code);

@@ -33,7 +33,7 @@ export interface LabPcpClient {
 
 /** Starts the agent on a lab host, sending from its stable address of `family` to the router's LAN address. */
 export function startLabPcpClient(plan: LabPlan, role: LabLanRole, family: 'ipv4' | 'ipv6'): Promise<LabPcpClient> {
-  const iface = plan.hosts[role].interfaces[0]!;
+  const iface = plan.hosts[role].interfaces[0];
   const local = family === 'ipv6' ? iface.ipv6.find((a) => a.kind === 'gua-stable')!.address : iface.ipv4[0]?.address;
   if (!local) throw new Error(`lab host ${role} has no ${family} address`);
   const server = family === 'ipv6' ? plan.lan.routerIpv6 : plan.lan.routerIpv4;
@@ -64,7 +64,11 @@ export function startLabPcpClient(plan: LabPlan, role: LabLanRole, family: 'ipv4
         } else if (typeof msg.event === 'string') {
           const e = msg as LabPcpEvent;
           events.push(e);
-          for (const w of [...waiters]) if (w.match(e)) (waiters.delete(w), w.resolve(e));
+          for (const w of [...waiters]) {
+            if (!w.match(e)) continue;
+            waiters.delete(w);
+            w.resolve(e);
+          }
         } else if (typeof msg.id === 'number') {
           pending.get(msg.id)?.(msg);
           pending.delete(msg.id);

@@ -127,7 +127,7 @@ describeInLab('PCP and NAT-PMP against the real miniupnpd in the lab', () => {
         { opcode: 'public-address' },
         { opcode: 'map-tcp', internalPort: 40044, suggestedExternalPort: 40100, lifetime: 300 },
       ]);
-      expect(seen[1]!.hex).toBe('000200009c6c9ca40000012c');
+      expect(seen[1].hex).toBe('000200009c6c9ca40000012c');
     } finally {
       child.kill('SIGKILL');
     }

@@ -39,7 +39,7 @@ function answer(request: Buffer, fields: { resultCode?: number; lifetime?: numbe
   });
 }
 
-const last = (t: FakePcpTransport) => t.sent[t.sent.length - 1]!.data;
+const last = (t: FakePcpTransport) => t.sent[t.sent.length - 1].data;
 
 describe('PcpClient with the captured miniupnpd answers', () => {
   it('opens the IPv6 pinhole and deletes it with exactly the captured bytes', async () => {
@@ -136,7 +136,7 @@ describe('PcpClient retransmission, renewal and epoch on virtual time', () => {
     expect(transport.sent).toHaveLength(1);
     advance(scheduler, 1);
     expect(transport.sent).toHaveLength(2);
-    expect(transport.sent[1]!.atMs).toBe(54_000); // 45 % of 120 s
+    expect(transport.sent[1].atMs).toBe(54_000); // 45 % of 120 s
     const renewal = decodePcpRequest(last(transport)) as Extract<PcpRequest, { opcode: 'map' }>;
     expect(renewal.mapping.nonce.toString()).toBe('lab-nonce-v6');
     expect(renewal).toMatchObject({ lifetime: 600, mapping: { externalPort: 50000, externalAddress: '2001:db8:77::10' } });
@@ -192,7 +192,7 @@ describe('PcpClient retransmission, renewal and epoch on virtual time', () => {
     expect(events.map((e) => e.type)).toEqual(['announcement', 'epoch-lost']);
     expect(events[1]).toMatchObject({ epoch: 0, previousEpoch: 500, atMs: 20_000, via: 'announce' });
     expect(transport.sent).toHaveLength(2);
-    expect(transport.sent[1]!.atMs).toBe(20_000);
+    expect(transport.sent[1].atMs).toBe(20_000);
     const remap = decodePcpRequest(last(transport)) as Extract<PcpRequest, { opcode: 'map' }>;
     expect(remap.mapping.nonce.toString()).toBe('lab-nonce-v6');
     advance(scheduler, 2);

@@ -210,7 +210,7 @@ describe('PCP decoder fuzzing (fast-check)', () => {
       fc.property(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.uint8Array({ maxLength: 24 }), (seed, flips, tail) => {
         const bytes = Buffer.concat([seed, Buffer.from(tail)]);
         for (const [at, value] of flips) bytes[at % bytes.length] = value;
-        const isResponse = (bytes[1]! & 0x80) !== 0;
+        const isResponse = (bytes[1] & 0x80) !== 0;
         let message: PcpRequest | PcpResponse;
         try {
           message = isResponse ? decodePcpResponse(bytes) : decodePcpRequest(bytes);
