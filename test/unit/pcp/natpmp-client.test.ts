@@ -20,7 +20,7 @@ describe('NatPmpClient (RFC 6886)', () => {
   it('maps a UDP port, taking only the answer for its internal port from the server', async () => {
     const { transport, client } = setup();
     const mapped = client.map({ protocol: 'udp', internalPort: 40040, lifetimeSeconds: 120 });
-    expect(decodeNatPmpRequest(transport.sent[0]!.data)).toEqual({ opcode: 'map-udp', internalPort: 40040, suggestedExternalPort: 40040, lifetime: 120 });
+    expect(decodeNatPmpRequest(transport.sent[0].data)).toEqual({ opcode: 'map-udp', internalPort: 40040, suggestedExternalPort: 40040, lifetime: 120 });
     const ok = encodeNatPmpResponse({ opcode: 'map-udp', resultCode: 0, epoch: 3, internalPort: 40040, externalPort: 40041, lifetime: 120 });
     transport.deliver(encodeNatPmpResponse({ opcode: 'map-udp', resultCode: 0, epoch: 3, internalPort: 1, externalPort: 1, lifetime: 120 }));
     transport.deliver(encodeNatPmpResponse({ opcode: 'map-tcp', resultCode: 0, epoch: 3, internalPort: 40040, externalPort: 1, lifetime: 120 }));

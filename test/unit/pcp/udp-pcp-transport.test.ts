@@ -14,7 +14,7 @@ async function loopbackServer(): Promise<{ socket: Socket; port: number; seen: {
     socket.send(answer, r.port, r.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { socket, port: (socket.address() as AddressInfo).port, seen };
+  return { socket, port: (socket.address()).port, seen };
 }
 
 describe('openUdpPcpTransport (real sockets on loopback)', () => {
