@@ -1,5 +1,4 @@
 import { createSocket, Socket } from 'node:dgram';
-import { AddressInfo } from 'node:net';
 import { decodePcpRequest, encodePcpResponse, openUdpPcpTransport, PcpClient, PcpRequest, PcpRequestError } from '../../../adapters/pcp';
 
 /** A PCP server on loopback built on our codec: grants every MAP. */
