@@ -24,3 +24,4 @@ export * from './pcp-mapping';
 export * from './pcp-client';
 export * from './udp-pcp-transport';
 export * from './natpmp-client';
+export * from './ipv4-mapping-fallback';

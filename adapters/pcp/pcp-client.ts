@@ -260,9 +260,15 @@ export class PcpClient {
       return;
     }
     // An answer to one of our PCP requests in version 0: the server does not speak
-    // PCP (result 1), or it could not parse the request (miniupnpd answers so).
+    // PCP (result 1, RFC 6887 section 9), or it could not parse the request
+    // (miniupnpd echoes such a request with version 0 and its PCP result).
+    // Anything else in version 0 is a NAT-PMP answer for a NAT-PMP client
+    // sharing the socket, and not ours.
     const result = d.data.readUInt16BE(2);
-    const error = result === 1 ? new PcpUnsupportedVersionError(0) : new PcpResultError(result, 0, 'the server answered a PCP request in version 0');
+    let error: Error;
+    if (result === 1) error = new PcpUnsupportedVersionError(0);
+    else if (result !== 0 && d.data.length >= 24) error = new PcpResultError(d.data[3] ?? result, 0, 'the server answered a PCP request in version 0');
+    else return;
     for (const t of [...this.transactions]) t.fail(error);
   }
 }
