@@ -14,6 +14,7 @@ import {
   PCP_RESULT_NAMES,
 } from '../../../adapters/pcp';
 import { listReference, readReference } from '../../support/reference-fixtures';
+import { pcpFuzzTargets } from './pcp-fuzz-targets';
 
 const pcp = (name: string) => readReference('pcp', name);
 const captures = listReference('pcp');
@@ -225,6 +226,17 @@ describe('PCP decoder fuzzing (fast-check)', () => {
       { numRuns: 1500, seed: 5351 },
     );
     expect(decoded).toBeGreaterThan(100);
+  });
+
+  it.each(pcpFuzzTargets().map((t) => [t.name, t] as const))('fuzz target %s: seeds with random bytes spliced in fail only with PcpParseError', (_name, t) => {
+    expect(t.seeds.length).toBeGreaterThan(0);
+    fc.assert(
+      fc.property(fc.constantFrom(...t.seeds), fc.nat(), fc.uint8Array({ maxLength: 64 }), (seed, at, splice) => {
+        const cut = at % (seed.length + 1);
+        t.run(Buffer.concat([seed.subarray(0, cut), Buffer.from(splice), seed.subarray(cut + splice.length)]));
+      }),
+      { numRuns: 250, seed: 5350 },
+    );
   });
 
   it('round-trips arbitrary valid MAP requests with options', () => {
