@@ -137,6 +137,9 @@ describeInLab('PCP and NAT-PMP against the real miniupnpd in the lab', () => {
     const six = await v6.command({ op: 'map', protocol: 'udp', internalPort: 40050, lifetime: 600 });
     const four = await v4.command({ op: 'map', protocol: 'udp', internalPort: 40051, lifetime: 600, suggestedExternalPort: 40051 });
     expect([six.ok, four.ok]).toEqual([true, true]);
+    // A control nobody keeps alive (NAT-PMP, no renewal): it must be gone after the restart.
+    expect(await v4.command({ op: 'natpmp-map', protocol: 'udp', internalPort: 40052, lifetime: 600 })).toMatchObject({ ok: true });
+    expect(await probe('ipv4', 40052)).toMatchObject({ delivered: true });
     // Let the router's epoch move past the RFC's one-second tolerance, as it would on any router up for a while.
     for (let i = 0; i < 40; i += 1) {
       const a = await v6.command({ op: 'announce' });
@@ -160,6 +163,7 @@ describeInLab('PCP and NAT-PMP against the real miniupnpd in the lab', () => {
     expect(back6).toBeLessThan(1000);
     expect(back4).toBeLessThan(1000);
     expect(r6.state).toMatchObject({ externalPort: 40050, epoch: expect.any(Number) });
+    expect((await probe('ipv4', 40052)).delivered).toBe(false); // the router did forget
     expect(await probe('ipv6', 40050)).toMatchObject({ delivered: true });
     expect(await probe('ipv4', 40051, (r4.state as { externalPort: number }).externalPort)).toMatchObject({ delivered: true });
   });
