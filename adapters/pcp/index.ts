@@ -18,6 +18,7 @@ export * from './pcp-codec';
 export * from './natpmp-codec';
 export * from './pcp-epoch';
 export * from './pcp-retransmission';
+export * from './long-delay';
 export * from './pcp-transport';
 export * from './pcp-transaction';
 export * from './pcp-mapping';

@@ -21,6 +21,7 @@ import { encodePcpRequest } from './pcp-codec';
 import { IP_PROTOCOLS, PcpOption, PcpResponse } from './pcp-message';
 import { isShortLivedPcpError } from './pcp-result-codes';
 import { PcpTransaction } from './pcp-transaction';
+import { scheduleAfter } from './long-delay';
 import { canonicalAddress } from '../../policies/model/address';
 
 /** What to map. */
@@ -207,7 +208,7 @@ export class PcpMapping {
     const s = this.current;
     if (!s || s.lifetime === 0 || !this.active) return;
     const at = s.lifetime * 1000 * this.host.renewFraction;
-    this.renewal = this.host.scheduler.schedule(() => this.renew('renewed'), at);
+    this.renewal = scheduleAfter(this.host.scheduler, at, () => this.renew('renewed'));
   }
 
   private remaining(): number {
@@ -232,7 +233,7 @@ export class PcpMapping {
         const error = new PcpResultError(r.resultCode, r.lifetime, this.what());
         if (isShortLivedPcpError(r.resultCode) && this.remaining() > 1000) {
           const retryIn = Math.min(Math.max(r.lifetime * 1000, 1000), this.remaining() - 1000);
-          this.renewal = this.host.scheduler.schedule(() => this.renew(kind, lostAtMs), retryIn);
+          this.renewal = scheduleAfter(this.host.scheduler, retryIn, () => this.renew(kind, lostAtMs));
           return;
         }
         this.events.next({ type: 'failed', error });

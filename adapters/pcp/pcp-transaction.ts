@@ -14,6 +14,7 @@ import { SchedulerLike, Subscription } from 'rxjs';
 import { PcpTimeoutError } from './pcp-errors';
 import { PcpResponse } from './pcp-message';
 import { RetransmissionOptions, retransmissionDelays } from './pcp-retransmission';
+import { scheduleAfter } from './long-delay';
 
 export interface PcpTransactionInit {
   readonly bytes: Buffer;
@@ -56,7 +57,7 @@ export class PcpTransaction {
   start(): void {
     this.startedAt = this.init.scheduler.now();
     this.subscriptions.add(
-      this.init.scheduler.schedule(() => this.fail(new PcpTimeoutError(this.init.what, this.attempts, this.init.scheduler.now() - this.startedAt)), this.init.giveUpAfterMs),
+      scheduleAfter(this.init.scheduler, this.init.giveUpAfterMs, () => this.fail(new PcpTimeoutError(this.init.what, this.attempts, this.init.scheduler.now() - this.startedAt))),
     );
     this.transmit();
   }

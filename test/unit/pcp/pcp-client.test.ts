@@ -146,6 +146,19 @@ describe('PcpClient retransmission, renewal and epoch on virtual time', () => {
     expect(transport.sent).toHaveLength(3);
   });
 
+  it('waits out a lifetime longer than a JavaScript timer holds (32-bit seconds) instead of renewing at once', async () => {
+    const { scheduler, transport, client } = setup();
+    const granted = client.map({ protocol: 'udp', internalPort: 40030, lifetimeSeconds: 0xffffffff });
+    transport.deliver(answer(last(transport), { epoch: 10 }));
+    await granted;
+    const renewAt = Math.round(0xffffffff * 1000 * 0.45);
+    advance(scheduler, 3 * 2_147_483_647);
+    expect(transport.sent).toHaveLength(1);
+    advance(scheduler, renewAt - 3 * 2_147_483_647);
+    expect(transport.sent).toHaveLength(2);
+    expect(transport.sent[1]!.atMs).toBe(renewAt);
+  });
+
   it('retries a short-lived renewal error, gives up on a long-lived one', async () => {
     const { scheduler, transport, client } = setup();
     const granted = client.map({ protocol: 'udp', internalPort: 40030, lifetimeSeconds: 120 });

@@ -1,4 +1,5 @@
-import { PcpEpochTracker, retransmissionDelays } from '../../../adapters/pcp';
+import { asyncScheduler } from 'rxjs';
+import { PcpEpochTracker, retransmissionDelays, scheduleAfter } from '../../../adapters/pcp';
 
 describe('PcpEpochTracker (RFC 6887 8.5)', () => {
   it('accepts the first epoch and steady progress, with the RFC tolerance', () => {
@@ -54,5 +55,22 @@ describe('retransmissionDelays (RFC 6887 8.1.1 with a fast first retry)', () => 
   it('refuses nonsense', () => {
     expect(() => retransmissionDelays({ initialMs: 0 })).toThrow(RangeError);
     expect(() => retransmissionDelays({ initialMs: 5000, maxMs: 1000 })).toThrow(/maxMs >= initialMs/);
+  });
+});
+
+describe('scheduleAfter', () => {
+  it('does not fire a delay beyond a Node timer\'s 2^31-1 ms at once (real timers)', async () => {
+    let fired = false;
+    const sub = scheduleAfter(asyncScheduler, 2 ** 32, () => (fired = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fired).toBe(false);
+    sub.unsubscribe();
+  });
+
+  it('fires a short delay once', async () => {
+    let count = 0;
+    scheduleAfter(asyncScheduler, 5, () => (count += 1));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(count).toBe(1);
   });
 });
