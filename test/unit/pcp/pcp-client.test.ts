@@ -156,7 +156,7 @@ describe('PcpClient retransmission, renewal and epoch on virtual time', () => {
     expect(transport.sent).toHaveLength(1);
     advance(scheduler, renewAt - 3 * 2_147_483_647);
     expect(transport.sent).toHaveLength(2);
-    expect(transport.sent[1]!.atMs).toBe(renewAt);
+    expect(transport.sent[1].atMs).toBe(renewAt);
   });
 
   it('retries a short-lived renewal error, gives up on a long-lived one', async () => {
