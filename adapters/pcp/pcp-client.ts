@@ -8,6 +8,14 @@
  * renewal before half the lifetime, and THIRD_PARTY for mappings on behalf of
  * another host. Timers and the clock come from the injected rxjs scheduler.
  *
+ * After a lost state the client maps again at once rather than after the
+ * RFC's suggested random 0-5 s spread (section 14.1.3): a home router has a
+ * handful of clients, and a game's port should be back within a second.
+ * miniupnpd 2.3.1 announces a restart over IPv4 only; an IPv6 client that
+ * names the router's IPv4 address in `serverAliases` (and listens on IPv4,
+ * see `UdpPcpTransportInit.announceFamilies`) checks its own server's epoch
+ * when it hears that announcement.
+ *
  * @example
  * ```ts
  * import { openUdpPcpTransport, PcpClient } from './adapters/pcp';
