@@ -19,7 +19,7 @@ import { buildLabNetwork, existingNamespaces, removeLabNetwork } from './lab-net
 import { ensureLabPrograms } from './lab-packages';
 import { isLabProcessAlive, isPidRunning, LabProcess, startInNamespace, stopLabProcess } from './lab-process';
 import { readLabState, removeLabRunDir, writeLabState, LabState } from './lab-state';
-import { miniupnpdConfig, miniupnpdPaths, MiniupnpdConfigOptions } from './miniupnpd-config';
+import { miniupnpdAllowsThirdParty, miniupnpdConfig, miniupnpdPaths, MiniupnpdConfigOptions } from './miniupnpd-config';
 import { routerFirewallRuleset } from './router-firewall';
 import { CommandResult, runCommand, RunOptions } from '../../adapters/system/run-command';
 import { commissionLabMatterDevice, labMatterDevices, LabMatterDevice, startLabMatterDevice, stopLabMatterDevice } from './matter-lab-devices';
@@ -39,6 +39,8 @@ export interface LabUpOptions extends LabPlanOptions {
   readonly profile?: LabProfile;
   /** The router's UPnP daemon: Debian's miniupnpd (default) or `homenet serve --mode gateway` (see `homenet-router.ts`). */
   readonly router?: 'miniupnpd' | 'homenet';
+  /** miniupnpd accepts PCP's THIRD_PARTY option (`pcp_allow_thirdparty=yes`; see `miniupnpd-config.ts`). */
+  readonly pcpThirdParty?: boolean;
 }
 
 export type LabProfile = 'default' | 'ipv6-mostly';
@@ -170,7 +172,7 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
     processes.push(await startStun(plan));
     // Record what runs so far: a failure below must still be able to kill it.
     await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes });
-    processes.push(options.router === 'homenet' ? (await startHomenetRouter(plan)).process : await startRouterDaemon(plan));
+    processes.push(options.router === 'homenet' ? (await startHomenetRouter(plan)).process : await startRouterDaemon(plan, { pcpAllowThirdParty: options.pcpThirdParty === true }));
     const baseState: LabState = { prefix: plan.prefix, runDir: plan.runDir, startedAt, processes };
     await writeLabState(baseState);
     const finalState = await extendLab(plan, baseState, options, log);
@@ -195,6 +197,11 @@ async function extendLab(plan: LabPlan, state: LabState, options: LabUpOptions, 
   let current = state;
   if (options.router === 'homenet' && !current.processes.some((p) => p.name === HOMENET_ROUTER_DAEMON)) {
     await useHomenetRouter({ prefix: plan.prefix, runDir: plan.runDir, log });
+    current = (await readLabState(plan.runDir)) ?? current;
+  }
+  if (options.pcpThirdParty && options.router !== 'homenet' && current.processes.some((p) => p.name === ROUTER_DAEMON) && !(await miniupnpdAllowsThirdParty(plan))) {
+    log('restarting miniupnpd with pcp_allow_thirdparty=yes');
+    await labRebootRouter({ prefix: plan.prefix, runDir: plan.runDir, pcpThirdParty: true });
     current = (await readLabState(plan.runDir)) ?? current;
   }
   const profile = options.profile ?? 'default';
@@ -285,7 +292,7 @@ export function labExec(plan: LabPlan, role: LabRole, command: readonly string[]
  * With `keepLeases: false` its lease files are deleted first, so it comes back
  * knowing nothing of the pinholes and mappings it had.
  */
-export async function labRebootRouter(options: LabPlanOptions & { keepLeases?: boolean }): Promise<LabProcess> {
+export async function labRebootRouter(options: LabPlanOptions & { keepLeases?: boolean; pcpThirdParty?: boolean }): Promise<LabProcess> {
   const plan = labPlan(options);
   const state = await readLabState(plan.runDir);
   if (!state) throw new Error(`lab '${plan.prefix}' is not up`);
@@ -310,7 +317,8 @@ export async function labRebootRouter(options: LabPlanOptions & { keepLeases?: b
   }
   await rm(paths.pidFile, { force: true });
   await loadRouterFirewall(plan);
-  const fresh = await startRouterDaemon(plan, { leaseFiles: options.keepLeases !== false });
+  const pcpAllowThirdParty = options.pcpThirdParty ?? (await miniupnpdAllowsThirdParty(plan));
+  const fresh = await startRouterDaemon(plan, { leaseFiles: options.keepLeases !== false, pcpAllowThirdParty });
   const processes = [...state.processes.filter((p) => p.name !== ROUTER_DAEMON), fresh];
   await writeLabState({ ...state, processes });
   return fresh;

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { LabPlan } from './lab-plan';
 
 /** Files miniupnpd keeps, all inside the lab's run directory. */
@@ -16,6 +17,21 @@ export interface MiniupnpdConfigOptions {
   /** Keep leases across restarts (default true). A router "reboot" test turns it off. */
   readonly leaseFiles?: boolean;
   readonly uuid?: string;
+  /**
+   * Accept PCP's THIRD_PARTY option (`pcp_allow_thirdparty=yes`; miniupnpd's
+   * default is no, answering it UNSUPP_OPTION): a controller on one LAN host may
+   * then map ports for another (`homenet lab up --pcp-third-party`).
+   */
+  readonly pcpAllowThirdParty?: boolean;
+}
+
+/** True when the lab's current miniupnpd.conf accepts THIRD_PARTY (so a restart keeps it). */
+export async function miniupnpdAllowsThirdParty(plan: LabPlan): Promise<boolean> {
+  try {
+    return /^pcp_allow_thirdparty=yes$/m.test(await readFile(miniupnpdPaths(plan).config, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -38,6 +54,7 @@ export function miniupnpdConfig(plan: LabPlan, options: MiniupnpdConfigOptions =
     `http_port=${plan.upnpHttpPort}`,
     'enable_upnp=yes',
     'enable_natpmp=yes',
+    ...(options.pcpAllowThirdParty ? ['pcp_allow_thirdparty=yes'] : []),
     'min_lifetime=120',
     'max_lifetime=86400',
     'force_igd_desc_v1=no',

@@ -8,11 +8,12 @@ import { LAB_ROLES, LAN_ROLES, LabLanRole, LabRole, labPlan } from '../../lab/la
 import { labProbe } from '../../lab/lab-probe';
 
 const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router|renumber|pref64|matter> [--prefix P] [--json]
-  up [--matter] [--profile default|ipv6-mostly] [--router miniupnpd|homenet]
+  up [--matter] [--profile default|ipv6-mostly] [--router miniupnpd|homenet] [--pcp-third-party]
                      build the lab home (idempotent); --matter adds real matter.js devices
                      (plug commissioned into the lab's fabric, lock uncommissioned);
                      --profile ipv6-mostly adds RAs with PREF64, DHCPv4 option 108, DNS64, NAT64;
-                     --router homenet runs 'homenet serve --mode gateway' on the router instead of miniupnpd
+                     --router homenet runs 'homenet serve --mode gateway' on the router instead of miniupnpd;
+                     --pcp-third-party lets miniupnpd accept PCP's THIRD_PARTY option (pcp_allow_thirdparty=yes)
   down               kill what the lab started and delete its namespaces
   status             what exists and what runs
   exec ROLE -- CMD   run CMD inside ROLE's namespace (${LAB_ROLES.join(', ')})
@@ -97,6 +98,7 @@ export const labCommand: CliCommand = {
         matter: { type: 'boolean', default: false },
         profile: { type: 'string', default: 'default' },
         router: { type: 'string', default: 'miniupnpd' },
+        'pcp-third-party': { type: 'boolean', default: false },
       },
     });
     const [action, role, extra] = positionals;
@@ -105,7 +107,7 @@ export const labCommand: CliCommand = {
       case 'up': {
         if (values.profile !== 'default' && values.profile !== 'ipv6-mostly') throw new UsageError('--profile must be default or ipv6-mostly');
         if (values.router !== 'miniupnpd' && values.router !== 'homenet') throw new UsageError('--router must be miniupnpd or homenet');
-        await labUp({ prefix, matter: values.matter, profile: values.profile, router: values.router, log: (l) => io.err(l) });
+        await labUp({ prefix, matter: values.matter, profile: values.profile, router: values.router, pcpThirdParty: values['pcp-third-party'], log: (l) => io.err(l) });
         printStatus(io, await labStatus({ prefix }), values.json);
         return 0;
       }
