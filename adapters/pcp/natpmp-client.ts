@@ -15,7 +15,7 @@
  * ```
  */
 import { asyncScheduler, SchedulerLike, Subscription } from 'rxjs';
-import { canonicalAddress } from '../../policies/model/address';
+import { canonicalAddress, familyOf } from '../../policies/model/address';
 import { decodeNatPmpResponse, encodeNatPmpRequest, NatPmpRequest, NatPmpResponse } from './natpmp-codec';
 import { PcpParseError, PcpRequestError, PcpResultError, PcpTimeoutError } from './pcp-errors';
 import { PcpTransport } from './pcp-transport';
@@ -45,7 +45,7 @@ export class NatPmpClient {
 
   constructor(private readonly init: NatPmpClientInit) {
     this.scheduler = init.scheduler ?? asyncScheduler;
-    if (init.transport.localAddress.includes(':')) throw new PcpRequestError('NAT-PMP is IPv4 only: give it an IPv4 transport');
+    if (familyOf(init.transport.localAddress) === 'ipv6') throw new PcpRequestError('NAT-PMP is IPv4 only: give it an IPv4 transport');
   }
 
   /** The router's external IPv4 address and its epoch. */

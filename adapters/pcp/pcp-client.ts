@@ -28,7 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { asyncScheduler, Observable, SchedulerLike, Subject } from 'rxjs';
-import { canonicalAddress } from '../../policies/model/address';
+import { canonicalAddress, familyOf, isLinkLocalIpv6, sameAddress } from '../../policies/model/address';
 import { decodePcpResponse } from './pcp-codec';
 import { PcpEpochTracker } from './pcp-epoch';
 import { PcpParseError, PcpRequestError, PcpResultError, PcpUnsupportedVersionError } from './pcp-errors';
@@ -73,10 +73,6 @@ export type PcpClientEvent =
   /** A datagram from the server that is not a valid message (the error says why). */
   | { readonly type: 'malformed'; readonly error: PcpParseError; readonly via: 'unicast' | 'announce' };
 
-function sameAddress(a: string, b: string): boolean {
-  return canonicalAddress(a) === canonicalAddress(b);
-}
-
 export class PcpClient {
   private readonly scheduler: SchedulerLike;
   private readonly transport: PcpTransport;
@@ -106,7 +102,7 @@ export class PcpClient {
     const aliases = (init.serverAliases ?? []).map((a) => canonicalAddress(a) ?? a);
     this.acceptAnnouncement =
       init.acceptAnnouncementFrom ??
-      ((address) => sameAddress(address, server) || aliases.includes(canonicalAddress(address) ?? address) || (server.includes(':') && /^fe[89ab]/i.test(address)));
+      ((address) => sameAddress(address, server) || aliases.includes(canonicalAddress(address) ?? address) || (familyOf(server) === 'ipv6' && isLinkLocalIpv6(address)));
     this.host = {
       scheduler: this.scheduler,
       localAddress: canonicalAddress(this.transport.localAddress) ?? this.transport.localAddress,
@@ -198,7 +194,7 @@ export class PcpClient {
     if (d.data.length >= 4 && d.data[0] === 0) return this.onVersionZero(d);
     // An announcement from another address of the router (another family):
     // its epoch is not this server's, so ask this server for its own now.
-    if (d.via === 'announce' && !sameAddress(d.remoteAddress, this.transport.serverAddress) && d.remoteAddress.includes(':') !== this.transport.serverAddress.includes(':')) {
+    if (d.via === 'announce' && !sameAddress(d.remoteAddress, this.transport.serverAddress) && familyOf(d.remoteAddress) !== familyOf(this.transport.serverAddress)) {
       this.eventsSubject.next({ type: 'announcement', protocol: 'pcp', epoch: d.data.length >= 12 ? d.data.readUInt32BE(8) : 0 });
       this.verifyEpoch();
       return;

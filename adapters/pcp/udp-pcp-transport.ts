@@ -14,7 +14,7 @@
  * ```
  */
 import { createSocket, Socket } from 'node:dgram';
-import { canonicalAddress } from '../../policies/model/address';
+import { canonicalAddress, familyOf } from '../../policies/model/address';
 import { PcpRequestError } from './pcp-errors';
 import { PCP_ANNOUNCE_GROUP_IPV4, PCP_ANNOUNCE_GROUP_IPV6, PCP_CLIENT_PORT, PCP_SERVER_PORT } from './pcp-message';
 import { PcpDatagramListener, PcpTransport } from './pcp-transport';
@@ -108,8 +108,8 @@ export async function openUdpPcpTransport(init: UdpPcpTransportInit): Promise<Pc
   const server = canonicalAddress(init.serverAddress);
   if (local === undefined) throw new PcpRequestError(`local address '${init.localAddress}' is not an IP address`);
   if (server === undefined) throw new PcpRequestError(`server address '${init.serverAddress}' is not an IP address`);
-  const v6 = local.includes(':');
-  if (v6 !== server.includes(':')) throw new PcpRequestError(`local address ${local} and server ${server} are of different families`);
+  const v6 = familyOf(local) === 'ipv6';
+  if (familyOf(local) !== familyOf(server)) throw new PcpRequestError(`local address ${local} and server ${server} are of different families`);
   const type = v6 ? 'udp6' : 'udp4';
   const socket = createSocket({ type, ipv6Only: v6 });
   try {
