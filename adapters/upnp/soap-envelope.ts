@@ -115,20 +115,23 @@ export function parseSoapRequest(soapActionHeaderValue: string, body: string): P
     for (const [k, v] of Object.entries(el)) args.push([k, textOf(v) ?? '']);
   }
   // Document order: fast-xml-parser keeps insertion order of first occurrences, which is the document order.
-  const ordered = orderByDocument(body, args);
+  const ordered = orderByDocument(body, action, args);
   return { serviceType, action, args: ordered };
 }
 
 /** Start tags, with an optional namespace prefix; one left-to-right scan of the body. */
 const START_TAG = /<(?:[A-Za-z0-9_]+:)?([A-Za-z_][A-Za-z0-9_.-]*)[\s/>]/g;
 
-function orderByDocument(body: string, args: Array<[string, string]>): Array<[string, string]> {
+/** Arguments in the order of their start tags inside the action element (found by one scan). */
+function orderByDocument(body: string, action: string, args: Array<[string, string]>): Array<[string, string]> {
   const wanted = new Set(args.map(([name]) => name));
   const first = new Map<string, number>();
+  let inside = false; // tags before the action's own (Envelope, Body, the action) are not arguments
   START_TAG.lastIndex = 0;
   for (let m = START_TAG.exec(body); m !== null && first.size < wanted.size; m = START_TAG.exec(body)) {
     const name = m[1] as string;
-    if (wanted.has(name) && !first.has(name)) first.set(name, m.index);
+    if (!inside) inside = name === action;
+    else if (wanted.has(name) && !first.has(name)) first.set(name, m.index);
   }
   const pos = (name: string): number => first.get(name) ?? Number.MAX_SAFE_INTEGER;
   return [...args].sort((a, b) => pos(a[0]) - pos(b[0]));

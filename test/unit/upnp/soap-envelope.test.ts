@@ -56,6 +56,13 @@ describe('parseSoapRequest', () => {
     expect(parseSoapRequest(ACTION, body).args.map(([n]) => n).slice(0, 3)).toEqual(['RemoteHost', 'RemotePort', 'InternalClient']);
   });
 
+  it('orders an argument named like the action (or Body) by its own tag, not the action element', () => {
+    // Found by the round-trip fuzz property: action `_` with arguments `a`, `_`.
+    const body = buildSoapRequestBody(SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, '_', [['a', ''], ['_', 0], ['Body', 1]]);
+    const parsed = parseSoapRequest(`"${SERVICE_WAN_IPV6_FIREWALL_CONTROL_1}#_"`, body);
+    expect(parsed.args).toEqual([['a', ''], ['_', '0'], ['Body', '1']]);
+  });
+
   it(`refuses a body of more than ${MAX_REQUEST_TAGS} tags before parsing it, in linear time`, () => {
     const body = distinctEmptyTagsBody();
     expect(body.length).toBeGreaterThan(16_000);
