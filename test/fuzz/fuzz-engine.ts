@@ -139,56 +139,55 @@ function timeOnce(target: ParserTarget, input: Uint8Array): { ms: number; output
   }
 }
 
+type CaseOutcome = { kind: 'accepted' | 'rejected'; ms: number } | { kind: 'failed'; message: string };
+
+/** One case: declared errors only, within the time budget, output invariants kept. */
+function runCase(target: ParserTarget, input: Uint8Array, budget: { fixedMs: number; perKiBMs: number }): CaseOutcome {
+  let run = timeOnce(target, input);
+  const allowed = budget.fixedMs + (budget.perKiBMs * input.length) / 1024;
+  for (let i = 0; i < 3 && run.ms > allowed; i++) {
+    const again = timeOnce(target, input);
+    if (again.ms < run.ms) run = again;
+  }
+  if (run.ms > allowed) {
+    return { kind: 'failed', message: `${target.name}: ${run.ms.toFixed(1)} ms for ${input.length} bytes (budget ${allowed.toFixed(1)} ms)` };
+  }
+  if (run.threw) {
+    if (target.isDeclaredError(run.error)) return { kind: 'rejected', ms: run.ms };
+    const e = run.error as Error;
+    return { kind: 'failed', message: `${target.name}: undeclared ${e?.constructor?.name ?? typeof e}: ${String(e?.message ?? e)}` };
+  }
+  try {
+    target.check(run.output, input);
+  } catch (error) {
+    return { kind: 'failed', message: (error as Error).message };
+  }
+  return { kind: 'accepted', ms: run.ms };
+}
+
 /** Runs `cases` fuzz cases on one parser; never throws for a broken property (see `failure`). */
 export function fuzzParser(target: ParserTarget, options: FuzzOptions): FuzzResult {
   const budget = options.budget ?? target.knownSlow?.budget ?? DEFAULT_BUDGET;
   let accepted = 0;
   let rejected = 0;
   let slowest: SlowInput = { input: target.typical, ms: 0, msPerKiB: 0 };
-  let failure: FuzzResult['failure'];
   const inputs = fuzzInputs(target);
   // In chunks: 100k inputs of up to tens of KiB would not fit in memory at once.
   const CHUNK = 500;
-  let done = 0;
-  outer: for (let chunk = 0; done < options.cases; chunk++) {
-    const samples = fc.sample(inputs, { numRuns: Math.min(CHUNK, options.cases - done), seed: options.seed + chunk * 7919 });
-    done += samples.length;
-  for (const input of samples) {
-    let run = timeOnce(target, input);
-    const allowed = budget.fixedMs + (budget.perKiBMs * input.length) / 1024;
-    if (run.ms > allowed) {
-      for (let i = 0; i < 3 && run.ms > allowed; i++) {
-        const again = timeOnce(target, input);
-        if (again.ms < run.ms) run = again;
+  for (let chunk = 0; accepted + rejected < options.cases; chunk++) {
+    const count = Math.min(CHUNK, options.cases - accepted - rejected);
+    for (const input of fc.sample(inputs, { numRuns: count, seed: options.seed + chunk * 7919 })) {
+      const outcome = runCase(target, input, budget);
+      if (outcome.kind === 'failed') {
+        return { target: target.name, cases: accepted + rejected + 1, accepted, rejected, slowest, failure: { message: outcome.message, input } };
       }
-      if (run.ms > allowed) {
-        failure = { message: `${target.name}: ${run.ms.toFixed(1)} ms for ${input.length} bytes (budget ${allowed.toFixed(1)} ms)`, input };
-        break outer;
-      }
-    }
-    if (input.length >= 256) {
-      const perKiB = (run.ms * 1024) / input.length;
-      if (perKiB > slowest.msPerKiB) slowest = { input, ms: run.ms, msPerKiB: perKiB };
-    }
-    if (run.threw) {
-      if (!target.isDeclaredError(run.error)) {
-        const e = run.error as Error;
-        failure = { message: `${target.name}: undeclared ${e?.constructor?.name ?? typeof e}: ${String(e?.message ?? e)}`, input };
-        break outer;
-      }
-      rejected++;
-      continue;
-    }
-    accepted++;
-    try {
-      target.check(run.output, input);
-    } catch (error) {
-      failure = { message: (error as Error).message, input };
-      break outer;
+      if (outcome.kind === 'accepted') accepted++;
+      else rejected++;
+      const perKiB = (outcome.ms * 1024) / input.length;
+      if (input.length >= 256 && perKiB > slowest.msPerKiB) slowest = { input, ms: outcome.ms, msPerKiB: perKiB };
     }
   }
-  }
-  return { target: target.name, cases: accepted + rejected, accepted, rejected, slowest, ...(failure ? { failure } : {}) };
+  return { target: target.name, cases: accepted + rejected, accepted, rejected, slowest };
 }
 
 /** A printable excerpt of a failing input. */
