@@ -141,7 +141,12 @@ export function longSoapActionHeader(totalBytes = 8 * 1024): string {
   return `${head}${' '.repeat(totalBytes - head.length - 2)}"x`;
 }
 
-const SOAP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** An AddPinhole body with `count` distinct arguments of `valueBytes` each (2 tags per argument). */
+export function manyArgumentsBody(count: number, valueBytes: number): string {
+  const args = Array.from({ length: count }, (_, i) => `<Arg${i}>${'v'.repeat(valueBytes)}</Arg${i}>`).join('');
+  return `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:AddPinhole xmlns:u="urn:schemas-upnp-org:service:WANIPv6FirewallControl:1">${args}</u:AddPinhole></s:Body></s:Envelope>`;
+}
+
 
 export function soapRequestTarget(): ParserTarget {
   const captures = soapCaptures();
@@ -173,6 +178,7 @@ export function soapRequestTarget(): ParserTarget {
       { name: '8 KiB SOAPAction header without #', input: soapInput(`"${'u'.repeat(8 * 1024 - 2)}`, typical.body) },
       { name: '8 KiB SOAPAction header of spaces before a stray quote', input: soapInput(longSoapActionHeader(), typical.body) },
       { name: '8 KiB SOAPAction header of #', input: soapInput(`"${'#'.repeat(8 * 1024 - 2)}`, typical.body) },
+      { name: 'largest accepted body: 124 distinct arguments of 64 bytes', input: soapInput(ADD_PINHOLE_ACTION, manyArgumentsBody(124, 64)) },
       { name: '16 KiB body, 1 argument name repeated', input: soapInput(ADD_PINHOLE_ACTION, distinctEmptyTagsBody().replace(/<a[0-9a-z]+\/>/g, '<a/>')) },
     ],
   };
