@@ -1,18 +1,20 @@
 /**
  * `npm run bench [-- NAME...]`: runs the benchmarks (all, or those named:
- * `upnp`, `policy`, `gateway`, `pcp`), printing numbers and ratios against a peer measured in the
+ * `upnp`, `policy`, `gateway`, `pcp`, `parsers`), printing numbers and ratios against a peer measured in the
  * same run.
  */
 import { benchPolicyEngine } from './policy-engine';
 import { benchUpnp } from './upnp';
 import { benchGateway } from './gateway';
 import { benchPcp } from './pcp';
+import { benchParsers } from './parsers';
 
 const SUITES: Record<string, (log: (line: string) => void) => Promise<void>> = {
   upnp: (log) => benchUpnp(log),
   policy: (log) => benchPolicyEngine(log),
   gateway: (log) => benchGateway(log),
   pcp: (log) => benchPcp(log),
+  parsers: (log) => benchParsers(log),
 };
 
 async function main(): Promise<void> {

@@ -99,11 +99,88 @@ function serviceOf(name: string): { kind: MatterServiceKind; instance: string } 
   return undefined;
 }
 
+const SUBTYPE = /^(_[^.]+)\._sub\./i;
+
+function instanceOf(cache: MdnsRecordCache, srv: DnsRecord & { target: string; port: number }): MatterServiceInstance | undefined {
+  const service = serviceOf(srv.name);
+  if (!service) return undefined;
+  const txtRecord = cache.find(srv.name, DnsType.TXT)[0] as (DnsRecord & { entries: readonly string[] }) | undefined;
+  const txt = parseTxt(txtRecord?.entries ?? []);
+  const subtypes: string[] = [];
+  for (const ptr of cache.findByTarget(DnsType.PTR, srv.name)) {
+    const match = SUBTYPE.exec(ptr.name);
+    if (match && !subtypes.includes(match[1])) subtypes.push(match[1]);
+  }
+  const op = service.kind === 'operational' ? OPERATIONAL_INSTANCE.exec(service.instance) : null;
+  return {
+    kind: service.kind,
+    instance: service.instance,
+    port: srv.port,
+    txt,
+    subtypes: subtypes.sort(),
+    ...(service.kind === 'commissionable' ? { commissionable: parseCommissionableTxt(txt) } : {}),
+    ...(op ? { operational: { compressedFabricId: (op[1]).toUpperCase(), nodeId: (op[2]).toUpperCase() } } : {}),
+  };
+}
+
+/**
+ * One host as the cache describes it: its Matter/Thread service instances (SRV records that
+ * target it, with their TXT and subtypes) and its live A/AAAA records; undefined when no
+ * instance targets it any more. Cost: the host's own records (indexed lookups, no scan).
+ *
+ * @example
+ * ```ts
+ * matterHost(cache, 'd2a1b3c4e5f60718.local')?.addresses; // [{ address: '2001:db8:77::20', ttl: 120 }]
+ * ```
+ */
+export function matterHost(cache: MdnsRecordCache, hostName: string): MatterHost | undefined {
+  const host = hostName.toLowerCase();
+  const services: MatterServiceInstance[] = [];
+  for (const srv of cache.findByTarget(DnsType.SRV, host) as (DnsRecord & { target: string; port: number })[]) {
+    const instance = instanceOf(cache, srv);
+    if (instance) services.push(instance);
+  }
+  if (services.length === 0) return undefined;
+  const addresses = [...cache.find(host, DnsType.AAAA), ...cache.find(host, DnsType.A)].map((r) => ({
+    address: (r as DnsRecord & { address: string }).address,
+    ttl: r.ttl,
+  }));
+  services.sort((a, b) => `${a.kind}${a.instance}`.localeCompare(`${b.kind}${b.instance}`));
+  return { host, services, addresses };
+}
+
+/**
+ * The hosts whose description a record changes (added, refreshed or removed): an address's
+ * owner, an SRV's target, and the targets of the SRVs of the instance a TXT or subtype PTR
+ * names. The watcher recomputes only these.
+ *
+ * @example
+ * ```ts
+ * hostsTouchedBy(cache, aaaaRecord); // ['plug.local']
+ * ```
+ */
+export function hostsTouchedBy(cache: MdnsRecordCache, record: DnsRecord): string[] {
+  switch (record.type) {
+    case DnsType.A:
+    case DnsType.AAAA:
+      return [record.name.toLowerCase()];
+    case DnsType.SRV:
+      return [(record as DnsRecord & { target: string }).target.toLowerCase()];
+    case DnsType.TXT:
+      return cache.find(record.name, DnsType.SRV).map((srv) => (srv as DnsRecord & { target: string }).target.toLowerCase());
+    case DnsType.PTR:
+      return cache.find((record as DnsRecord & { target: string }).target, DnsType.SRV).map((srv) => (srv as DnsRecord & { target: string }).target.toLowerCase());
+    default:
+      return [];
+  }
+}
+
 /**
  * The Matter and Thread hosts a record cache describes: every service instance
  * that has an SRV record, grouped by its target host, with the host's live A
  * and AAAA records. Instances known only from a PTR (no SRV yet) are not hosts
- * yet: the watcher asks for their SRV.
+ * yet: the watcher asks for their SRV. (A scan of the SRV records: the watcher
+ * uses {@link matterHost} per touched host instead.)
  *
  * @example
  * ```ts
@@ -111,44 +188,12 @@ function serviceOf(name: string): { kind: MatterServiceKind; instance: string } 
  * ```
  */
 export function matterHosts(cache: MdnsRecordCache): MatterHost[] {
-  const subtypes = new Map<string, string[]>();
-  for (const ptr of cache.all(DnsType.PTR) as (DnsRecord & { target: string })[]) {
-    const match = /^(_[^.]+)\._sub\.(.+)$/i.exec(ptr.name);
-    if (!match) continue;
-    const key = ptr.target.toLowerCase();
-    const list = subtypes.get(key) ?? [];
-    if (!list.includes(match[1])) list.push(match[1]);
-    subtypes.set(key, list);
-  }
-  const hosts = new Map<string, MatterServiceInstance[]>();
-  for (const srv of cache.all(DnsType.SRV) as (DnsRecord & { target: string; port: number })[]) {
-    const service = serviceOf(srv.name);
-    if (!service) continue;
-    const txtRecord = cache.find(srv.name, DnsType.TXT)[0] as (DnsRecord & { entries: readonly string[] }) | undefined;
-    const txt = parseTxt(txtRecord?.entries ?? []);
-    const op = service.kind === 'operational' ? OPERATIONAL_INSTANCE.exec(service.instance) : null;
-    const instance: MatterServiceInstance = {
-      kind: service.kind,
-      instance: service.instance,
-      port: srv.port,
-      txt,
-      subtypes: (subtypes.get(srv.name.toLowerCase()) ?? []).sort(),
-      ...(service.kind === 'commissionable' ? { commissionable: parseCommissionableTxt(txt) } : {}),
-      ...(op ? { operational: { compressedFabricId: op[1].toUpperCase(), nodeId: op[2].toUpperCase() } } : {}),
-    };
-    const host = srv.target.toLowerCase();
-    const list = hosts.get(host) ?? [];
-    list.push(instance);
-    hosts.set(host, list);
-  }
+  const names = new Set<string>();
+  for (const srv of cache.all(DnsType.SRV)) names.add((srv as DnsRecord & { target: string }).target.toLowerCase());
   const result: MatterHost[] = [];
-  for (const [host, services] of hosts) {
-    const addresses = [...cache.find(host, DnsType.AAAA), ...cache.find(host, DnsType.A)].map((r) => ({
-      address: (r as DnsRecord & { address: string }).address,
-      ttl: r.ttl,
-    }));
-    services.sort((a, b) => `${a.kind}${a.instance}`.localeCompare(`${b.kind}${b.instance}`));
-    result.push({ host, services, addresses });
+  for (const name of names) {
+    const host = matterHost(cache, name);
+    if (host) result.push(host);
   }
   return result.sort((a, b) => a.host.localeCompare(b.host));
 }

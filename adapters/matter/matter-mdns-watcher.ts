@@ -2,9 +2,9 @@ import { asyncScheduler, Observable, SchedulerLike, Subscription } from 'rxjs';
 import type { DeviceSeen } from '../../policies/model/event';
 import { ProblemSink } from '../observe/observer-problem';
 import { decodeDnsMessage, DnsFormatError, DnsRecord, DnsType, encodeDnsQuery } from './dns-message';
-import { MATTER_SERVICES, MatterHost, matterHosts } from './matter-advertisement';
+import { MATTER_SERVICES, MatterHost, hostsTouchedBy, matterHost } from './matter-advertisement';
 import { matterHostEvent } from './matter-host-event';
-import { MdnsRecordCache } from './mdns-record-cache';
+import { CachedRecord, MdnsRecordCache } from './mdns-record-cache';
 import { MdnsTransport } from './mdns-transport';
 
 export interface WatchMatterMdnsOptions {
@@ -16,7 +16,7 @@ export interface WatchMatterMdnsOptions {
   readonly queryIntervalMs?: number;
   /** Malformed packets and socket errors land here; the watcher keeps running. */
   readonly onProblem?: ProblemSink;
-  /** Every host state the watcher derives, with the time; for diagnostics and measurements. */
+  /** Every host state the watcher derives (hosts a packet or an expiry touched), with the time; for diagnostics and measurements. */
   readonly onHost?: (host: MatterHost, at: number) => void;
 }
 
@@ -41,7 +41,13 @@ function isMatterRelated(record: DnsRecord): boolean {
  * dropped because a device stops talking).
  *
  * Hostile packets (compression loops, oversized names, bogus records) are
- * reported through `onProblem` and ignored whole.
+ * reported through `onProblem` and ignored whole. A flood cannot slow it down or
+ * blind it: each packet recomputes only the hosts it touches (indexed lookups,
+ * no scan of the cache), and the record cache binds records to their sender,
+ * with per-sender quotas, a largest-sender-first global cap and clamped TTLs
+ * (see `MdnsRecordCache`), so one host's flood never evicts another host's
+ * records. The map of what was emitted shrinks when a host's last instance
+ * expires or says goodbye.
  *
  * @example
  * ```ts
@@ -62,9 +68,15 @@ export function watchMatterMdns(options: WatchMatterMdnsOptions): Observable<Dev
     let transport: MdnsTransport | undefined;
     let closed = false;
 
-    const publish = () => {
+    /** Recomputes only the hosts a packet or an expiry touched. */
+    const publish = (touched: ReadonlySet<string>) => {
       const now = scheduler.now();
-      for (const host of matterHosts(cache)) {
+      for (const name of [...touched].sort()) {
+        const host = matterHost(cache, name);
+        if (!host) {
+          emitted.delete(name); // no instance left: forget what was sent (the engine keeps the device)
+          continue;
+        }
         options.onHost?.(host, now);
         if (host.addresses.length === 0 && !emitted.has(host.host)) continue; // wait for an address
         const event = matterHostEvent(host);
@@ -81,10 +93,16 @@ export function watchMatterMdns(options: WatchMatterMdnsOptions): Observable<Dev
       if (next === undefined) return;
       sweep = scheduler.schedule(() => {
         if (closed) return;
-        if (cache.expire(scheduler.now()).length > 0) publish();
+        const gone = cache.expire(scheduler.now());
+        if (gone.length > 0) publish(touchedBy(gone));
         scheduleSweep();
       }, Math.max(0, next - scheduler.now()));
       timers.add(sweep);
+    };
+
+    const touchedBy = (records: readonly CachedRecord[], into = new Set<string>()): Set<string> => {
+      for (const r of records) for (const h of hostsTouchedBy(cache, r.record)) into.add(h);
+      return into;
     };
 
     const ask = (names: { name: string; type: number }[]) => {
@@ -128,8 +146,13 @@ export function watchMatterMdns(options: WatchMatterMdnsOptions): Observable<Dev
       // Keep Matter records and the addresses of any host (a Matter host's AAAA may come before its SRV).
       const useful = records.filter((r) => isMatterRelated(r) || r.type === DnsType.A || r.type === DnsType.AAAA);
       if (useful.length === 0) return;
-      for (const r of useful) cache.add(r, now);
-      publish();
+      const touched = new Set<string>();
+      for (const r of useful) {
+        // Records are bound to their sender: another host's goodbye or cache-flush cannot remove them.
+        touchedBy(cache.add(r, now, from.address), touched);
+        for (const h of hostsTouchedBy(cache, r)) touched.add(h);
+      }
+      publish(touched);
       followUp(useful);
       scheduleSweep();
     };

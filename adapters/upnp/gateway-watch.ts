@@ -10,6 +10,14 @@
  *   mappings: whoever holds grants must add them again. The description is fetched again.
  * Gateways are keyed by (family, root UDN); the same router seen over IPv4 and IPv6 gives two.
  *
+ * Bounded against a hostile host on the link: at most {@link MAX_WATCHED_GATEWAYS} gateways,
+ * {@link MAX_GATEWAYS_PER_SENDER} from one sender address, {@link MAX_DESCRIPTION_FETCHES}
+ * description fetches in flight ({@link MAX_DESCRIPTION_FETCHES_PER_SENDER} per sender), and
+ * {@link MAX_REMEMBERED_BOOT_IDS} BOOTIDs of gone gateways (oldest forgotten first). A new
+ * gateway past a limit is skipped (`onSkip`), never swapped for one already watched, so a
+ * flood cannot push the real router out. The lookup maps (UDN aliases, locations) are pruned
+ * when their gateway goes (byebye, expiry, reboot).
+ *
  * @example
  * ```ts
  * const sub = watchGateways({ family: 'both' }).subscribe((e) => {
@@ -23,7 +31,7 @@ import { gatewayUnusableReason } from './device-description';
 import { DescriptionFetcher, DiscoveredGateway, fetchDeviceDescription } from './gateway';
 import { DiscoveryFamily, defaultTransports, gatewayFromAnswer } from './gateway-discovery';
 import { parseHttpUrl } from './http-url';
-import { sameAddress } from '../../policies/model/address';
+import { sameAddress, splitZone } from '../../policies/model/address';
 import { InterfaceTableSource, systemInterfaceTable } from './network-interfaces';
 import { GatewayAnswer, gatewayTargets, readGatewayAnswer } from './ssdp-answer';
 import { SsdpTransport } from './ssdp-transport';
@@ -50,12 +58,44 @@ export interface WatchGatewaysOptions {
   fetchDescription?: DescriptionFetcher;
   /** Answers heard but not used, and why (diagnostics). */
   onSkip?: (reason: string, remoteAddress: string) => void;
+  /** The sizes of the watcher's maps after each change (diagnostics and tests). */
+  onBookkeeping?: (sizes: GatewayWatchBookkeeping) => void;
 }
+
+/** How much the watcher holds. */
+export interface GatewayWatchBookkeeping {
+  gateways: number;
+  aliases: number;
+  locations: number;
+  bootIds: number;
+  pendingFetches: number;
+}
+
+/** Most gateways watched at once. */
+export const MAX_WATCHED_GATEWAYS = 32;
+/** Most gateways one sender address may account for. */
+export const MAX_GATEWAYS_PER_SENDER = 4;
+/** Most description fetches in flight. */
+export const MAX_DESCRIPTION_FETCHES = 16;
+/** Most description fetches in flight for answers from one sender address. */
+export const MAX_DESCRIPTION_FETCHES_PER_SENDER = 2;
+/** Most BOOTIDs of gone gateways remembered (to report their return as a reboot). */
+export const MAX_REMEMBERED_BOOT_IDS = 64;
 
 interface Entry {
   gateway: DiscoveredGateway;
   bootId: number | undefined;
   expiry: NodeJS.Timeout | undefined;
+  /** The address whose answer made it known. */
+  sender: string;
+  /** Its keys in `aliases` and `byLocation`, removed with it. */
+  aliasKeys: string[];
+  locationKey: string;
+}
+
+/** The sender of an answer, zone-free, for the per-sender limits. */
+function senderOf(answer: GatewayAnswer): string {
+  return splitZone(answer.datagram.remoteAddress).address.toLowerCase();
 }
 
 /**
@@ -84,6 +124,7 @@ export function watchGateways(options: WatchGatewaysOptions = {}): Observable<Ga
     const aliases = new Map<string, string>(); // family|any UDN -> family|rootUdn
     const byLocation = new Map<string, string>(); // family|location -> family|rootUdn
     const pending = new Set<string>(); // family|location being fetched
+    const pendingBySender = new Map<string, number>();
     const fetches = new AbortController();
     const timers = new Set<NodeJS.Timeout>();
     const unsubscribers: Array<() => void> = [];
@@ -113,24 +154,49 @@ export function watchGateways(options: WatchGatewaysOptions = {}): Observable<Ga
         if (present.get(key) !== entry) return;
         forget(key, entry);
         emit({ type: 'expired', gateway: entry.gateway });
+        bookkeeping();
       }, maxAgeSeconds * 1000);
       timers.add(t);
       entry.expiry = t;
     };
+    const bookkeeping = (): void => {
+      try {
+        options.onBookkeeping?.({ gateways: present.size, aliases: aliases.size, locations: byLocation.size, bootIds: lastBootId.size, pendingFetches: pending.size });
+      } catch {
+        /* caller's hook */
+      }
+    };
+    /** Remembers a gone gateway's BOOTID; the oldest is forgotten past the cap. */
+    const rememberBootId = (key: string, bootId: number | undefined): void => {
+      lastBootId.delete(key);
+      lastBootId.set(key, bootId);
+      while (lastBootId.size > MAX_REMEMBERED_BOOT_IDS) lastBootId.delete(lastBootId.keys().next().value as string);
+    };
     const forget = (key: string, entry: Entry): void => {
       clearExpiry(entry);
       present.delete(key);
-      lastBootId.set(key, entry.bootId);
+      for (const a of entry.aliasKeys) if (aliases.get(a) === key) aliases.delete(a);
+      if (byLocation.get(entry.locationKey) === key) byLocation.delete(entry.locationKey);
+      rememberBootId(key, entry.bootId);
     };
     const remember = (key: string, gw: DiscoveredGateway, answer: GatewayAnswer): Entry => {
       const fam = gw.family;
-      for (const u of gw.description.udns) aliases.set(`${fam}|${u}`, key);
-      aliases.set(`${fam}|${answer.udn}`, key);
-      byLocation.set(`${fam}|${gw.location}`, key);
-      const entry: Entry = { gateway: gw, bootId: answer.bootId, expiry: undefined };
+      const aliasKeys = [...new Set([...gw.description.udns, answer.udn].map((u) => `${fam}|${u}`))];
+      for (const a of aliasKeys) aliases.set(a, key);
+      const locationKey = `${fam}|${gw.location}`;
+      byLocation.set(locationKey, key);
+      const entry: Entry = { gateway: gw, bootId: answer.bootId, expiry: undefined, sender: senderOf(answer), aliasKeys, locationKey };
       present.set(key, entry);
       armExpiry(key, entry, answer.maxAgeSeconds ?? gw.maxAgeSeconds);
       return entry;
+    };
+    /** Why a new gateway from this answer cannot be watched, if it cannot. */
+    const overLimit = (sender: string): string | undefined => {
+      if (present.size >= MAX_WATCHED_GATEWAYS) return `already watching ${MAX_WATCHED_GATEWAYS} gateways`;
+      let fromSender = 0;
+      for (const e of present.values()) if (e.sender === sender) fromSender++;
+      if (fromSender >= MAX_GATEWAYS_PER_SENDER) return `${sender} already accounts for ${MAX_GATEWAYS_PER_SENDER} gateways`;
+      return undefined;
     };
 
     const learn = (answer: GatewayAnswer, fam: 'ipv4' | 'ipv6', rebootOf?: { key: string; previousBootId: number | undefined }): void => {
@@ -138,24 +204,45 @@ export function watchGateways(options: WatchGatewaysOptions = {}): Observable<Ga
       if (!location) return;
       const locKey = `${fam}|${location.url}`;
       if (pending.has(locKey)) return;
-      pending.add(locKey);
       const d = answer.datagram;
+      const sender = senderOf(answer);
+      const senderPending = pendingBySender.get(sender) ?? 0;
+      if (pending.size >= MAX_DESCRIPTION_FETCHES || senderPending >= MAX_DESCRIPTION_FETCHES_PER_SENDER) {
+        if (rebootOf) rememberBootId(rebootOf.key, rebootOf.previousBootId);
+        skip(`${location.url}: too many description fetches in flight${senderPending >= MAX_DESCRIPTION_FETCHES_PER_SENDER ? ` from ${sender}` : ''}`, d.remoteAddress);
+        return;
+      }
+      pending.add(locKey);
+      pendingBySender.set(sender, senderPending + 1);
+      const done = (): void => {
+        pending.delete(locKey);
+        const left = (pendingBySender.get(sender) ?? 1) - 1;
+        if (left > 0) pendingBySender.set(sender, left);
+        else pendingBySender.delete(sender);
+      };
       fetchDescription(location, {
         timeoutMs: descriptionTimeoutMs,
         signal: fetches.signal,
         ...(fam === 'ipv4' && d.localAddress ? { localAddress: d.localAddress } : {}),
       }).then((description) => {
-        pending.delete(locKey);
+        done();
         if (closed) return;
         const unusable = gatewayUnusableReason(description, fam);
         if (unusable) {
-          if (rebootOf) lastBootId.set(rebootOf.key, rebootOf.previousBootId); // its return will read as a reboot
+          if (rebootOf) rememberBootId(rebootOf.key, rebootOf.previousBootId); // its return will read as a reboot
           skip(`${location.url}: ${unusable}`, d.remoteAddress);
+          bookkeeping();
           return;
         }
         const gw = gatewayFromAnswer(answer, description);
         const key = `${fam}|${gw.udn}`;
         const old = present.get(key);
+        const limit = old || rebootOf?.key === key ? undefined : overLimit(sender);
+        if (limit) {
+          skip(`${location.url}: ${limit}`, d.remoteAddress);
+          bookkeeping();
+          return;
+        }
         if (old) forget(key, old);
         remember(key, gw, answer);
         const previous = rebootOf?.key === key ? { had: true, boot: rebootOf.previousBootId } : lastBootId.has(key)
@@ -166,11 +253,13 @@ export function watchGateways(options: WatchGatewaysOptions = {}): Observable<Ga
         } else {
           emit({ type: 'appeared', gateway: gw });
         }
+        bookkeeping();
       }, (e: unknown) => {
-        pending.delete(locKey);
+        done();
         // Keep the old BOOTID so that the next answer is still reported as a reboot.
-        if (rebootOf) lastBootId.set(rebootOf.key, rebootOf.previousBootId);
+        if (rebootOf) rememberBootId(rebootOf.key, rebootOf.previousBootId);
         if (!closed) skip(`${location.url}: description: ${describeError(e)}`, d.remoteAddress);
+        bookkeeping();
       });
     };
 
@@ -189,8 +278,9 @@ export function watchGateways(options: WatchGatewaysOptions = {}): Observable<Ga
           return;
         }
         forget(key, entry);
-        if (answer.bootId !== undefined) lastBootId.set(key, answer.bootId);
+        if (answer.bootId !== undefined) rememberBootId(key, answer.bootId);
         emit({ type: 'byebye', gateway: entry.gateway });
+        bookkeeping();
         return;
       }
       if (key && entry) {

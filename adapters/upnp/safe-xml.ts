@@ -3,7 +3,9 @@
  * refused before the parser sees the text (no billion laughs, no external entities), the
  * parser never expands entities (only the five predefined ones and numeric character
  * references are decoded, by us, once), depth is bounded, and the document must be
- * well-formed. Namespace prefixes are dropped (`s:Envelope` -> `Envelope`).
+ * well-formed. Namespace prefixes are dropped (`s:Envelope` -> `Envelope`). A document of
+ * more than {@link MAX_XML_TAGS} tags is refused before any parsing (one scan): the parser's
+ * cost per tag is large, and no UPnP document comes near (a full IGD description has ~150).
  *
  * @example
  * ```ts
@@ -17,6 +19,9 @@ import { UpnpProtocolError } from './upnp-errors';
 /** A parsed element: child elements by local name, `#text`, `#cdata`. */
 export type XmlNode = { [name: string]: XmlValue };
 export type XmlValue = string | XmlNode | XmlValue[];
+
+/** Most `<` a document may hold (tags, comments, CDATA); see the module comment. */
+export const MAX_XML_TAGS = 8192;
 
 /** Elements that may repeat and are always returned as arrays. */
 const ALWAYS_ARRAYS = new Set(['device', 'service', 'action', 'argument', 'stateVariable', 'PortMappingEntry']);
@@ -47,6 +52,10 @@ export function parseXmlDocument(text: string, what: string): XmlNode {
     throw new UpnpProtocolError(`${what}: DOCTYPE/ENTITY declarations are refused`);
   }
   if (xml.trim() === '') throw new UpnpProtocolError(`${what}: empty document`);
+  let tags = 0;
+  for (let i = xml.indexOf('<'); i >= 0; i = xml.indexOf('<', i + 1)) {
+    if (++tags > MAX_XML_TAGS) throw new UpnpProtocolError(`${what}: more than ${MAX_XML_TAGS} tags`);
+  }
   let valid: true | { err: { msg: string; line: number } };
   try {
     valid = XMLValidator.validate(xml);

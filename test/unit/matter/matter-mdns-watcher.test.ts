@@ -4,7 +4,9 @@ import { MdnsTransport } from '../../../adapters/matter/mdns-transport';
 import { decodeDnsMessage } from '../../../adapters/matter/dns-message';
 import type { DeviceSeen } from '../../../policies/model/event';
 import type { ObserverProblem } from '../../../adapters/observe/observer-problem';
+import { performance } from 'node:perf_hooks';
 import { aaaa, commissionablePlug, ptr, response, srv, txt, v6 } from './dns-bytes';
+import { mdnsFloodPacket } from '../../fuzz/parser-targets';
 
 /** A transport double: the test injects packets (hostile ones included) and sees the queries. */
 function fakeTransport() {
@@ -16,7 +18,11 @@ function fakeTransport() {
     send: (p) => sent.push(p),
     close: () => undefined,
   };
-  return { transport, sent, inject: (p: Uint8Array) => handler(p, { address: 'fe80::1', port: 5353 }) };
+  return {
+    transport,
+    sent,
+    inject: (p: Uint8Array, address = 'fe80::1') => handler(p, { address, port: 5353 }),
+  };
 }
 
 function setup() {
@@ -108,6 +114,51 @@ describe('watchMatterMdns', () => {
     fake.inject(response([ptr('_matterc._udp.local', 'X1._matterc._udp.local')]));
     const followUp = decodeDnsMessage(fake.sent.at(-1)!);
     expect(followUp.questions.map((q) => `${q.name}/${q.type}`)).toEqual(['X1._matterc._udp.local/33', 'X1._matterc._udp.local/16']);
+    sub.unsubscribe();
+  });
+
+  it('keeps up with a flood from one host and keeps the real device\'s records', () => {
+    const { fake, events, sub } = setup();
+    const host = 'ABCDEF0123450000.local';
+    fake.inject(commissionablePlug(host));
+    // The issue's flood: packets of 40 new Matter hosts each, TTL 2^31-1, from one address.
+    for (let i = 0; i < 60; i++) fake.inject(mdnsFloodPacket(i), 'fe80::bad');
+    const times: number[] = [];
+    for (let i = 60; i < 80; i++) {
+      const packet = mdnsFloodPacket(i);
+      const t0 = performance.now();
+      fake.inject(packet, 'fe80::bad');
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    // The old watcher blocked ~3.2 s per packet here; now it is about a millisecond.
+    expect(times[10]).toBeLessThan(50);
+    // The device's SRV and address survived: a new address from it adds to the old one.
+    fake.inject(response([aaaa(host, v6(0x21))]));
+    expect(events.at(-1)).toMatchObject({ deviceId: 'mdns:abcdef0123450000.local', addresses: [{ address: '2001:db8:77::20' }, { address: '2001:db8:77::21' }] });
+    sub.unsubscribe();
+  });
+
+  it('a goodbye or cache-flush spoofed from another address does not withdraw a device\'s address', () => {
+    const { fake, events, sub } = setup();
+    const host = 'ABCDEF0123450000.local';
+    fake.inject(commissionablePlug(host));
+    fake.inject(response([aaaa(host, v6(0x20), 0)]), 'fe80::bad');
+    expect(events).toHaveLength(1);
+    sub.unsubscribe();
+  });
+
+  it('forgets what it emitted for a host whose instances expired, so its return is reported again', () => {
+    const { scheduler, fake, events, sub } = setup();
+    const host = 'ABCDEF0123450000.local';
+    fake.inject(commissionablePlug(host));
+    fake.inject(commissionablePlug(host)); // same again: nothing new
+    expect(events).toHaveLength(1);
+    scheduler.maxFrames = Infinity;
+    scheduler.flush(); // every record expires (the TXT last, after 4500 s)
+    fake.inject(commissionablePlug(host));
+    expect(events).toHaveLength(2);
+    expect(events[1]).toEqual(events[0]);
     sub.unsubscribe();
   });
 });

@@ -1,6 +1,9 @@
 import {
   DEVICE_IGD_2, DescriptionFetcher, GatewayEvent, formatNotify, formatSearchResponse, parseDeviceDescription, watchGateways,
 } from '../../../adapters/upnp';
+import {
+  GatewayWatchBookkeeping, MAX_DESCRIPTION_FETCHES_PER_SENDER, MAX_GATEWAYS_PER_SENDER,
+} from '../../../adapters/upnp/gateway-watch';
 import { FakeTransport } from './fake-transport';
 import { labTable } from './fake-interfaces';
 import { readReference } from '../../support/reference-fixtures';
@@ -105,5 +108,74 @@ describe('watchGateways', () => {
     expect(fetches).toEqual([]);
     stop();
     expect(t.closed).toBe(true);
+  });
+
+  describe('against a hostile host on the link', () => {
+    const ROGUE = { remoteAddress: '192.168.77.66', interfaceName: 'lan0', via: 'notify' as const };
+    /** An alive for a fake gateway `n` served by the rogue host on port 6000+n, with its own UDNs. */
+    const rogueAlive = (n: number): Buffer => formatNotify('ssdp:alive', {
+      searchTarget: DEVICE_IGD_2, usn: `uuid:rogue-${n}-01::${DEVICE_IGD_2}`, location: `http://192.168.77.66:${6000 + n}/rootDesc.xml`, bootId: 1, configId: 1, maxAgeSeconds: 60,
+    });
+    const describeAny: DescriptionFetcher = async (loc) => {
+      const port = new URL(loc.url).port;
+      const xml = port === '5000' ? rootDesc : rootDesc.replace(/uuid:7b4e1b56-2d9c-4a3e-9c55-0242c0a84d0/g, `uuid:rogue-${Number(port) - 6000}-`);
+      return parseDeviceDescription(xml, loc.url);
+    };
+
+    function watch(fetchDescription: DescriptionFetcher) {
+      const t = new FakeTransport('ipv4');
+      const events: GatewayEvent[] = [];
+      const skips: string[] = [];
+      const sizes: GatewayWatchBookkeeping[] = [];
+      const sub = watchGateways({
+        family: 'ipv4', transports: [t], fetchDescription, interfaceTable: labTable, searchIntervalMs: 0,
+        onSkip: (reason) => skips.push(reason), onBookkeeping: (b) => sizes.push(b),
+      }).subscribe((e) => events.push(e));
+      return { t, events, skips, sizes, stop: () => sub.unsubscribe() };
+    }
+
+    it(`lets one sender account for at most ${MAX_GATEWAYS_PER_SENDER} gateways; the real router still appears`, async () => {
+      const { t, events, skips, stop } = watch(describeAny);
+      for (let n = 0; n < 12; n++) {
+        t.deliver(rogueAlive(n), ROGUE);
+        await jest.advanceTimersByTimeAsync(1);
+      }
+      expect(events.filter((e) => e.type === 'appeared')).toHaveLength(MAX_GATEWAYS_PER_SENDER);
+      expect(skips.filter((r) => r.includes(`192.168.77.66 already accounts for ${MAX_GATEWAYS_PER_SENDER} gateways`))).toHaveLength(12 - MAX_GATEWAYS_PER_SENDER);
+      t.deliver(alive(7), ROUTER);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(events.at(-1)).toMatchObject({ type: 'appeared', gateway: { udn: ROOT, location: LOCATION } });
+      stop();
+    });
+
+    it(`keeps at most ${MAX_DESCRIPTION_FETCHES_PER_SENDER} description fetches in flight per sender`, async () => {
+      const fetched: string[] = [];
+      const { t, skips, stop } = watch((loc) => {
+        fetched.push(loc.url);
+        return new Promise(() => undefined); // a description server that never answers
+      });
+      for (let n = 0; n < 10; n++) t.deliver(rogueAlive(n), ROGUE);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(fetched).toHaveLength(MAX_DESCRIPTION_FETCHES_PER_SENDER);
+      expect(skips.filter((r) => r.includes('too many description fetches in flight from 192.168.77.66'))).toHaveLength(10 - MAX_DESCRIPTION_FETCHES_PER_SENDER);
+      stop();
+    });
+
+    it('prunes its UDN and location maps when a gateway goes, keeping only its BOOTID', async () => {
+      const { t, events, sizes, stop } = watch(describeAny);
+      t.deliver(alive(5), ROUTER);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(sizes.at(-1)).toEqual({ gateways: 1, aliases: 3, locations: 1, bootIds: 0, pendingFetches: 0 });
+      t.deliver(formatNotify('ssdp:byebye', { searchTarget: DEVICE_IGD_2, usn: `${ROOT}::${DEVICE_IGD_2}`, bootId: 5 }), ROUTER);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(events.map((e) => e.type)).toEqual(['appeared', 'byebye']);
+      expect(sizes.at(-1)).toEqual({ gateways: 0, aliases: 0, locations: 0, bootIds: 1, pendingFetches: 0 });
+      // Back with another BOOTID: still recognised as a reboot.
+      t.deliver(alive(6), ROUTER);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(events.at(-1)).toMatchObject({ type: 'rebooted', previousBootId: 5, bootId: 6 });
+      expect(sizes.at(-1)).toEqual({ gateways: 1, aliases: 3, locations: 1, bootIds: 0, pendingFetches: 0 });
+      stop();
+    });
   });
 });

@@ -2,6 +2,7 @@ import {
   RogueLocationError, checkLocation, ipv4SearchInterfaces, ipv6SearchInterfaces, isOnLinkIpv6, parseHttpUrl, resolveUpnpUrl,
 } from '../../../adapters/upnp';
 import { LAB_TABLE } from './fake-interfaces';
+import { readReference } from '../../support/reference-fixtures';
 
 describe('rogue-router hygiene: LOCATION check', () => {
   it('accepts miniupnpd over IPv6: reply from fe80::1, LOCATION on its global address on-link on lan0', () => {
@@ -40,8 +41,32 @@ describe('rogue-router hygiene: LOCATION check', () => {
     const zoned = checkLocation('http://[fe80::1%25lan0]:5000/d.xml', { remoteAddress: 'fe80::1%lan0', interfaceName: 'lan0' }, LAB_TABLE);
     expect(zoned.zone).toBe('lan0');
     expect(() => checkLocation('http://[fe80::1%25lan1]:5000/d.xml', { remoteAddress: 'fe80::1%lan0', interfaceName: 'lan0' }, LAB_TABLE)).toThrow(RogueLocationError);
-    // Another link-local host on the same link is on-link.
-    expect(checkLocation('http://[fe80::9]:5000/d.xml', { remoteAddress: 'fe80::1%lan0', interfaceName: 'lan0' }, LAB_TABLE)).toMatchObject({ zone: 'lan0', acceptedBecause: 'on-link' });
+    // Another link-local host on the same link is a redirect to another neighbour.
+    expect(() => checkLocation('http://[fe80::9]:5000/d.xml', { remoteAddress: 'fe80::1%lan0', interfaceName: 'lan0' }, LAB_TABLE))
+      .toThrow(/link-local address other than the sender's/);
+  });
+
+  it.each([
+    ['the client\'s own global address', 'http://[2001:db8:77::10]:8080/admin', /this host's own address/],
+    ['the client\'s own ULA', 'http://[fd00:77::10]:5000/rootDesc.xml', /this host's own address/],
+    ['the client\'s own link-local address', 'http://[fe80::10]:631/', /link-local address other than the sender's/],
+    ['loopback', 'http://[::1]:5000/rootDesc.xml', /not on-link/],
+    ['an off-link global address', 'http://[2001:db8:5::1]:5000/rootDesc.xml', /not on-link/],
+  ])('refuses an answer from a link-local sender pointing at %s', (_what, location, why) => {
+    expect(() => checkLocation(location, { remoteAddress: 'fe80::66%lan0', interfaceName: 'lan0' }, LAB_TABLE)).toThrow(why);
+  });
+
+  it('refuses a global sender naming another on-link address; accepts it naming its own', () => {
+    expect(() => checkLocation('http://[2001:db8:77::1]:5000/rootDesc.xml', { remoteAddress: '2001:db8:77::66', interfaceName: 'lan0' }, LAB_TABLE))
+      .toThrow(/routable address must name its own address/);
+    expect(checkLocation('http://[2001:db8:77::66]:5000/rootDesc.xml', { remoteAddress: '2001:db8:77::66', interfaceName: 'lan0' }, LAB_TABLE).acceptedBecause).toBe('sender');
+  });
+
+  it('keeps the captured miniupnpd 2.3.1 IPv6 answer working: fe80 sender, global LOCATION', () => {
+    const answer = readReference('ssdp', 'v6-igd2.response-0.txt').toString('utf8');
+    const location = /^LOCATION:\s*(\S+)/im.exec(answer)?.[1] as string;
+    expect(location).toBe('http://[2001:db8:77::1]:5000/rootDesc.xml');
+    expect(checkLocation(location, { remoteAddress: 'fe80::1%lan0', interfaceName: 'lan0' }, LAB_TABLE).acceptedBecause).toBe('on-link');
   });
 
   it('rejects host names, IPv4 LOCATIONs from IPv6 senders, and non-http URLs', () => {
