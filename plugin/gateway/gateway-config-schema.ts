@@ -158,7 +158,7 @@ const allowedHost = pipe(
 const ORIGIN_EXPECTED = 'an origin like "http://router.lan:8780" (scheme, host, optional port; no path)';
 const allowedOrigin = pipe(
   string(ORIGIN_EXPECTED),
-  regex(/^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, ORIGIN_EXPECTED),
+  regex(/^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i, ORIGIN_EXPECTED),
   transform((o) => o.toLowerCase()),
 );
 
