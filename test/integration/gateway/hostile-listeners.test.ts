@@ -1,0 +1,111 @@
+/**
+ * Issue 9, items 4 and 7 in the lab, with the real daemon (`homenet serve
+ * --mode gateway` in the router namespace): while the Matter plug (the
+ * compromised cheap gadget) holds 500 slow sockets on the IGD port, 500 on the
+ * admin port and 40 unauthenticated WebSockets — reconnecting whatever the
+ * daemon closes — the console's `upnpc` still opens a pinhole that carries a
+ * WAN packet, the hub's admin get_grants still answers, both with p99 <= 50 ms,
+ * the plug's own pinhole is still refused, and the daemon's memory stays
+ * bounded. DNS rebinding (Host evil.example) is refused by the admin API.
+ */
+import { describeInLab, startTestLab, stopTestLab } from '../support/lab-fixture';
+import { LabHandle } from '../../../plugin/lab/lab';
+import { HomenetRouter, useHomenetRouter } from '../../../plugin/lab/homenet-router';
+import { runCommand } from '../../../adapters/system/run-command';
+import { SERVICE_WAN_IP_CONNECTION_2 } from '../../../adapters/upnp/upnp-urns';
+import { percentile } from '../../support/slow-sockets';
+import { adminCommand, probe, temporaryAddress, upnpc } from './gateway-lab-support';
+import { residentKb, startAttacker, timeRequests } from './hostile-listeners-support';
+
+jest.setTimeout(180_000);
+
+/** The daemon's resident memory may grow by at most this much under the attack. */
+const MEMORY_GROWTH_BOUND_KB = 64 * 1024;
+
+describeInLab('a hostile LAN host cannot lock others out of the gateway listeners (issue 9)', () => {
+  let lab: LabHandle | undefined;
+  let router: HomenetRouter;
+
+  beforeAll(async () => {
+    lab = await startTestLab('hl');
+    router = await useHomenetRouter({ prefix: lab.plan.prefix });
+  });
+  afterAll(async () => {
+    await stopTestLab(lab);
+  });
+
+  it('refuses a DNS-rebinding Host and a foreign Origin on the admin API, from the hub', async () => {
+    const curl = async (headers: string[]) => {
+      const { stdout } = await runCommand('ip', ['netns', 'exec', lab!.plan.hosts.hub.namespace, 'curl', '-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', ...headers.flatMap((h) => ['-H', h]), `${router.admin.url}/api/grants`], {
+        allowFailure: true,
+        timeoutMs: 15_000,
+      });
+      return stdout.trim();
+    };
+    const token = `Authorization: Bearer ${router.admin.token}`;
+    expect(await curl([token, 'Host: evil.example'])).toBe('421');
+    expect(await curl([token, 'Origin: http://evil.example'])).toBe('403');
+    expect(await curl([token])).toBe('200');
+  });
+
+  it('500 slow sockets per listener and 40 unauthenticated WebSockets from the plug: the console and the hub are still served, p99 <= 50 ms', async () => {
+    const plan = lab!.plan;
+    const pid = router.process.pid;
+    const rssBefore = await residentKb(pid);
+    const igdUrl = `http://${plan.lan.routerIpv4}:${plan.upnpHttpPort}/igd/ctl/IPConnection`;
+    const grantsUrl = `${router.admin.url}/api/grants`;
+    // Unloaded, measured the same way (for the report).
+    const idleIgd = await timeRequests(plan.hosts.console.namespace, igdUrl, 60, { soapAction: `${SERVICE_WAN_IP_CONNECTION_2}#GetExternalIPAddress` });
+    const idleAdmin = await timeRequests(plan.hosts.hub.namespace, grantsUrl, 60, { bearer: router.admin.token });
+
+    const attack = await startAttacker(plan.hosts.plug.namespace, {
+      host: plan.lan.routerIpv4,
+      igdPort: plan.upnpHttpPort,
+      adminPort: Number(new URL(router.admin.url).port),
+      slowPerPort: 500,
+      webSockets: 40,
+      holdMs: 25_000,
+    });
+    const started = Date.now();
+    const igd = await timeRequests(plan.hosts.console.namespace, igdUrl, 60, { soapAction: `${SERVICE_WAN_IP_CONNECTION_2}#GetExternalIPAddress` });
+    const admin = await timeRequests(plan.hosts.hub.namespace, grantsUrl, 60, { bearer: router.admin.token });
+    // upnpc (a new client each time: SSDP, description, SOAP) opens a pinhole that carries a WAN packet.
+    const temporary = await temporaryAddress(lab!, 'console');
+    const add = await upnpc(lab!, 'console', ['-6', '-A', '', '0', temporary, '41500', 'UDP', '300']);
+    expect(add.stdout).toMatch(/Pinhole ID = \d+/);
+    expect((await probe(lab!, 'console', 'ipv6', 41500, temporary)).delivered).toBe(true);
+    // The hub's get_grants command sees it.
+    const grants = await adminCommand(lab!, router, 'get_grants');
+    expect(JSON.stringify(grants.result)).toContain(temporary);
+    // The plug's own pinhole is still refused.
+    const plugTemporary = await temporaryAddress(lab!, 'plug');
+    const own = await upnpc(lab!, 'plug', ['-6', '-A', '', '0', plugTemporary, '5540', 'UDP', '300']);
+    expect(own.stdout).toContain('failed with code 606');
+    const rssDuring = await residentKb(pid);
+    const elapsed = Date.now() - started;
+    const counts = await attack.done();
+
+    const report = {
+      idle: { igdP99: percentile(idleIgd.map((t) => t.ms), 99), adminP99: percentile(idleAdmin.map((t) => t.ms), 99) },
+      attack: {
+        igdP99: percentile(igd.map((t) => t.ms), 99),
+        adminP99: percentile(admin.map((t) => t.ms), 99),
+        igdFailed: igd.filter((t) => t.status !== 200).length,
+        adminFailed: admin.filter((t) => t.status !== 200).length,
+      },
+      counts,
+      rssKb: { before: rssBefore, during: rssDuring },
+      victimsDoneWithinMs: elapsed,
+    };
+    process.stdout.write(`hostile-listeners: ${JSON.stringify(report)}\n`);
+    expect(igd.map((t) => t.status)).toEqual(Array(60).fill(200));
+    expect(admin.map((t) => t.status)).toEqual(Array(60).fill(200));
+    expect(report.attack.igdP99).toBeLessThanOrEqual(50);
+    expect(report.attack.adminP99).toBeLessThanOrEqual(50);
+    // The attack really ran: the daemon refused and closed many of the plug's sockets.
+    expect(counts.opened).toBeGreaterThan(1000);
+    expect(counts.answered503).toBeGreaterThan(500);
+    expect(rssDuring - rssBefore).toBeLessThan(MEMORY_GROWTH_BOUND_KB);
+    expect(elapsed).toBeLessThan(25_000);
+  });
+});
