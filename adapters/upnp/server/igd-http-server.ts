@@ -298,7 +298,8 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
   /** The first request head must arrive within headersTimeoutMs of the connect (node's own check starts with the first byte). */
   const firstHeadTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
 
-  const admitSocket = (s: net.Socket): void => {
+  /** True when the budget admitted the socket; a refused one is answered 503 and closed. */
+  const admitSocket = (s: net.Socket): boolean => {
     const peer = options.peerAddress ? options.peerAddress(s) : s.remoteAddress;
     let ticket: ConnectionTicket | undefined;
     const admission = budget.admit(peer, () => {
@@ -309,8 +310,7 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
       notifyRefused(admission.source, admission.reason);
       s.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n');
       s.destroySoon();
-      setTimeout(() => s.destroy(), 1000).unref();
-      return;
+      return false;
     }
     ticket = admission.ticket;
     const admitted = ticket;
@@ -321,6 +321,7 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
       clearTimeout(timer);
       admitted.release();
     });
+    return true;
   };
 
   const makeServer = (): http.Server => {
@@ -345,11 +346,15 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
     });
     server.maxHeadersCount = limits.maxHeadersCount;
     server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+    // The budget decides before node's HTTP machinery (parser, timers) is set up: a refused socket costs little.
+    const httpConnectionListeners = server.listeners('connection') as Array<(s: net.Socket) => void>;
+    server.removeAllListeners('connection');
     server.on('connection', (s: net.Socket) => {
+      s.on('error', () => undefined);
+      if (!admitSocket(s)) return;
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-      admitSocket(s);
+      for (const listener of httpConnectionListeners) listener.call(server, s);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;

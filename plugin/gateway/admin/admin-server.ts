@@ -209,7 +209,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       countRefusal(admission.source, admission.reason);
       const body = JSON.stringify(errorMessage(null, 'over_capacity', admission.reason === 'source-cap' ? 'too many connections from your address' : 'too many connections; try again'));
       socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`);
-      setTimeout(() => socket.destroy(), 1000).unref();
+      socket.destroySoon();
       return false;
     }
     ticket = admission.ticket;
@@ -360,11 +360,15 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     });
   });
   server.maxHeadersCount = 32;
+  // The budget decides before node's HTTP machinery (parser, timers) is set up: a refused socket costs little.
+  const httpConnectionListeners = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
+    socket.on('error', () => undefined);
+    if (!admitSocket(socket)) return;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    admitSocket(socket);
+    for (const listener of httpConnectionListeners) listener.call(server, socket);
   });
   server.on('clientError', (_error, socket: Socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -7,11 +7,12 @@
  * hold time given by the caller (at most 30 s).
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 
-/** Attacker: argv = host igdPort adminPort slowPerPort webSockets holdMs. Prints "ready" then, at the end, one JSON line of counts. */
+/** Attacker: argv = host igdPort adminPort slowPerPort webSockets holdMs reconnectMs. Prints "ready" then, at the end, one JSON line of counts. */
 const ATTACKER = String.raw`
 const net = require('net');
-const [host, igdPort, adminPort, perPort, wsCount, holdMs] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
+const [host, igdPort, adminPort, perPort, wsCount, holdMs, reconnectMs] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
 const stats = { opened: 0, closedByServer: 0, answered503: 0, wsUpgraded: 0, wsRefused: 0 };
 let stopping = false;
 const sockets = new Set();
@@ -33,7 +34,7 @@ function slow(port, head, isWs) {
       resolve();
       if (stopping) return;
       stats.closedByServer++;
-      setTimeout(() => slow(port, head, isWs), 50); // reconnect: keep the pressure on
+      setTimeout(() => slow(port, head, isWs), reconnectMs); // reconnect: keep the pressure on
     });
   });
 }
@@ -101,10 +102,10 @@ export interface RunningAttack {
 /** Starts the attacker in `namespace` (undefined: this namespace) and resolves once its sockets are open. */
 export async function startAttacker(
   namespace: string | undefined,
-  target: { host: string; igdPort: number; adminPort: number; slowPerPort: number; webSockets: number; holdMs: number },
+  target: { host: string; igdPort: number; adminPort: number; slowPerPort: number; webSockets: number; holdMs: number; reconnectMs: number },
 ): Promise<RunningAttack> {
   if (target.holdMs > 30_000) throw new RangeError('the attack is bounded to 30 s');
-  const args = ['-e', ATTACKER, target.host, String(target.igdPort), String(target.adminPort), String(target.slowPerPort), String(target.webSockets), String(target.holdMs)];
+  const args = ['-e', ATTACKER, target.host, String(target.igdPort), String(target.adminPort), String(target.slowPerPort), String(target.webSockets), String(target.holdMs), String(target.reconnectMs)];
   const child = namespace ? spawn('ip', ['netns', 'exec', namespace, process.execPath, ...args]) : spawn(process.execPath, args);
   let out = '';
   let err = '';
@@ -155,7 +156,6 @@ export function timeRequests(namespace: string | undefined, url: string, count: 
 
 /** Resident memory (kB) of a process, from /proc. */
 export async function residentKb(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   if (kb === undefined) throw new Error(`no VmRSS for pid ${pid}`);

@@ -65,6 +65,7 @@ describeInLab('a hostile LAN host cannot lock others out of the gateway listener
       slowPerPort: 500,
       webSockets: 40,
       holdMs: 25_000,
+      reconnectMs: Number(process.env.HOSTILE_RECONNECT_MS ?? 1000),
     });
     const started = Date.now();
     const igd = await timeRequests(plan.hosts.console.namespace, igdUrl, 60, { soapAction: `${SERVICE_WAN_IP_CONNECTION_2}#GetExternalIPAddress` });
