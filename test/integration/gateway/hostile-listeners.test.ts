@@ -21,6 +21,9 @@ jest.setTimeout(180_000);
 
 /** The daemon's resident memory may grow by at most this much under the attack. */
 const MEMORY_GROWTH_BOUND_KB = 64 * 1024;
+/** Requests per victim and phase (the p99 of 200 is the 198th fastest, not the single worst). */
+const SAMPLES = 200;
+const stats = (t: readonly { ms: number }[]) => ({ p50: percentile(t.map((x) => x.ms), 50), p99: percentile(t.map((x) => x.ms), 99) });
 
 describeInLab('a hostile LAN host cannot lock others out of the gateway listeners (issue 9)', () => {
   let lab: LabHandle | undefined;
@@ -55,8 +58,8 @@ describeInLab('a hostile LAN host cannot lock others out of the gateway listener
     const igdUrl = `http://${plan.lan.routerIpv4}:${plan.upnpHttpPort}/igd/ctl/IPConnection`;
     const grantsUrl = `${router.admin.url}/api/grants`;
     // Unloaded, measured the same way (for the report).
-    const idleIgd = await timeRequests(plan.hosts.console.namespace, igdUrl, 60, { soapAction: `${SERVICE_WAN_IP_CONNECTION_2}#GetExternalIPAddress` });
-    const idleAdmin = await timeRequests(plan.hosts.hub.namespace, grantsUrl, 60, { bearer: router.admin.token });
+    const idleIgd = await timeRequests(plan.hosts.console.namespace, igdUrl, SAMPLES, { soapAction: `${SERVICE_WAN_IP_CONNECTION_2}#GetExternalIPAddress` });
+    const idleAdmin = await timeRequests(plan.hosts.hub.namespace, grantsUrl, SAMPLES, { bearer: router.admin.token });
 
     const attack = await startAttacker(plan.hosts.plug.namespace, {
       host: plan.lan.routerIpv4,
@@ -68,8 +71,8 @@ describeInLab('a hostile LAN host cannot lock others out of the gateway listener
       reconnectMs: Number(process.env.HOSTILE_RECONNECT_MS ?? 1000),
     });
     const started = Date.now();
-    const igd = await timeRequests(plan.hosts.console.namespace, igdUrl, 60, { soapAction: `${SERVICE_WAN_IP_CONNECTION_2}#GetExternalIPAddress` });
-    const admin = await timeRequests(plan.hosts.hub.namespace, grantsUrl, 60, { bearer: router.admin.token });
+    const igd = await timeRequests(plan.hosts.console.namespace, igdUrl, SAMPLES, { soapAction: `${SERVICE_WAN_IP_CONNECTION_2}#GetExternalIPAddress` });
+    const admin = await timeRequests(plan.hosts.hub.namespace, grantsUrl, SAMPLES, { bearer: router.admin.token });
     // upnpc (a new client each time: SSDP, description, SOAP) opens a pinhole that carries a WAN packet.
     // (Everything is measured first and asserted after the report line, so a failing run still reports its numbers.)
     const temporary = await temporaryAddress(lab!, 'console');
@@ -85,10 +88,10 @@ describeInLab('a hostile LAN host cannot lock others out of the gateway listener
     const counts = await attack.done();
 
     const report = {
-      idle: { igdP99: percentile(idleIgd.map((t) => t.ms), 99), adminP99: percentile(idleAdmin.map((t) => t.ms), 99) },
+      idle: { igd: stats(idleIgd), admin: stats(idleAdmin) },
       attack: {
-        igdP99: percentile(igd.map((t) => t.ms), 99),
-        adminP99: percentile(admin.map((t) => t.ms), 99),
+        igd: stats(igd),
+        admin: stats(admin),
         igdFailed: igd.filter((t) => t.status !== 200).length,
         adminFailed: admin.filter((t) => t.status !== 200).length,
       },
@@ -105,10 +108,10 @@ describeInLab('a hostile LAN host cannot lock others out of the gateway listener
     expect(delivered).toBe(true);
     expect(report.hubGetGrantsSeesIt).toBe(true);
     expect(own.stdout).toContain('failed with code 606');
-    expect(igd.map((t) => t.status)).toEqual(Array(60).fill(200));
-    expect(admin.map((t) => t.status)).toEqual(Array(60).fill(200));
-    expect(report.attack.igdP99).toBeLessThanOrEqual(50);
-    expect(report.attack.adminP99).toBeLessThanOrEqual(50);
+    expect(igd.map((t) => t.status)).toEqual(Array(SAMPLES).fill(200));
+    expect(admin.map((t) => t.status)).toEqual(Array(SAMPLES).fill(200));
+    expect(report.attack.igd.p99).toBeLessThanOrEqual(50);
+    expect(report.attack.admin.p99).toBeLessThanOrEqual(50);
     // The attack really ran: the daemon refused and closed many of the plug's sockets.
     expect(counts.opened).toBeGreaterThan(1000);
     expect(counts.answered503).toBeGreaterThan(500);
