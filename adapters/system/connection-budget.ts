@@ -249,3 +249,37 @@ export class ConnectionBudget {
     if (slots.authenticated === 0 && slots.unauthenticated.length === 0) this.bySource.delete(ticket.source);
   }
 }
+
+/**
+ * Which refusals get an explanation (a 503 answer) and which a bare reset: the
+ * first refusal of a source in each `periodMs` is explained, the rest of a
+ * flood is reset — cheaper for the listener while one host reconnects in a
+ * loop, and still a clear answer for an honest client. Bounded: at most
+ * `maxSources` sources are remembered (the oldest forgotten).
+ *
+ * @example
+ * ```ts
+ * const explain = new RefusalExplainer(1000, Date.now);
+ * explain.shouldExplain('10.0.0.66'); // true, then false for a second
+ * ```
+ */
+export class RefusalExplainer {
+  private readonly lastExplained = new Map<string, number>();
+
+  constructor(
+    private readonly periodMs: number,
+    private readonly now: () => number,
+    private readonly maxSources = 1024,
+  ) {}
+
+  shouldExplain(source: string | undefined): boolean {
+    const key = source ?? '?';
+    const t = this.now();
+    const last = this.lastExplained.get(key);
+    if (last !== undefined && t - last < this.periodMs) return false;
+    this.lastExplained.delete(key);
+    this.lastExplained.set(key, t);
+    if (this.lastExplained.size > this.maxSources) this.lastExplained.delete(this.lastExplained.keys().next().value as string);
+    return true;
+  }
+}

@@ -7,7 +7,7 @@
  * per-source connection budget (`adapters/system/connection-budget.ts`: at most
  * `maxConnectionsPerSource` sockets per source address, `maxConnections` in all, and when full
  * the newest socket of the heaviest source makes room for a host holding fewer; a refused
- * socket gets `503` and is closed), content-type check (415), and garbage of any kind (random
+ * socket gets `503` — the first of a source each second, the rest of a flood a bare reset — and is closed), content-type check (415), and garbage of any kind (random
  * bytes, truncated or DOCTYPE-carrying XML) answered with 400 or a SOAP fault, never a crash.
  * The requester handed to the decider is the TCP peer address (RFC 5952).
  *
@@ -22,7 +22,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { ConnectionBudget, ConnectionTicket, RefusalReason, isLoopbackSource } from '../../system/connection-budget';
+import { ConnectionBudget, ConnectionTicket, RefusalExplainer, RefusalReason, isLoopbackSource } from '../../system/connection-budget';
 import { parseSoapRequest } from '../soap-envelope';
 import { UpnpProtocolError } from '../upnp-errors';
 import { IgdDocuments, buildIgdDocuments } from './description-xml';
@@ -297,6 +297,7 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
   };
   /** The first request head must arrive within headersTimeoutMs of the connect (node's own check starts with the first byte). */
   const firstHeadTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
+  const explainer = new RefusalExplainer(1000, Date.now);
 
   /** True when the budget admitted the socket; a refused one is answered 503 and closed. */
   const admitSocket = (s: net.Socket): boolean => {
@@ -308,8 +309,10 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
     });
     if (!admission.admitted) {
       notifyRefused(admission.source, admission.reason);
-      s.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n');
-      s.destroySoon();
+      if (explainer.shouldExplain(admission.source)) {
+        s.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n');
+        s.destroySoon();
+      } else s.resetAndDestroy(); // the rest of a flood: a bare reset is cheapest
       return false;
     }
     ticket = admission.ticket;

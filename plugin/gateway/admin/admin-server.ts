@@ -32,7 +32,7 @@ import http from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
 import { Subscription } from 'rxjs';
 import { WebSocket, WebSocketServer, RawData } from 'ws';
-import { ConnectionBudget, ConnectionTicket, isLoopbackSource } from '../../../adapters/system/connection-budget';
+import { ConnectionBudget, ConnectionTicket, RefusalExplainer, isLoopbackSource } from '../../../adapters/system/connection-budget';
 import { canonicalAddress, isWildcardAddress, unmappedAddress } from '../../../policies/model/address';
 import { readAdminTokenFile } from '../admin-token-file';
 import { GatewayConfig } from '../gateway-config';
@@ -167,6 +167,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     { trusted: options.trustedSources ?? isLoopbackSource },
   );
   const tickets = new WeakMap<Socket, ConnectionTicket>();
+  const explainer = new RefusalExplainer(1000, now);
   const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
   /** Refusals are counted and logged once per 10 s with the counts, not once per socket. */
   const refused = new Map<string, number>();
@@ -207,6 +208,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     });
     if (!admission.admitted) {
       countRefusal(admission.source, admission.reason);
+      if (!explainer.shouldExplain(admission.source)) {
+        socket.resetAndDestroy(); // the rest of a flood: a bare reset is cheapest
+        return false;
+      }
       const body = JSON.stringify(errorMessage(null, 'over_capacity', admission.reason === 'source-cap' ? 'too many connections from your address' : 'too many connections; try again'));
       socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`);
       socket.destroySoon();

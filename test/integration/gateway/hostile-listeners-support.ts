@@ -57,10 +57,10 @@ const wsHead = 'GET /ws HTTP/1.1\r\nHost: ' + host + '\r\nUpgrade: websocket\r\n
 })();
 `;
 
-/** Victim: argv = url count [bearer] [soapAction body]. Sequential requests on fresh connections; prints one JSON line. */
+/** Victim: argv = url count intervalMs [bearer] [soapAction]. Sequential, paced requests on fresh connections; prints one JSON line. */
 const VICTIM = String.raw`
 const http = require('http');
-const [url, count, bearer, soapAction] = process.argv.slice(1);
+const [url, count, intervalMs, bearer, soapAction] = process.argv.slice(1);
 const u = new URL(url);
 const body = soapAction ? '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:' + soapAction.split('#')[1] + ' xmlns:u="' + soapAction.split('#')[0] + '"></u:' + soapAction.split('#')[1] + '></s:Body></s:Envelope>' : undefined;
 function once() {
@@ -80,7 +80,10 @@ function once() {
 }
 (async () => {
   const out = [];
-  for (let i = 0; i < Number(count); i++) out.push(await once());
+  for (let i = 0; i < Number(count); i++) {
+    out.push(await once());
+    await new Promise((r) => setTimeout(r, Number(intervalMs)));
+  }
   process.stdout.write(JSON.stringify(out) + '\n');
 })();
 `;
@@ -136,9 +139,13 @@ export interface Timed {
   readonly ms: number;
 }
 
-/** `count` sequential requests to `url` from `namespace` (fresh connection each); GET, or a SOAP POST when `soapAction` is `serviceType#Action`. */
-export function timeRequests(namespace: string | undefined, url: string, count: number, options: { bearer?: string; soapAction?: string } = {}): Promise<Timed[]> {
-  const args = ['-e', VICTIM, url, String(count), options.bearer ?? '', ...(options.soapAction ? [options.soapAction] : [])];
+/**
+ * `count` sequential requests to `url` from `namespace` (fresh connection each, `intervalMs`
+ * apart: a well-behaved client stays under the admin API's per-address rate limit); GET, or a
+ * SOAP POST when `soapAction` is `serviceType#Action`.
+ */
+export function timeRequests(namespace: string | undefined, url: string, count: number, options: { bearer?: string; soapAction?: string; intervalMs?: number } = {}): Promise<Timed[]> {
+  const args = ['-e', VICTIM, url, String(count), String(options.intervalMs ?? 25), options.bearer ?? '', ...(options.soapAction ? [options.soapAction] : [])];
   const child = namespace ? spawn('ip', ['netns', 'exec', namespace, process.execPath, ...args]) : spawn(process.execPath, args);
   let out = '';
   let err = '';

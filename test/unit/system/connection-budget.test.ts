@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ConnectionBudget, ConnectionBudgetLimits, ConnectionTicket, isLoopbackSource } from '../../../adapters/system/connection-budget';
+import { ConnectionBudget, ConnectionBudgetLimits, ConnectionTicket, isLoopbackSource, RefusalExplainer } from '../../../adapters/system/connection-budget';
 
 const LIMITS: ConnectionBudgetLimits = { maxTotal: 12, maxPerSource: 5, maxUnauthenticated: 8, maxUnauthenticatedPerSource: 3 };
 const untrusted = { trusted: () => false };
@@ -85,6 +85,18 @@ describe('ConnectionBudget', () => {
     a.ticket.release();
     a.ticket.authenticate();
     expect(b.stats()).toEqual({ total: 0, unauthenticated: 0, trusted: 0, sources: 0 });
+  });
+
+  it('explains the first refusal of a source each period, and remembers a bounded number of sources', () => {
+    let t = 0;
+    const e = new RefusalExplainer(1000, () => t, 2);
+    expect([e.shouldExplain('10.0.0.66'), e.shouldExplain('10.0.0.66'), e.shouldExplain('10.0.0.7')]).toEqual([true, false, true]);
+    t = 999;
+    expect(e.shouldExplain('10.0.0.66')).toBe(false);
+    t = 1000;
+    expect(e.shouldExplain('10.0.0.66')).toBe(true);
+    e.shouldExplain('10.0.0.8'); // a third source: the oldest (10.0.0.7) is forgotten
+    expect(e.shouldExplain('10.0.0.7')).toBe(true);
   });
 
   describe('fairness properties (random open / authenticate / close sequences)', () => {

@@ -172,14 +172,17 @@ describe('IGD HTTP server: per-source connection budget (LAN hosts played by 127
     for (const s of servers.splice(0)) await s.close();
   });
 
-  it('500 slow sockets from one host: it keeps 16, the rest get 503, and another host is answered fast', async () => {
+  it('500 slow sockets from one host: it keeps 16, the rest are refused, and another host is answered fast', async () => {
     const port = await start({ headersTimeoutMs: 8000, requestTimeoutMs: 10000 });
     const attack = await openSlowSockets({ host: '127.0.0.1', port, localAddress: '127.0.0.2', count: 500, head: `GET ${igd.descriptionPath} HTTP/1.1\r\nHost: x\r\n`, dripMs: 500 });
     try {
       const deadline = Date.now() + 5000;
       while (attack.closedByServer() < 484 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(attack.closedByServer()).toBe(484);
-      expect(attack.received().filter((t) => t.startsWith('HTTP/1.1 503')).length).toBeGreaterThan(400);
+      // The first refusal of each second is explained (503), the rest of the flood reset.
+      const explained = attack.received().filter((t) => t.startsWith('HTTP/1.1 503')).length;
+      expect(explained).toBeGreaterThanOrEqual(1);
+      expect(explained).toBeLessThanOrEqual(5);
       const latencies: number[] = [];
       for (let i = 0; i < 60; i++) {
         const t0 = performance.now();
