@@ -118,8 +118,8 @@ describeInLab('a hostile LAN host cannot lock others out of the gateway listener
     expect(report.attack.igd.p99).toBeLessThanOrEqual(50);
     expect(report.attack.admin.p99).toBeLessThanOrEqual(50);
     // The attack really ran: the daemon refused and closed many of the plug's sockets.
-    expect(counts.opened).toBeGreaterThan(1000);
-    expect(counts.answered503).toBeGreaterThan(500);
+    expect(counts.closedByServer).toBeGreaterThan(5000);
+    expect(counts.answered503).toBeGreaterThanOrEqual(1); // the first refusal of each second is explained, the rest reset
     expect(rssDuring - rssBefore).toBeLessThan(MEMORY_GROWTH_BOUND_KB);
     expect(elapsed).toBeLessThan(25_000);
   });
