@@ -42,8 +42,9 @@ const httpHead = (path) => 'GET ' + path + ' HTTP/1.1\r\nHost: ' + host + '\r\n'
 const wsHead = 'GET /ws HTTP/1.1\r\nHost: ' + host + '\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
 (async () => {
   const jobs = [];
-  for (let i = 0; i < perPort; i++) { jobs.push(() => slow(igdPort, httpHead('/igd/desc.xml'), false)); jobs.push(() => slow(adminPort, httpHead('/api/grants'), false)); }
+  // The WebSockets first, so they (not the slow HTTP sockets) take the plug's unauthenticated admin slots.
   for (let i = 0; i < wsCount; i++) jobs.push(() => slow(adminPort, wsHead, true));
+  for (let i = 0; i < perPort; i++) { jobs.push(() => slow(igdPort, httpHead('/igd/desc.xml'), false)); jobs.push(() => slow(adminPort, httpHead('/api/grants'), false)); }
   for (let i = 0; i < jobs.length; i += 50) await Promise.all(jobs.slice(i, i + 50).map((j) => j()));
   const drip = setInterval(() => { for (const s of sockets) if (s.writable) s.write('X-Slow: 1\r\n'); }, 1000);
   process.stdout.write('ready\n');
