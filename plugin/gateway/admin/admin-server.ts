@@ -128,14 +128,16 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (!isWildcardAddress(config.listen.host)) allowedHosts.add(canonicalAddress(config.listen.host) ?? config.listen.host);
   let boundPort = config.listen.port;
   /** Allowed: a listed host, or the IP literal the client connected to (a rebinding page can only send a name). */
+  const isAllowedHost = (req: http.IncomingMessage, host: string): boolean => {
+    if (allowedHosts.has(host)) return true;
+    const local = req.socket.localAddress !== undefined ? unmappedAddress(req.socket.localAddress) : undefined;
+    return local !== undefined && host === local;
+  };
   const hostAllowed = (req: http.IncomingMessage): boolean => {
     const header = req.headers.host;
     if (header === undefined) return true; // HTTP/1.0 without Host: not a browser (node refuses HTTP/1.1 without one)
     const host = hostOfHeader(header);
-    if (host === undefined) return false;
-    if (allowedHosts.has(host)) return true;
-    const local = req.socket.localAddress !== undefined ? unmappedAddress(req.socket.localAddress) : undefined;
-    return local !== undefined && host === local;
+    return host !== undefined && isAllowedHost(req, host);
   };
   const allowedOrigins = new Set(config.allowedOrigins.map((o) => o.toLowerCase()));
   const originAllowed = (req: http.IncomingMessage): boolean => {
@@ -143,7 +145,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     if (origin === undefined) return true; // not a browser
     if (allowedOrigins.has(origin.toLowerCase())) return true;
     const parts = originParts(origin);
-    return parts !== undefined && parts[0] === 'http' && parts[2] === boundPort && allowedHosts.has(parts[1]);
+    return parts !== undefined && parts[0] === 'http' && parts[2] === boundPort && isAllowedHost(req, parts[1]);
   };
   /** The refusal of a request that failed the Host or Origin check; undefined when it passed. */
   const hostOrOriginRefusal = (req: http.IncomingMessage): AdminError | undefined => {

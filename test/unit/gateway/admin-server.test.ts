@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { openSlowSockets, percentile } from '../../support/slow-sockets';
 import { GatewayDaemon } from '../../../plugin/gateway/gateway-daemon';
-import { startAdminServer } from '../../../plugin/gateway/admin/admin-server';
+import { hostOfHeader, startAdminServer } from '../../../plugin/gateway/admin/admin-server';
 import { CONSOLE, PLUG, requester, startTestDaemon, testConfig, testWorld, TOKEN } from './support';
 
 /** A WebSocket client that collects every message. */
@@ -299,6 +299,19 @@ describe('admin API against a hostile LAN host (LAN hosts played by 127.0.0.x)',
     expect(silent.closedByServer()).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
     silent.stop();
+  });
+});
+
+describe('hostOfHeader', () => {
+  it('reads the host of a Host header: names lower-cased, IP literals canonical, malformed ones undefined', () => {
+    expect(hostOfHeader('Router.LAN:8780')).toBe('router.lan');
+    expect(hostOfHeader('router.lan.')).toBe('router.lan');
+    expect(hostOfHeader('[2001:DB8::0:1]:8780')).toBe('2001:db8::1');
+    expect(hostOfHeader('[::1]')).toBe('::1');
+    expect(hostOfHeader('192.168.77.1:8780')).toBe('192.168.77.1');
+    expect(hostOfHeader('evil.example@127.0.0.1')).toBeUndefined();
+    expect(hostOfHeader('[not-an-address]:80')).toBeUndefined();
+    expect(hostOfHeader('a b')).toBeUndefined();
   });
 });
 
