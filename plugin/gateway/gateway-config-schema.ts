@@ -148,6 +148,20 @@ const TOKEN_EXPECTED = 'a token of at least 16 characters without spaces';
 const filePath = (what: string) => pipe(string(what), check((s) => s.trim() !== '' && !s.includes('\0'), what));
 const absolutePath = (what: string) => pipe(string(what), check((s) => s.startsWith('/') && !s.includes('\0'), what));
 
+// Admin API Host / Origin allow lists (admin-server.ts): a host name or IP literal, an origin `scheme://host[:port]`.
+const HOST_EXPECTED = 'a host name or IP address without a port (e.g. "router.lan", "192.168.1.1", "::1")';
+const allowedHost = pipe(
+  string(HOST_EXPECTED),
+  check((h) => canonicalAddress(h.replace(/^\[(.*)\]$/, '$1')) !== undefined || /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/.test(h), HOST_EXPECTED),
+  transform((h) => canonicalAddress(h.replace(/^\[(.*)\]$/, '$1')) ?? h.toLowerCase().replace(/\.$/, '')),
+);
+const ORIGIN_EXPECTED = 'an origin like "http://router.lan:8780" (scheme, host, optional port; no path)';
+const allowedOrigin = pipe(
+  string(ORIGIN_EXPECTED),
+  regex(/^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/i, ORIGIN_EXPECTED),
+  transform((o) => o.toLowerCase()),
+);
+
 const device = pipe(
   section('devices.known[]', {
     id: pipe(string('a device id (letters, digits, _.:@-, up to 64)'), regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$/, 'a device id (letters, digits, _.:@-, up to 64)')),
@@ -208,6 +222,13 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
       messagesPerSecond: optional(int(1, 100_000)),
       burst: optional(int(1, 100_000)),
       decisionsKept: optional(int(1, 1_000_000)),
+      // Per-source connection budget and Host/Origin checks (admin-server.ts, adapters/system/connection-budget.ts).
+      maxConnectionsPerSource: optional(int(1, 10_000)),
+      maxUnauthenticated: optional(int(1, 10_000)),
+      maxUnauthenticatedPerSource: optional(int(1, 10_000)),
+      authDeadlineMs: optional(int(100, 60_000)),
+      allowedHosts: optional(array(allowedHost, 'a list of host names or addresses')),
+      allowedOrigins: optional(array(allowedOrigin, 'a list of origins')),
     }),
   ),
   upnp: optional(
@@ -216,6 +237,9 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
       httpPort: optional(int(1, 65535)),
       class: optional(oneOf(NEED_CLASSES.filter((c) => c !== 'admin'))),
       answerAfter: optional(oneOf(['firewall', 'journal'] as const)),
+      // Per-source connection budget of the IGD's HTTP server (igd-http-server.ts).
+      maxConnections: optional(int(1, 10_000)),
+      maxConnectionsPerSource: optional(int(1, 10_000)),
     }),
   ),
   leases: optional(

@@ -41,12 +41,18 @@
  * | `admin.listen` | `"127.0.0.1:8780"` | admin API address (`host:port`, `[v6]:port`); `null` turns the API off |
  * | `admin.token` / `admin.tokenFile` | `tokenFile`: `"<stateDir>/admin-token"`, created if missing | the bearer token (at least 16 characters, no spaces), inline or read from a file (mode 0600 or stricter) |
  * | `admin.maxMessageBytes` | `65536` | largest HTTP body / WebSocket message (256..16777216) |
- * | `admin.maxConnections` | `32` | open WebSocket + HTTP connections at once |
+ * | `admin.maxConnections` | `32` | open WebSocket + HTTP connections at once from LAN sources (loopback is counted apart, never locked out) |
+ * | `admin.maxConnectionsPerSource` | `8` | connections one source address may hold (the other 24 stay for the rest) |
+ * | `admin.maxUnauthenticated` / `admin.maxUnauthenticatedPerSource` | `16` / `4` | connections not yet authenticated, in all / per source address: the other 16 are a reserve for token holders; when full, the newest unauthenticated socket of the heaviest source makes room |
+ * | `admin.authDeadlineMs` | `5000` | a connection (HTTP or WebSocket) that has not shown the token within this is closed |
+ * | `admin.allowedHosts` | `[]` | Host header names/addresses accepted besides loopback (`localhost`, `127.0.0.1`, `::1`), the listen address and the address the client connected to; any other Host gets 421 `host_not_allowed` (DNS rebinding) |
+ * | `admin.allowedOrigins` | `[]` | browser Origins accepted besides `http://<allowed host>:<port>`; any other Origin gets 403 `origin_not_allowed`; no Origin (a non-browser client) is fine |
  * | `admin.messagesPerSecond` / `admin.burst` | `50` / `100` | per-connection (WebSocket) and per-address (HTTP) rate limit |
  * | `admin.decisionsKept` | `1000` | how many recent decisions the API can list |
  * | `upnp.enabled` | `true` | serve the IGD (SSDP + description + SOAP) on the LAN |
  * | `upnp.httpPort` | `5000` | the IGD's HTTP port |
  * | `upnp.class` | `"game-session"` | the class of needs made from UPnP requests (`game-session`, `voice`, `service`) |
+ * | `upnp.maxConnections` / `upnp.maxConnectionsPerSource` | `128` / `16` | the IGD's HTTP connections at once / per source address; when full, the newest socket of the heaviest source makes room |
  * | `upnp.answerAfter` | `"firewall"` | answer a granted request once the kernel holds the entry (`"firewall"`), or once the need is journaled and granted (`"journal"`: faster; the kernel follows within milliseconds and a failure shows as a decision) |
  * | `leases.capSeconds` | engine defaults | lease cap per class (`game-session`, `voice`, `service`, `admin`), 2..86400 |
  * | `leases.maxPinholes` / `leases.maxPortMappings` | `1024` / `1024` | table sizes (UPnP 728 / capacity rule beyond) |
@@ -107,8 +113,21 @@ export interface GatewayConfig {
     readonly messagesPerSecond: number;
     readonly burst: number;
     readonly decisionsKept: number;
+    readonly maxConnectionsPerSource: number;
+    readonly maxUnauthenticated: number;
+    readonly maxUnauthenticatedPerSource: number;
+    readonly authDeadlineMs: number;
+    readonly allowedHosts: readonly string[];
+    readonly allowedOrigins: readonly string[];
   };
-  readonly upnp: { readonly enabled: boolean; readonly httpPort: number; readonly class: NeedClass; readonly answerAfter: 'firewall' | 'journal' };
+  readonly upnp: {
+    readonly enabled: boolean;
+    readonly httpPort: number;
+    readonly class: NeedClass;
+    readonly answerAfter: 'firewall' | 'journal';
+    readonly maxConnections: number;
+    readonly maxConnectionsPerSource: number;
+  };
   readonly leases: {
     readonly capSeconds: Partial<Record<NeedClass, number>>;
     readonly maxPinholes: number;
@@ -137,8 +156,14 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
     messagesPerSecond: 50,
     burst: 100,
     decisionsKept: 1000,
+    maxConnectionsPerSource: 8,
+    maxUnauthenticated: 16,
+    maxUnauthenticatedPerSource: 4,
+    authDeadlineMs: 5000,
+    allowedHosts: [],
+    allowedOrigins: [],
   },
-  upnp: { enabled: true, httpPort: 5000, class: 'game-session', answerAfter: 'firewall' },
+  upnp: { enabled: true, httpPort: 5000, class: 'game-session', answerAfter: 'firewall', maxConnections: 128, maxConnectionsPerSource: 16 },
   leases: { capSeconds: {}, maxPinholes: 1024, maxPortMappings: 1024, maxPerClient: 64 },
   devices: { known: [], allow: [], watchNeighbours: true, observe: { matter: false, ipv6Mostly: false } },
   log: { level: 'info' },
@@ -183,6 +208,8 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
     token = text;
   }
   if (listen !== null && token === undefined) throw new GatewayConfigError('admin.token', undefined, 'a token (or admin.tokenFile) while admin.listen is set; set admin.listen to null to run without the admin API');
+  const adminBudget = connectionBudgetOf('admin', { ...d.admin, ...defined(adminIn) }, adminIn);
+  const upnpBudget = connectionBudgetOf('upnp', { ...d.upnp, ...defined(file.upnp), maxUnauthenticated: Infinity, maxUnauthenticatedPerSource: Infinity }, file.upnp ?? {});
 
   const known = file.devices?.known ?? [];
   const ids = new Set<string>();
@@ -198,7 +225,7 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
   const capSeconds: Partial<Record<NeedClass, number>> = {};
   for (const [cls, cap] of Object.entries(file.leases?.capSeconds ?? {})) if (cap !== undefined) capSeconds[cls as NeedClass] = cap;
 
-  const upnp = { ...d.upnp, ...defined(file.upnp) };
+  const upnp = { ...d.upnp, ...defined(file.upnp), maxConnections: upnpBudget.maxConnections, maxConnectionsPerSource: upnpBudget.maxConnectionsPerSource };
   const leases = { ...d.leases, ...defined(file.leases), capSeconds };
   return {
     ...(file.stateDir !== undefined ? { stateDir: file.stateDir } : {}),
@@ -210,6 +237,7 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
       ...d.admin,
       ...defined({ ...adminIn, token: undefined, tokenFile: undefined, listen: undefined }),
       listen,
+      ...adminBudget,
       ...(token !== undefined ? { token } : {}),
       ...(adminIn.tokenFile !== undefined ? { tokenFile: adminIn.tokenFile } : {}),
     },
@@ -223,6 +251,35 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
     },
     log: { ...d.log, ...defined(file.log) },
   };
+}
+
+interface BudgetKeys {
+  maxConnections: number;
+  maxConnectionsPerSource: number;
+  maxUnauthenticated: number;
+  maxUnauthenticatedPerSource: number;
+}
+
+/**
+ * The connection budget's caps, nested: per source <= all; unauthenticated <= all (admin-server.ts,
+ * igd-http-server.ts). A default shrinks to fit a smaller cap the file sets; caps the file sets
+ * that do not nest are an error.
+ */
+function connectionBudgetOf(section: 'admin' | 'upnp', merged: BudgetKeys, given: Partial<Record<keyof BudgetKeys, unknown>>): BudgetKeys {
+  const c = { ...merged };
+  if (given.maxConnectionsPerSource === undefined) c.maxConnectionsPerSource = Math.min(c.maxConnectionsPerSource, c.maxConnections);
+  if (given.maxUnauthenticated === undefined) c.maxUnauthenticated = Math.min(c.maxUnauthenticated, c.maxConnections);
+  if (given.maxUnauthenticatedPerSource === undefined) c.maxUnauthenticatedPerSource = Math.min(c.maxUnauthenticatedPerSource, c.maxConnectionsPerSource, c.maxUnauthenticated);
+  checkConnectionBudget(section, c);
+  return c;
+}
+
+function checkConnectionBudget(section: 'admin' | 'upnp', c: BudgetKeys): void {
+  if (c.maxConnectionsPerSource > c.maxConnections) throw new GatewayConfigError(`${section}.maxConnectionsPerSource`, c.maxConnectionsPerSource, `at most ${section}.maxConnections (${c.maxConnections})`);
+  if (c.maxUnauthenticated > c.maxConnections) throw new GatewayConfigError(`${section}.maxUnauthenticated`, c.maxUnauthenticated, `at most ${section}.maxConnections (${c.maxConnections})`);
+  if (c.maxUnauthenticatedPerSource > Math.min(c.maxConnectionsPerSource, c.maxUnauthenticated)) {
+    throw new GatewayConfigError(`${section}.maxUnauthenticatedPerSource`, c.maxUnauthenticatedPerSource, `at most ${section}.maxConnectionsPerSource and ${section}.maxUnauthenticated`);
+  }
 }
 
 /** The keys of `obj` whose value is not undefined (a JSON file never holds undefined; the schema's absent keys do). */

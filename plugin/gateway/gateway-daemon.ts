@@ -369,7 +369,7 @@ function defaultNeighbourReader(config: GatewayConfig): () => Promise<Neighbour[
 
 async function defaultIgdFront(decider: GatewayDecider, config: GatewayConfig, log: Logger): Promise<IgdFront> {
   const { startIgdFront, stableUuid } = require('./igd-front') as typeof import('./igd-front');
-  return startIgdFront({ decider, lanInterfaces: config.lan.interfaces, httpPort: config.upnp.httpPort, uuid: stableUuid(`homenet:${config.firewall.table}:${config.lan.interfaces.join(',')}`), log });
+  return startIgdFront({ decider, lanInterfaces: config.lan.interfaces, httpPort: config.upnp.httpPort, connectionLimits: config.upnp, uuid: stableUuid(`homenet:${config.firewall.table}:${config.lan.interfaces.join(',')}`), log });
 }
 
 async function defaultAdminApi(services: GatewayDaemonServices, config: GatewayConfig, log: Logger): Promise<{ address: { host: string; port: number }; stop(): Promise<void> }> {

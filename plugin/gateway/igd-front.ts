@@ -35,6 +35,8 @@ export interface IgdFrontOptions {
   /** The root device UUID (stable across restarts). */
   readonly uuid: string;
   readonly log: Logger;
+  /** HTTP connection budget (`upnp.maxConnections` / `upnp.maxConnectionsPerSource`; default the HTTP server's). */
+  readonly connectionLimits?: { readonly maxConnections: number; readonly maxConnectionsPerSource: number };
   /** Interface addresses (default `os.networkInterfaces`). */
   readonly interfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
   /** NOTIFY ssdp:alive period (default 30 s, as miniupnpd). */
@@ -76,6 +78,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
     decider: options.decider,
     listen,
     ...(options.peerAddress ? { peerAddress: options.peerAddress } : {}),
+    ...(options.connectionLimits ? { limits: { maxConnections: options.connectionLimits.maxConnections, maxConnectionsPerSource: options.connectionLimits.maxConnectionsPerSource } } : {}),
     onControl: (entry) => {
       const fields = { action: entry.action, requester: entry.requester.address, status: entry.status, ms: Number(entry.durationMs.toFixed(2)) };
       if (entry.code !== undefined) log.info('control refused', { ...fields, code: entry.code, refusedBy: entry.refusedBy, detail: entry.detail });

@@ -2,9 +2,13 @@
  * The IGD front's HTTP server (`node:http`): GET/HEAD for the device description and SCPDs,
  * POST (SOAP) to the control URLs, 404 elsewhere, 405 for the wrong method on a known path.
  * Hardened for a LAN where anything may connect: body cap (413), header size and count caps
- * (431), headers and request timeouts (a slowloris client is cut off with 408), keep-alive
- * timeout, connection cap, content-type check (415), and garbage of any kind (random bytes,
- * truncated or DOCTYPE-carrying XML) answered with 400 or a SOAP fault, never a crash.
+ * (431), headers and request timeouts (a slowloris client is cut off with 408), a deadline for
+ * the first request head (a socket that sends nothing is closed), keep-alive timeout, a
+ * per-source connection budget (`adapters/system/connection-budget.ts`: at most
+ * `maxConnectionsPerSource` sockets per source address, `maxConnections` in all, and when full
+ * the newest socket of the heaviest source makes room for a host holding fewer; a refused
+ * socket gets `503` — the first of a source each second, the rest of a flood a bare reset — and is closed), content-type check (415), and garbage of any kind (random
+ * bytes, truncated or DOCTYPE-carrying XML) answered with 400 or a SOAP fault, never a crash.
  * The requester handed to the decider is the TCP peer address (RFC 5952).
  *
  * @example
@@ -18,6 +22,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import { ConnectionBudget, ConnectionTicket, RefusalExplainer, RefusalReason, isLoopbackSource } from '../../system/connection-budget';
 import { parseSoapRequest } from '../soap-envelope';
 import { UpnpProtocolError } from '../upnp-errors';
 import { IgdDocuments, buildIgdDocuments } from './description-xml';
@@ -42,8 +47,10 @@ export interface IgdHttpLimits {
   keepAliveTimeoutMs: number;
   /** How often node checks the two timeouts above (default 500 ms). */
   timeoutCheckIntervalMs: number;
-  /** Open connections per listening socket (default 128); more are refused. */
+  /** Open connections from LAN sources, all listening addresses together (default 128); see the budget rules. */
   maxConnections: number;
+  /** Open connections one source address may hold (default 16, at most `maxConnections`; the other 112 stay for the rest of the LAN). */
+  maxConnectionsPerSource: number;
   /** Requests per keep-alive connection (default 100). */
   maxRequestsPerSocket: number;
 }
@@ -57,6 +64,7 @@ export const DEFAULT_IGD_HTTP_LIMITS: IgdHttpLimits = {
   keepAliveTimeoutMs: 5000,
   timeoutCheckIntervalMs: 500,
   maxConnections: 128,
+  maxConnectionsPerSource: 16,
   maxRequestsPerSocket: 100,
 };
 
@@ -82,6 +90,13 @@ export interface IgdHttpServerOptions {
    * captured addresses.
    */
   peerAddress?: (socket: net.Socket) => string | undefined;
+  /**
+   * Sources outside the budget, never evicted (default loopback: the router's own tools).
+   * Tests that play LAN hosts from 127.0.0.x pass `() => false`.
+   */
+  trustedSources?: (source: string) => boolean;
+  /** Called for each socket the budget refused or evicted (for a rate-limited log line). */
+  onRefusedConnection?: (event: { source: string | undefined; reason: RefusalReason | 'evicted' }) => void;
   /** Called after every control request (success or fault). */
   onControl?: (entry: ControlLogEntry) => void;
   /** Non-fatal problems (socket errors, handler bugs). */
@@ -116,10 +131,13 @@ const XML_TYPE = 'text/xml; charset="utf-8"';
  */
 export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServer {
   const limits: IgdHttpLimits = { ...DEFAULT_IGD_HTTP_LIMITS, ...(options.limits ?? {}) };
+  // A smaller total without a per-source cap of its own: the default cap shrinks with it.
+  if (options.limits?.maxConnectionsPerSource === undefined) limits.maxConnectionsPerSource = Math.min(limits.maxConnectionsPerSource, limits.maxConnections);
   for (const [k, v] of Object.entries(limits)) {
     if (!(Number.isInteger(v) && v > 0)) throw new RangeError(`limits.${k} must be a positive integer, got ${String(v)}`);
   }
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) throw new RangeError('limits.headersTimeoutMs must not exceed limits.requestTimeoutMs');
+  if (limits.maxConnectionsPerSource > limits.maxConnections) throw new RangeError('limits.maxConnectionsPerSource must not exceed limits.maxConnections');
   if (options.listen.length === 0) throw new RangeError('listen must name at least one address');
   const documents = buildIgdDocuments(options.igd);
   const serverHeader = options.serverHeader ?? DEFAULT_SERVER_HEADER;
@@ -260,6 +278,54 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
   const servers: http.Server[] = [];
   const sockets = new Set<net.Socket>();
   let started = false;
+  // One budget for every listening address: a host reaching the IGD on its IPv4 and IPv6 addresses is two sources.
+  const budget = new ConnectionBudget(
+    {
+      maxTotal: limits.maxConnections,
+      maxPerSource: limits.maxConnectionsPerSource,
+      maxUnauthenticated: limits.maxConnections,
+      maxUnauthenticatedPerSource: limits.maxConnectionsPerSource,
+    },
+    { trusted: options.trustedSources ?? isLoopbackSource },
+  );
+  const notifyRefused = (source: string | undefined, reason: RefusalReason | 'evicted'): void => {
+    try {
+      options.onRefusedConnection?.({ source, reason });
+    } catch (e) {
+      report(e);
+    }
+  };
+  /** The first request head must arrive within headersTimeoutMs of the connect (node's own check starts with the first byte). */
+  const firstHeadTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
+  const explainer = new RefusalExplainer(1000, Date.now);
+
+  /** True when the budget admitted the socket; a refused one is answered 503 and closed. */
+  const admitSocket = (s: net.Socket): boolean => {
+    const peer = options.peerAddress ? options.peerAddress(s) : s.remoteAddress;
+    let ticket: ConnectionTicket | undefined;
+    const admission = budget.admit(peer, () => {
+      notifyRefused(ticket?.source, 'evicted');
+      s.destroy();
+    });
+    if (!admission.admitted) {
+      notifyRefused(admission.source, admission.reason);
+      if (explainer.shouldExplain(admission.source)) {
+        s.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n');
+        s.destroySoon();
+      } else s.resetAndDestroy(); // the rest of a flood: a bare reset is cheapest
+      return false;
+    }
+    ticket = admission.ticket;
+    const admitted = ticket;
+    const timer = setTimeout(() => s.destroy(), limits.headersTimeoutMs);
+    timer.unref();
+    firstHeadTimers.set(s, timer);
+    s.on('close', () => {
+      clearTimeout(timer);
+      admitted.release();
+    });
+    return true;
+  };
 
   const makeServer = (): http.Server => {
     const server = http.createServer({
@@ -269,6 +335,11 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
     }, (req, res) => {
+      const timer = firstHeadTimers.get(req.socket);
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        firstHeadTimers.delete(req.socket);
+      }
       try {
         onRequest(req, res);
       } catch (e) {
@@ -277,12 +348,16 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
       }
     });
     server.maxHeadersCount = limits.maxHeadersCount;
-    server.maxConnections = limits.maxConnections;
     server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+    // The budget decides before node's HTTP machinery (parser, timers) is set up: a refused socket costs little.
+    const httpConnectionListeners = server.listeners('connection') as Array<(s: net.Socket) => void>;
+    server.removeAllListeners('connection');
     server.on('connection', (s: net.Socket) => {
+      s.on('error', () => undefined);
+      if (!admitSocket(s)) return;
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
+      for (const listener of httpConnectionListeners) listener.call(server, s);
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;

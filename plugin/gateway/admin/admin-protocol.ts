@@ -35,6 +35,12 @@ export const ERROR_CODES = {
   /** The command only exists on the WebSocket (start_listening). */
   websocket_only: 'websocket_only',
   internal_error: 'internal_error',
+  /** The Host header names no allowed host (`admin.allowedHosts`): DNS rebinding is refused. */
+  host_not_allowed: 'host_not_allowed',
+  /** A browser Origin not in `admin.allowedOrigins`. */
+  origin_not_allowed: 'origin_not_allowed',
+  /** The connection budget is spent for this source (or the unauthenticated pool is full). */
+  over_capacity: 'over_capacity',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,9 +2,23 @@
  * The admin API server: plain HTTP for the lists and single commands, and a
  * WebSocket (`/ws`) for commands and the live event stream. Token-
  * authenticated (`Authorization: Bearer <token>`; on the WebSocket the header
- * or a first `auth` message), with a message size cap, a connection cap, a
- * rate limit per WebSocket connection and per HTTP client address, and a
- * clear error code for every refusal. See `plugin/gateway/ADMIN-API.md`.
+ * or a first `auth` message), with a message size cap, a rate limit per
+ * WebSocket connection and per HTTP client address, and a clear error code for
+ * every refusal. See `plugin/gateway/ADMIN-API.md`.
+ *
+ * Hostile-LAN hardening:
+ * - a per-source connection budget (`adapters/system/connection-budget.ts`):
+ *   `maxConnectionsPerSource` per address of `maxConnections`; connections
+ *   that have not shown the token share a small pool (`maxUnauthenticated`,
+ *   `maxUnauthenticatedPerSource`) and are closed after `authDeadlineMs`; when
+ *   full, the newest unauthenticated socket of the heaviest source makes room;
+ *   an authenticated socket is never closed for someone else; loopback is
+ *   counted apart and never locked out by the LAN;
+ * - Host and Origin checks against DNS rebinding and cross-site pages
+ *   (`allowedHosts`, `allowedOrigins`; loopback, the listen address and the
+ *   address connected to by default): 421 `host_not_allowed`, 403
+ *   `origin_not_allowed`, before the token is looked at;
+ * - a token file group or others can read is refused at start.
  *
  * @example
  * ```ts
@@ -18,6 +32,9 @@ import http from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
 import { Subscription } from 'rxjs';
 import { WebSocket, WebSocketServer, RawData } from 'ws';
+import { ConnectionBudget, ConnectionTicket, RefusalExplainer, isLoopbackSource } from '../../../adapters/system/connection-budget';
+import { canonicalAddress, isWildcardAddress, unmappedAddress } from '../../../policies/model/address';
+import { readAdminTokenFile } from '../admin-token-file';
 import { GatewayConfig } from '../gateway-config';
 import { GatewayDaemonServices } from '../gateway-daemon';
 import { Logger } from '../structured-log';
@@ -31,8 +48,10 @@ export interface AdminServerOptions {
   readonly log: Logger;
   /** Wall clock for rate limits (default `Date.now`). */
   readonly now?: () => number;
-  /** A WebSocket that sent no `auth` within this many ms is closed (default 5000). */
+  /** A WebSocket that sent no `auth` within this many ms is closed (default `config.authDeadlineMs`). */
   readonly authTimeoutMs?: number;
+  /** Sources outside the connection budget, never evicted (default loopback). Tests that play LAN hosts from 127.0.0.x pass `() => false`. */
+  readonly trustedSources?: (source: string) => boolean;
   /** A listener whose unsent events exceed this many bytes is disconnected (default 4 MiB). */
   readonly maxBufferedBytes?: number;
 }
@@ -55,6 +74,9 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   firewall_failed: 502,
   websocket_only: 400,
   internal_error: 500,
+  host_not_allowed: 421,
+  origin_not_allowed: 403,
+  over_capacity: 503,
 };
 
 /** WebSocket close codes (4000-4999 are the application's). */
@@ -64,11 +86,33 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+/** `host`, `host:port`, `[v6]` or `[v6]:port` -> the host (lower case, an IP literal canonical); undefined when malformed. */
+export function hostOfHeader(header: string): string | undefined {
+  const v6 = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(header);
+  if (v6) return canonicalAddress(v6[1]);
+  const named = /^([^:[\]\s/@]+)(?::\d{1,5})?$/.exec(header);
+  if (!named) return undefined;
+  const host = named[1].toLowerCase().replace(/\.$/, '');
+  return canonicalAddress(host) ?? host;
+}
+
+/** `scheme://host[:port]` -> [scheme, host, port] (default ports filled in); undefined when it is not an origin. */
+function originParts(origin: string): [string, string, number] | undefined {
+  const m = /^(https?):\/\/(\[[^\]]+\]|[^:/[\]]+)(?::(\d{1,5}))?$/i.exec(origin.trim());
+  if (!m) return undefined;
+  const host = hostOfHeader(m[2]);
+  if (host === undefined) return undefined;
+  const scheme = m[1].toLowerCase();
+  return [scheme, host, m[3] !== undefined ? Number(m[3]) : scheme === 'https' ? 443 : 80];
+}
+
 /** Starts the admin API on `config.listen`. */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const { services, config, log } = options;
   if (!config.listen) throw new Error('admin.listen is null: the admin API is off');
   if (!config.token) throw new Error('admin.token is required for the admin API');
+  // The same check as the default token file's: anyone who can read the token can open the firewall.
+  if (config.tokenFile !== undefined) readAdminTokenFile(config.tokenFile);
   const tokenDigest = digest(config.token);
   const now = options.now ?? Date.now;
   const authorized = (presented: string | undefined): boolean => presented !== undefined && timingSafeEqual(digest(presented), tokenDigest);
@@ -76,6 +120,125 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const httpBuckets = new KeyedTokenBuckets(config.messagesPerSecond, config.burst, now);
   const sockets = new Set<Socket>();
   let actorSeq = 0;
+  const authDeadlineMs = options.authTimeoutMs ?? config.authDeadlineMs;
+
+  // ---- Host / Origin ----
+  const loopbackHosts = ['localhost', '127.0.0.1', '::1'];
+  const allowedHosts = new Set<string>([...loopbackHosts, ...config.allowedHosts.map((h) => hostOfHeader(h) ?? h.toLowerCase())]);
+  if (!isWildcardAddress(config.listen.host)) allowedHosts.add(canonicalAddress(config.listen.host) ?? config.listen.host);
+  let boundPort = config.listen.port;
+  /** Allowed: a listed host, or the IP literal the client connected to (a rebinding page can only send a name). */
+  const isAllowedHost = (req: http.IncomingMessage, host: string): boolean => {
+    if (allowedHosts.has(host)) return true;
+    const local = req.socket.localAddress !== undefined ? unmappedAddress(req.socket.localAddress) : undefined;
+    return local !== undefined && host === local;
+  };
+  const hostAllowed = (req: http.IncomingMessage): boolean => {
+    const header = req.headers.host;
+    if (header === undefined) return true; // HTTP/1.0 without Host: not a browser (node refuses HTTP/1.1 without one)
+    const host = hostOfHeader(header);
+    return host !== undefined && isAllowedHost(req, host);
+  };
+  const allowedOrigins = new Set(config.allowedOrigins.map((o) => o.toLowerCase()));
+  const originAllowed = (req: http.IncomingMessage): boolean => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true; // not a browser
+    if (allowedOrigins.has(origin.toLowerCase())) return true;
+    const parts = originParts(origin);
+    return parts !== undefined && parts[0] === 'http' && parts[2] === boundPort && isAllowedHost(req, parts[1]);
+  };
+  /** The refusal of a request that failed the Host or Origin check; undefined when it passed. */
+  const hostOrOriginRefusal = (req: http.IncomingMessage): AdminError | undefined => {
+    if (!hostAllowed(req)) {
+      return errorMessage(null, 'host_not_allowed', `Host ${JSON.stringify(String(req.headers.host).slice(0, 100))} is not an allowed name of this API (loopback, the listen address, or admin.allowedHosts)`);
+    }
+    if (!originAllowed(req)) {
+      return errorMessage(null, 'origin_not_allowed', `Origin ${JSON.stringify(String(req.headers.origin).slice(0, 100))} may not use this API (add it to admin.allowedOrigins)`);
+    }
+    return undefined;
+  };
+
+  // ---- connection budget ----
+  const budget = new ConnectionBudget(
+    {
+      maxTotal: config.maxConnections,
+      maxPerSource: config.maxConnectionsPerSource,
+      maxUnauthenticated: config.maxUnauthenticated,
+      maxUnauthenticatedPerSource: config.maxUnauthenticatedPerSource,
+    },
+    { trusted: options.trustedSources ?? isLoopbackSource },
+  );
+  const tickets = new WeakMap<Socket, ConnectionTicket>();
+  const explainer = new RefusalExplainer(1000, now);
+  const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
+  /** Refusals are counted and logged once per 10 s with the counts, not once per socket. */
+  const refused = new Map<string, number>();
+  const flushRefused = (): void => {
+    if (refused.size === 0) return;
+    const bySource = Object.fromEntries([...refused].sort((a, b) => b[1] - a[1]).slice(0, 10));
+    log.warn('admin connections refused', { total: [...refused.values()].reduce((a, b) => a + b, 0), bySource });
+    refused.clear();
+  };
+  const refusedTimer = setInterval(flushRefused, 10_000);
+  refusedTimer.unref();
+  const countRefusal = (source: string | undefined, reason: string): void => {
+    const key = `${source ?? '?'} ${reason}`;
+    if (refused.size < 1000 || refused.has(key)) refused.set(key, (refused.get(key) ?? 0) + 1);
+  };
+  const authenticated = (socket: Socket): void => {
+    tickets.get(socket)?.authenticate();
+    const timer = deadlines.get(socket);
+    if (timer !== undefined) clearTimeout(timer);
+    deadlines.delete(socket);
+  };
+  const rearmDeadline = (socket: Socket): void => {
+    const ticket = tickets.get(socket);
+    const old = deadlines.get(socket);
+    if (ticket === undefined || ticket.trusted || old === undefined) return;
+    clearTimeout(old);
+    const timer = setTimeout(() => {
+      if (!ticket.authenticated) socket.destroy();
+    }, authDeadlineMs + 1000);
+    timer.unref();
+    deadlines.set(socket, timer);
+  };
+  const admitSocket = (socket: Socket): boolean => {
+    let ticket: ConnectionTicket | undefined;
+    const admission = budget.admit(socket.remoteAddress, () => {
+      countRefusal(ticket?.source, 'evicted');
+      socket.destroy();
+    });
+    if (!admission.admitted) {
+      countRefusal(admission.source, admission.reason);
+      if (!explainer.shouldExplain(admission.source)) {
+        socket.resetAndDestroy(); // the rest of a flood: a bare reset is cheapest
+        return false;
+      }
+      const body = JSON.stringify(errorMessage(null, 'over_capacity', admission.reason === 'source-cap' ? 'too many connections from your address' : 'too many connections; try again'));
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`);
+      socket.destroySoon();
+      return false;
+    }
+    ticket = admission.ticket;
+    const own = ticket;
+    tickets.set(socket, own);
+    if (!own.trusted) {
+      const timer = setTimeout(() => {
+        if (!own.authenticated) {
+          countRefusal(own.source, 'auth-deadline');
+          socket.destroy();
+        }
+      }, authDeadlineMs);
+      timer.unref();
+      deadlines.set(socket, timer);
+    }
+    socket.on('close', () => {
+      const timer = deadlines.get(socket);
+      if (timer !== undefined) clearTimeout(timer);
+      own.release();
+    });
+    return true;
+  };
 
   const sendJson = (res: http.ServerResponse, status: number, body: unknown): void => {
     if (res.headersSent || res.destroyed) return;
@@ -121,6 +284,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const handleHttp = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const path = url.pathname;
+    const misdirected = hostOrOriginRefusal(req);
+    if (misdirected) {
+      res.setHeader('Connection', 'close');
+      sendError(res, misdirected);
+      return;
+    }
     if (path === '/api/health' && req.method === 'GET') {
       sendJson(res, 200, { ok: true });
       return;
@@ -134,6 +303,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       sendError(res, errorMessage(null, 'unauthorized', 'send the admin token as "Authorization: Bearer <token>"'));
       return;
     }
+    authenticated(req.socket);
     const lists: Record<string, () => unknown> = {
       '/api/info': () => listings.info(services),
       '/api/devices': () => listings.devices(services),
@@ -197,10 +367,15 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     });
   });
   server.maxHeadersCount = 32;
-  server.maxConnections = config.maxConnections;
+  // The budget decides before node's HTTP machinery (parser, timers) is set up: a refused socket costs little.
+  const httpConnectionListeners = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
+    socket.on('error', () => undefined);
+    if (!admitSocket(socket)) return;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    for (const listener of httpConnectionListeners) listener.call(server, socket);
   });
   server.on('clientError', (_error, socket: Socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -214,14 +389,17 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    const misdirected = hostOrOriginRefusal(req);
+    if (misdirected) return refuse(HTTP_STATUS[misdirected.error_code], misdirected.error_code === 'host_not_allowed' ? 'Misdirected Request' : 'Forbidden');
     if (path !== '/ws') return refuse(404, 'Not Found');
     const header = bearer(req.headers.authorization);
     if (header !== undefined && !authorized(header)) return refuse(401, 'Unauthorized');
-    if (clients.size >= config.maxConnections) return refuse(503, 'Service Unavailable');
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, header !== undefined, `ws:${req.socket.remoteAddress ?? '?'}#${++actorSeq}`));
+    if (header !== undefined) authenticated(socket);
+    else rearmDeadline(socket); // the WebSocket's own auth timer closes it politely (4401) first
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, socket, header !== undefined, `ws:${req.socket.remoteAddress ?? '?'}#${++actorSeq}`));
   });
 
-  const serveSocket = (ws: WebSocket, preAuthorized: boolean, actor: string): void => {
+  const serveSocket = (ws: WebSocket, socket: Socket, preAuthorized: boolean, actor: string): void => {
     clients.add(ws);
     let authed = preAuthorized;
     let listening: Subscription | undefined;
@@ -237,7 +415,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       : setTimeout(() => {
           send(errorMessage(null, 'unauthorized', 'no auth message in time: send {"message_id":..,"command":"auth","args":{"token":".."}} first'));
           ws.close(WS_CLOSE.unauthorized, 'unauthorized');
-        }, options.authTimeoutMs ?? 5000);
+        }, authDeadlineMs);
     const listen = (on: boolean) => {
       if (on && !listening) {
         listening = services.events$.subscribe((event) => {
@@ -282,6 +460,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
           return;
         }
         authed = true;
+        authenticated(socket);
         if (authTimer) clearTimeout(authTimer);
         send({ message_id: request.message_id, result: info() });
         return;
@@ -306,11 +485,14 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   const bound = server.address() as AddressInfo;
   const address = { host: bound.address, port: bound.port };
+  boundPort = bound.port;
   log.info('admin api listening', { address: `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}` });
 
   return {
     address,
     async stop() {
+      clearInterval(refusedTimer);
+      flushRefused();
       for (const ws of clients) ws.close(1001, 'daemon stopping');
       wss.close();
       await new Promise<void>((resolve) => {

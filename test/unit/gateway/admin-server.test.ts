@@ -1,6 +1,11 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
+import { openSlowSockets, percentile } from '../../support/slow-sockets';
 import { GatewayDaemon } from '../../../plugin/gateway/gateway-daemon';
-import { startAdminServer } from '../../../plugin/gateway/admin/admin-server';
+import { hostOfHeader, startAdminServer } from '../../../plugin/gateway/admin/admin-server';
 import { CONSOLE, PLUG, requester, startTestDaemon, testConfig, testWorld, TOKEN } from './support';
 
 /** A WebSocket client that collects every message. */
@@ -175,5 +180,158 @@ describe('admin API (HTTP + WebSocket on loopback)', () => {
     await big.opened;
     big.send({ message_id: 'x', command: 'get_needs', args: { pad: 'x'.repeat(4096) } });
     expect(await big.closed).toBe(1009);
+  });
+});
+
+/** One HTTP request with chosen headers (Host included) from a chosen source address; a fresh connection each time. */
+function rawRequest(port: number, path: string, headers: Record<string, string>, localAddress = '127.0.0.1'): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers, localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Opens a WebSocket from `localAddress`; resolves with the HTTP status of a refused handshake, or 101. */
+function wsHandshake(port: number, headers: Record<string, string>, localAddress: string): Promise<{ status: number; ws: WebSocket }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers, localAddress });
+  return new Promise((resolve) => {
+    ws.once('open', () => resolve({ status: 101, ws }));
+    ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, ws }));
+    ws.once('error', () => resolve({ status: 0, ws }));
+  });
+}
+
+describe('admin API against a hostile LAN host (LAN hosts played by 127.0.0.x)', () => {
+  let daemon: GatewayDaemon;
+  let port: number;
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const opened: WebSocket[] = [];
+
+  beforeEach(async () => {
+    const config = testConfig({
+      admin: { listen: '127.0.0.1:0', token: TOKEN, authDeadlineMs: 3000, allowedHosts: ['router.lan'], allowedOrigins: ['https://ui.example'], messagesPerSecond: 1000, burst: 1000 },
+    });
+    daemon = await startTestDaemon(testWorld(), config, {
+      startAdminApi: (services, cfg, log) => startAdminServer({ services, config: cfg.admin, log, trustedSources: () => false }),
+    });
+    port = daemon.adminAddress!.port;
+  });
+  afterEach(async () => {
+    for (const ws of opened.splice(0)) ws.terminate();
+    await daemon.stop();
+  });
+
+  it('refuses a Host that is not an allowed name (DNS rebinding) with 421, before the token is looked at', async () => {
+    const evil = await rawRequest(port, '/api/grants', { ...auth, Host: 'evil.example' });
+    expect(evil.status).toBe(421);
+    expect(evil.body).toMatchObject({ error_code: 'host_not_allowed', details: expect.stringContaining('evil.example') });
+    expect((await rawRequest(port, '/api/health', { Host: `evil.example:${port}` })).status).toBe(421);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'router.lan', `ROUTER.LAN:${port}`]) {
+      expect([host, (await rawRequest(port, '/api/grants', { ...auth, Host: host })).status]).toEqual([host, 200]);
+    }
+    const ws = await wsHandshake(port, { ...auth, Host: 'evil.example' }, '127.0.0.1');
+    opened.push(ws.ws);
+    expect(ws.status).toBe(421);
+  });
+
+  it('refuses a browser Origin that is not allowed with 403; no Origin and the API\'s own origin are fine', async () => {
+    const evil = await rawRequest(port, '/api/grants', { ...auth, Host: `127.0.0.1:${port}`, Origin: 'http://evil.example' });
+    expect(evil.status).toBe(403);
+    expect(evil.body).toMatchObject({ error_code: 'origin_not_allowed' });
+    expect((await rawRequest(port, '/api/grants', { ...auth, Origin: `http://127.0.0.1:${port}` })).status).toBe(200);
+    expect((await rawRequest(port, '/api/grants', { ...auth, Origin: 'https://ui.example' })).status).toBe(200);
+    expect((await rawRequest(port, '/api/grants', { ...auth, Origin: `http://127.0.0.1:${port + 1}` })).status).toBe(403);
+    const cross = await wsHandshake(port, { ...auth, Origin: 'http://evil.example' }, '127.0.0.1');
+    opened.push(cross.ws);
+    expect(cross.status).toBe(403);
+    const plain = await wsHandshake(port, auth, '127.0.0.1');
+    opened.push(plain.ws);
+    expect(plain.status).toBe(101);
+  });
+
+  it('500 slow sockets and 40 unauthenticated WebSockets: the hub still authenticates and get_grants answers with p99 <= 50 ms', async () => {
+    const attack = await openSlowSockets({ host: '127.0.0.1', port, localAddress: '127.0.0.2', count: 500, head: 'GET /api/grants HTTP/1.1\r\nHost: 127.0.0.1\r\n', dripMs: 500 });
+    try {
+      const deadline = Date.now() + 5000;
+      while (attack.closedByServer() < 496 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(attack.closedByServer()).toBe(496); // 4 unauthenticated per source
+      expect(attack.received().some((t) => t.startsWith('HTTP/1.1 503') && t.includes('"error_code":"over_capacity"'))).toBe(true);
+      // 40 WebSockets that never authenticate, from ten addresses (4 each).
+      const sockets = await Promise.all(Array.from({ length: 40 }, (_, i) => wsHandshake(port, {}, `127.0.1.${(i % 10) + 1}`)));
+      sockets.forEach((s) => opened.push(s.ws));
+      expect(sockets.filter((s) => s.status === 101).length).toBeGreaterThanOrEqual(16);
+      // The hub: a WebSocket with the token, and plain HTTP get_grants on fresh connections.
+      const hub = await wsHandshake(port, auth, '127.0.0.3');
+      opened.push(hub.ws);
+      expect(hub.status).toBe(101);
+      const answers: unknown[] = [];
+      hub.ws.on('message', (d: Buffer) => answers.push(JSON.parse(d.toString('utf8'))));
+      hub.ws.send(JSON.stringify({ message_id: 'g', command: 'get_grants' }));
+      const until = Date.now() + 3000;
+      while (!answers.some((a) => (a as { message_id?: string }).message_id === 'g') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      expect(answers).toContainEqual({ message_id: 'g', result: [] });
+      const latencies: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        const t0 = performance.now();
+        const r = await rawRequest(port, '/api/grants', auth, '127.0.0.3');
+        latencies.push(performance.now() - t0);
+        expect(r.status).toBe(200);
+      }
+      expect(percentile(latencies, 99)).toBeLessThanOrEqual(50);
+      expect(hub.ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      attack.stop();
+    }
+  });
+
+  it('closes a connection that does not show the token within the deadline', async () => {
+    const started = Date.now();
+    const silent = await openSlowSockets({ host: '127.0.0.1', port, localAddress: '127.0.0.5', count: 1 });
+    while (silent.closedByServer() < 1 && Date.now() - started < 6000) await new Promise((r) => setTimeout(r, 20));
+    expect(silent.closedByServer()).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    silent.stop();
+  });
+});
+
+describe('hostOfHeader', () => {
+  it('reads the host of a Host header: names lower-cased, IP literals canonical, malformed ones undefined', () => {
+    expect(hostOfHeader('Router.LAN:8780')).toBe('router.lan');
+    expect(hostOfHeader('router.lan.')).toBe('router.lan');
+    expect(hostOfHeader('[2001:DB8::0:1]:8780')).toBe('2001:db8::1');
+    expect(hostOfHeader('[::1]')).toBe('::1');
+    expect(hostOfHeader('192.168.77.1:8780')).toBe('192.168.77.1');
+    expect(hostOfHeader('evil.example@127.0.0.1')).toBeUndefined();
+    expect(hostOfHeader('[not-an-address]:80')).toBeUndefined();
+    expect(hostOfHeader('a b')).toBeUndefined();
+  });
+});
+
+describe('admin API token file', () => {
+  it('refuses to start on a token file group or others can read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'admin-token-'));
+    const path = join(dir, 'token');
+    writeFileSync(path, `${TOKEN}\n`, { mode: 0o644 });
+    chmodSync(path, 0o644);
+    const admin = { ...testConfig().admin, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, tokenFile: path };
+    const world = testWorld();
+    const daemon = await startTestDaemon(world, testConfig());
+    try {
+      await expect(startAdminServer({ services: daemon, config: admin, log: daemon.log })).rejects.toThrow(/readable or writable by group\/others \(mode 0644\); run: chmod 600/);
+      chmodSync(path, 0o600);
+      const api = await startAdminServer({ services: daemon, config: admin, log: daemon.log });
+      await api.stop();
+    } finally {
+      await daemon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -46,7 +46,7 @@ describe('gateway configuration', () => {
     ['an integer out of range', { leases: { maxPinholes: 0 } }, `config key 'leases.maxPinholes': expected an integer in 1..1000000, got 0`],
     ['a fraction', { admin: { burst: 1.5 } }, `config key 'admin.burst': expected an integer in 1..100000, got 1.5`],
     ['a string for a boolean', { firewall: { enabled: 'yes' } }, `config key 'firewall.enabled': expected true or false, got "yes"`],
-    ['an unknown key in a section', { upnp: { leaseCapSeconds: 60 } }, `config key 'upnp.leaseCapSeconds': expected one of the known keys of 'upnp' (enabled, httpPort, class, answerAfter), got 60`],
+    ['an unknown key in a section', { upnp: { leaseCapSeconds: 60 } }, `config key 'upnp.leaseCapSeconds': expected one of the known keys of 'upnp' (enabled, httpPort, class, answerAfter, maxConnections, maxConnectionsPerSource), got 60`],
     ['an unknown need class', { leases: { capSeconds: { bulk: 60 } } }, `config key 'leases.capSeconds.bulk': expected one of the known keys of 'leases.capSeconds' (game-session, voice, service, admin), got 60`],
     ['a section that is not an object', { devices: [] }, `config key 'devices': expected an object, got []`],
     ['a list that is not a list', { lan: { interfaces: 'lan0' } }, `config key 'lan.interfaces': expected a list, got "lan0"`],

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { SERVICE_WAN_IPV6_FIREWALL_CONTROL_1 } from '../../../adapters/upnp';
 import { accept, createIgdHttpServer, defineIgdDevice, IgdHttpServer, refuseEverything } from '../../../adapters/upnp/server';
+import { openSlowSockets, percentile } from '../../support/slow-sockets';
 import { exchange, parseRawResponse, soapRequest } from './server-support';
 
 const igd = defineIgdDevice({ uuid: '2f1c9e3a-5b7d-4c1e-9a2b-000000000001' });
@@ -129,7 +130,18 @@ describe('IGD HTTP server hardening', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
-  it('refuses connections beyond the cap', async () => {
+  it('closes a socket that sends nothing within the head deadline', async () => {
+    const started = Date.now();
+    await new Promise<void>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.on('close', () => resolve());
+      s.on('error', () => undefined);
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('refuses connections beyond the cap with 503', async () => {
     const idle: net.Socket[] = [];
     for (let i = 0; i < 8; i++) {
       idle.push(await new Promise<net.Socket>((resolve) => { const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s)); s.on('error', () => undefined); }));
@@ -142,8 +154,72 @@ describe('IGD HTTP server hardening', () => {
       s.on('close', () => resolve(data));
       s.on('error', () => resolve(data));
     });
-    expect(extra).toBe('');
+    expect(extra).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
     idle.forEach((s) => s.destroy());
     await new Promise((r) => setTimeout(r, 100));
+  });
+});
+
+describe('IGD HTTP server: per-source connection budget (LAN hosts played by 127.0.0.x)', () => {
+  const servers: IgdHttpServer[] = [];
+  const start = async (limits: Record<string, number>): Promise<number> => {
+    const server = createIgdHttpServer({ igd, decider, listen: [{ host: '127.0.0.1', port: 0 }], trustedSources: () => false, limits });
+    await server.start();
+    servers.push(server);
+    return server.addresses()[0].port;
+  };
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close();
+  });
+
+  it('500 slow sockets from one host: it keeps 16, the rest are refused, and another host is answered fast', async () => {
+    const port = await start({ headersTimeoutMs: 8000, requestTimeoutMs: 10000 });
+    const attack = await openSlowSockets({ host: '127.0.0.1', port, localAddress: '127.0.0.2', count: 500, head: `GET ${igd.descriptionPath} HTTP/1.1\r\nHost: x\r\n`, dripMs: 500 });
+    try {
+      const deadline = Date.now() + 5000;
+      while (attack.closedByServer() < 484 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(attack.closedByServer()).toBe(484);
+      // The first refusal of each second is explained (503), the rest of the flood reset.
+      const explained = attack.received().filter((t) => t.startsWith('HTTP/1.1 503')).length;
+      expect(explained).toBeGreaterThanOrEqual(1);
+      expect(explained).toBeLessThanOrEqual(5);
+      const latencies: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        const t0 = performance.now();
+        const r = parseRawResponse(await exchange(port, status, { localAddress: '127.0.0.3' }));
+        latencies.push(performance.now() - t0);
+        expect(r.status).toBe(200);
+      }
+      expect(percentile(latencies, 99)).toBeLessThanOrEqual(50);
+      // The attacker's 16 are still held (slow, not yet past the 8 s head deadline).
+      expect(attack.open()).toBe(16);
+    } finally {
+      attack.stop();
+    }
+  });
+
+  it('when full, the newest socket of the heaviest host makes room for a host holding none', async () => {
+    const port = await start({ maxConnections: 4, maxConnectionsPerSource: 3, headersTimeoutMs: 8000, requestTimeoutMs: 10000 });
+    const heavy = await openSlowSockets({ host: '127.0.0.1', port, localAddress: '127.0.0.2', count: 3, head: 'GET / HTTP/1.1\r\n' });
+    const light = await openSlowSockets({ host: '127.0.0.1', port, localAddress: '127.0.0.4', count: 1, head: 'GET / HTTP/1.1\r\n' });
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      expect([heavy.closedByServer(), light.closedByServer()]).toEqual([0, 0]);
+      const r = parseRawResponse(await exchange(port, status, { localAddress: '127.0.0.3' }));
+      expect(r.status).toBe(200);
+      expect([heavy.closedByServer(), light.closedByServer()]).toEqual([1, 0]);
+      // A host already holding as many as everyone else is refused rather than evicting a peer.
+      const again = await openSlowSockets({ host: '127.0.0.1', port, localAddress: '127.0.0.4', count: 1 });
+      await new Promise((r2) => setTimeout(r2, 50));
+      expect(again.closedByServer()).toBe(0);
+      again.stop();
+    } finally {
+      heavy.stop();
+      light.stop();
+    }
+  });
+
+  it('rejects a per-source cap above the total', () => {
+    expect(() => createIgdHttpServer({ igd, decider, listen: [{ host: '127.0.0.1', port: 0 }], limits: { maxConnections: 8, maxConnectionsPerSource: 9 } })).toThrow(/maxConnectionsPerSource/);
   });
 });
