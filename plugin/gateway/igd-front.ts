@@ -64,6 +64,31 @@ export function lanListenAddresses(lanInterfaces: readonly string[], interfaces:
   return out;
 }
 
+/**
+ * Remembers which client already showed which quirk, so each is logged once per client
+ * (bounded: the oldest pairs are forgotten first).
+ *
+ * @example
+ * ```ts
+ * const m = new QuirkMemory();
+ * m.first('192.168.1.20', 'empty-remote-port'); // true: log it
+ * m.first('192.168.1.20', 'empty-remote-port'); // false
+ * ```
+ */
+export class QuirkMemory {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max = 1024) {}
+
+  /** True the first time `client` shows `quirk`. */
+  first(client: string, quirk: string): boolean {
+    const key = `${client} ${quirk}`;
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    if (this.seen.size > this.max) this.seen.delete(this.seen.values().next().value as string);
+    return true;
+  }
+}
+
 /** Starts the IGD front on the LAN interfaces. */
 export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront> {
   const interfaces = (options.interfaces ?? networkInterfaces)();
@@ -71,6 +96,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
   if (listen.length === 0) throw new Error(`no address on the LAN interfaces ${options.lanInterfaces.join(', ')}: the IGD front has nowhere to listen`);
   const igd = defineIgdDevice({ uuid: options.uuid, friendlyName: 'homenet gateway' });
   const log = options.log;
+  const quirksSeen = new QuirkMemory();
   const http = createIgdHttpServer({
     igd,
     decider: options.decider,
@@ -78,6 +104,9 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
     ...(options.peerAddress ? { peerAddress: options.peerAddress } : {}),
     onControl: (entry) => {
       const fields = { action: entry.action, requester: entry.requester.address, status: entry.status, ms: Number(entry.durationMs.toFixed(2)) };
+      for (const quirk of entry.quirks ?? []) {
+        if (quirksSeen.first(entry.requester.address, quirk)) log.info('client quirk accepted', { requester: entry.requester.address, quirk, action: entry.action });
+      }
       if (entry.code !== undefined) log.info('control refused', { ...fields, code: entry.code, refusedBy: entry.refusedBy, detail: entry.detail });
       else if (log.enabled('debug')) log.debug('control', fields);
     },
