@@ -168,7 +168,8 @@ const isWanConnDevice = (t: string | undefined): boolean => !!t && t.startsWith(
 /**
  * Picks one service per kind: the first one at its specified place (connection services and
  * 6FC in a WANConnectionDevice under a WANDevice under the root; WANCommonInterfaceConfig in a
- * WANDevice), else the first one anywhere. WANIPConnection:2 is preferred over :1.
+ * WANDevice), else the first one anywhere. For the connection services (WANIPConnection and
+ * WANPPPConnection, versions 1 and 2 as IGD:1/IGD:2 define them) version 2 is preferred over 1.
  */
 function pickServices(all: UpnpServiceInfo[]): GatewayServices {
   const out: GatewayServices = {};
@@ -183,7 +184,10 @@ function pickServices(all: UpnpServiceInfo[]): GatewayServices {
       if (!kind || (pass && !proper(s, kind))) continue;
       const have = out[kind];
       if (!have) out[kind] = s;
-      else if (kind === 'wanIpConnection' && have.serviceType.endsWith(':1') && s.serviceType.endsWith(':2') && proper(s, kind) === proper(have, kind)) {
+      else if (
+        (kind === 'wanIpConnection' || kind === 'wanPppConnection')
+        && have.serviceType.endsWith(':1') && s.serviceType.endsWith(':2') && proper(s, kind) === proper(have, kind)
+      ) {
         out[kind] = s;
       }
     }
@@ -192,16 +196,27 @@ function pickServices(all: UpnpServiceInfo[]): GatewayServices {
 }
 
 /**
- * Checks that a description is a usable gateway for a search made over `family`; returns the
- * reason it is not, or undefined when it is. Over IPv6 only IGD:2 counts (an IGD:1 found over
- * IPv6 has no pinhole service, and its WANIPConnection is IPv4-only).
+ * Checks that a description is a usable gateway for `family`; returns the reason it is not, or
+ * undefined when it is. A gateway is never called usable for a family it cannot serve:
+ * - `ipv4` needs an IPv4 connection service (WANIPConnection:1/2 or WANPPPConnection:1/2);
+ * - `ipv6` needs IGD:2 (an IGD:1 found over IPv6 has no pinhole service, and its
+ *   WANIPConnection is IPv4-only) and a WANIPv6FirewallControl service.
+ *
+ * @example
+ * ```ts
+ * gatewayUnusableReason(parseDeviceDescription(xml, url), 'ipv4'); // undefined, or why not
+ * ```
  */
 export function gatewayUnusableReason(d: DeviceDescription, family: 'ipv4' | 'ipv6'): string | undefined {
   if (!d.igdVersion) return `root device is ${d.root.deviceType || '(none)'}, not an InternetGatewayDevice`;
-  if (family === 'ipv6' && d.igdVersion !== 2) return 'an IGD:1 found over IPv6 is ignored (no pinhole service)';
   const s = d.services;
-  if (!s.wanIpConnection && !s.wanPppConnection && !s.wanIpv6FirewallControl) {
-    return 'no WANIPConnection, WANPPPConnection or WANIPv6FirewallControl service with a control URL';
+  if (family === 'ipv4') {
+    if (!s.wanIpConnection && !s.wanPppConnection) {
+      return 'no WANIPConnection or WANPPPConnection (IPv4 connection) service with a control URL';
+    }
+    return undefined;
   }
+  if (d.igdVersion !== 2) return 'an IGD:1 found over IPv6 is ignored (no pinhole service)';
+  if (!s.wanIpv6FirewallControl) return 'no WANIPv6FirewallControl (IPv6 pinhole) service with a control URL';
   return undefined;
 }

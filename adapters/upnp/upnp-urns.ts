@@ -14,6 +14,7 @@ export const DEVICE_WAN_CONNECTION_DEVICE_PREFIX = 'urn:schemas-upnp-org:device:
 export const SERVICE_WAN_IP_CONNECTION_1 = 'urn:schemas-upnp-org:service:WANIPConnection:1';
 export const SERVICE_WAN_IP_CONNECTION_2 = 'urn:schemas-upnp-org:service:WANIPConnection:2';
 export const SERVICE_WAN_PPP_CONNECTION_1 = 'urn:schemas-upnp-org:service:WANPPPConnection:1';
+export const SERVICE_WAN_PPP_CONNECTION_2 = 'urn:schemas-upnp-org:service:WANPPPConnection:2';
 export const SERVICE_WAN_IPV6_FIREWALL_CONTROL_1 = 'urn:schemas-upnp-org:service:WANIPv6FirewallControl:1';
 export const SERVICE_WAN_COMMON_INTERFACE_CONFIG_1 = 'urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1';
 
@@ -38,7 +39,7 @@ export function serviceKindOf(serviceType: string): WanServiceKind | undefined {
   if (!v) return undefined;
   switch (v.name) {
     case 'urn:schemas-upnp-org:service:WANIPConnection': return v.version === 1 || v.version === 2 ? 'wanIpConnection' : undefined;
-    case 'urn:schemas-upnp-org:service:WANPPPConnection': return v.version === 1 ? 'wanPppConnection' : undefined;
+    case 'urn:schemas-upnp-org:service:WANPPPConnection': return v.version === 1 || v.version === 2 ? 'wanPppConnection' : undefined;
     case 'urn:schemas-upnp-org:service:WANIPv6FirewallControl': return v.version === 1 ? 'wanIpv6FirewallControl' : undefined;
     case 'urn:schemas-upnp-org:service:WANCommonInterfaceConfig': return v.version === 1 ? 'wanCommonInterfaceConfig' : undefined;
     default: return undefined;

@@ -277,7 +277,8 @@ export class GatewayNeeds {
       ...(remoteHost ? { remoteHost } : {}),
       ...(request.remotePort ? { remotePort: request.remotePort } : {}),
       family: request.family,
-      leaseSeconds,
+      // What was asked: the engine's lease rule grants its class cap and says so (lease-capped).
+      leaseSeconds: request.leaseSeconds > 0 ? request.leaseSeconds : leaseSeconds,
       class: cls,
       ...(request.family === 'ipv4' && !request.acceptOtherExternalPort ? { acceptOtherExternalPort: false } : {}),
       ...(upnp ? { requesterMustBeTarget: true } : {}),

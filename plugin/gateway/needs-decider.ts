@@ -218,7 +218,7 @@ export function createNeedsDecider(options: NeedsDeciderOptions): GatewayDecider
         .filter((n) => n.request.protocol === request.protocol && (n.grantedExternalPort as number) >= request.startPort && (n.grantedExternalPort as number) <= request.endPort)
         .slice(0, request.maxEntries > 0 ? request.maxEntries : undefined)
         .map(entryOf);
-      return list.length > 0 ? accept(list) : refuse(730, 'no port mapping in that range');
+      return accept(list); // an empty range is an empty list, as miniupnpd answers
     },
   };
 }

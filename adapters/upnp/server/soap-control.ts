@@ -17,8 +17,21 @@
  *   InternalClient not an IPv6 literal 402; GetOutboundPinholeTimeout without a decider method
  *   501; CheckPinholeWorking with no packet yet 709.
  * - WANIPConnection: NewProtocol not TCP/UDP 402; NewExternalPort 0 on AddPortMapping 716;
- *   NewInternalPort 0 or NewInternalClient not an IPv4 literal 402; NewStartPort > NewEndPort 733; an empty GetListOfPortMappings 730; lease > 604800 is
- *   stored as 604800 (IGD:2).
+ *   NewInternalPort 0 or NewInternalClient not an IPv4 literal 402; NewStartPort > NewEndPort 733.
+ *
+ * Accepted like miniupnpd, because real clients send them (each a `quirk` of the outcome, which
+ * the front logs once per client; the engine still decides every need):
+ * - the WANIPv6FirewallControl actions posted to the WANIPConnection:2 control URL with a
+ *   `WANIPConnection:2` SOAPAction (@achingbrain/nat-port-mapper; miniupnpd dispatches by
+ *   action name): answered as if posted to the pinhole service;
+ * - an empty `RemotePort` on a pinhole action: any remote port (0);
+ * - an empty `NewProtocol` on DeletePortMapping (nat-port-mapper's IPv4 unmap): deletes the
+ *   requester's TCP and UDP mappings of that external port, or answers 714 when there is none —
+ *   never a 200 that leaves the port open (miniupnpd answers 200 and keeps the mapping).
+ * Also as miniupnpd: an empty GetListOfPortMappings range is an empty list (not 730); a
+ * NewLeaseDuration of 0 asks for the IGD:2 maximum (604800 s) and a longer one is that
+ * maximum; the engine's lease rule then grants its class cap, with its `lease-capped` reason.
+ * Every deliberate difference with miniupnpd: `plugin/gateway/UPNP-DIFFERENCES.md`.
  *
  * @example
  * ```ts
@@ -59,9 +72,25 @@ export interface ControlOutcome {
   /** Which side refused: the protocol checks or the decider. */
   readonly refusedBy?: 'protocol' | 'decider';
   readonly reasons?: readonly unknown[];
+  /** Client quirks accepted for this request (e.g. `pinhole-action-at-wanipconnection-url`). */
+  readonly quirks?: readonly ControlQuirk[];
 }
 
-/** IGD:2 caps a mapping lease at a week; miniupnpd stores longer ones as a week. */
+/** The non-standard requests accepted because real clients send them (see the module doc). */
+export type ControlQuirk = 'pinhole-action-at-wanipconnection-url' | 'empty-remote-port' | 'empty-protocol-delete';
+
+/** WANIPv6FirewallControl:1's actions: unambiguous names, also dispatched from the WANIPConnection:2 URL. */
+const PINHOLE_ACTIONS: ReadonlySet<string> = new Set([
+  'GetFirewallStatus', 'GetOutboundPinholeTimeout', 'AddPinhole', 'UpdatePinhole', 'DeletePinhole', 'GetPinholePackets', 'CheckPinholeWorking',
+]);
+
+/** True for a pinhole action posted to a WANIPConnection:2 control URL with a WANIPConnection:2 SOAPAction. */
+function isPinholeActionAtConnectionUrl(call: ControlCall): boolean {
+  return call.service.definition.kind === 'wanIpConnection' && splitUrnVersion(call.serviceType)?.version === 2
+    && PINHOLE_ACTIONS.has(call.action) && !findAction(call.service.definition, call.action);
+}
+
+/** IGD:2 caps a mapping lease at a week (and 0 means that week); miniupnpd stores longer ones as a week. */
 export const MAX_MAPPING_LEASE_SECONDS = 604800;
 export const MAX_PINHOLE_LEASE_SECONDS = 86400;
 
@@ -92,15 +121,20 @@ export function serviceTypeMatches(service: ServedService, serviceType: string):
  */
 export async function handleControl(call: ControlCall, decider: GatewayDecider): Promise<ControlOutcome> {
   const { service, action } = call;
+  const quirks: ControlQuirk[] = [];
+  const withQuirks = (): { quirks?: readonly ControlQuirk[] } => (quirks.length > 0 ? { quirks: [...quirks] } : {});
   const fault = (code: number, detail: string, refusedBy: 'protocol' | 'decider', reasons?: readonly unknown[], description?: string): ControlOutcome => ({
-    status: 500, body: soapFaultBody(code, description), action, code, detail, refusedBy, ...(reasons !== undefined ? { reasons } : {}),
+    status: 500, body: soapFaultBody(code, description), action, code, detail, refusedBy, ...(reasons !== undefined ? { reasons } : {}), ...withQuirks(),
   });
-  if (!serviceTypeMatches(service, call.serviceType) || !findAction(service.definition, action)) {
+  const pinholeAtConnectionUrl = serviceTypeMatches(service, call.serviceType) && isPinholeActionAtConnectionUrl(call);
+  if (!serviceTypeMatches(service, call.serviceType) || (!findAction(service.definition, action) && !pinholeAtConnectionUrl)) {
     return fault(401, `${call.serviceType}#${action} is not an action of ${service.definition.serviceType}`, 'protocol');
   }
+  if (pinholeAtConnectionUrl) quirks.push('pinhole-action-at-wanipconnection-url');
   try {
-    const outputs = await dispatch(call, new ControlArguments(call.args), decider);
-    return { status: 200, body: soapSuccessBody(call.serviceType, action, outputs), action };
+    const args = new ControlArguments(call.args);
+    const outputs = pinholeAtConnectionUrl ? await firewallControl(call, args, decider, quirks) : await dispatch(call, args, decider, quirks);
+    return { status: 200, body: soapSuccessBody(call.serviceType, action, outputs), action, ...withQuirks() };
   } catch (e) {
     if (e instanceof ControlFault) return fault(e.code, e.detail, 'protocol');
     if (e instanceof DeciderRefusal) return fault(e.code, e.detail, 'decider', e.reasons, e.description);
@@ -108,12 +142,12 @@ export async function handleControl(call: ControlCall, decider: GatewayDecider):
   }
 }
 
-function dispatch(call: ControlCall, args: ControlArguments, decider: GatewayDecider): Promise<Outputs> {
+function dispatch(call: ControlCall, args: ControlArguments, decider: GatewayDecider, quirks: ControlQuirk[]): Promise<Outputs> {
   switch (call.service.definition.kind) {
     case 'wanIpv6FirewallControl':
-      return firewallControl(call, args, decider);
+      return firewallControl(call, args, decider, quirks);
     case 'wanIpConnection':
-      return ipConnection(call, args, decider);
+      return ipConnection(call, args, decider, quirks);
     case 'wanCommonInterfaceConfig':
       return commonInterfaceConfig(call.action, decider);
   }
@@ -128,7 +162,7 @@ async function checkFirewall(decider: GatewayDecider): Promise<void> {
 }
 
 /** Protocol, port, client and ownership checks of AddPinhole / GetOutboundPinholeTimeout, in miniupnpd's order. */
-async function pinholeSpec(args: ControlArguments, requester: Requester, decider: GatewayDecider, withLease: boolean) {
+async function pinholeSpec(args: ControlArguments, requester: Requester, decider: GatewayDecider, withLease: boolean, quirks: ControlQuirk[]) {
   const protocolNumber = args.uint('Protocol', 0, 65535);
   const internalPort = args.uint('InternalPort', 0, 65535);
   if (internalPort === 0) throw new ControlFault(706, 'InternalPort 0 (wildcard) is not allowed');
@@ -139,7 +173,9 @@ async function pinholeSpec(args: ControlArguments, requester: Requester, decider
   if (protocolNumber !== 6 && protocolNumber !== 17) throw new ControlFault(705, `Protocol ${protocolNumber} is not TCP (6) or UDP (17)`);
   const leaseSeconds = withLease ? args.uint('LeaseTime', 1, MAX_PINHOLE_LEASE_SECONDS) : 0;
   const remoteHost = args.ipv6RemoteHost('RemoteHost');
-  const remotePort = args.uint('RemotePort', 0, 65535);
+  let remotePort = 0; // an empty RemotePort is any port, as in miniupnpd
+  if (args.text('RemotePort').trim() === '') quirks.push('empty-remote-port');
+  else remotePort = args.uint('RemotePort', 0, 65535);
   if (!isIpv6Literal(clientText) || clientText.includes('%')) throw new ControlFault(402, `InternalClient ${JSON.stringify(clientText)} is not an IPv6 address`);
   // Whether the InternalClient is the requester's own address (as written, like miniupnpd) is the
   // engine's requester-owns-target rule: the need carries both, the answer comes from its decision.
@@ -147,7 +183,7 @@ async function pinholeSpec(args: ControlArguments, requester: Requester, decider
   return { remoteHost, remotePort, internalClient: clientText, internalPort, protocol, leaseSeconds };
 }
 
-async function firewallControl(call: ControlCall, args: ControlArguments, decider: GatewayDecider): Promise<Outputs> {
+async function firewallControl(call: ControlCall, args: ControlArguments, decider: GatewayDecider, quirks: ControlQuirk[]): Promise<Outputs> {
   const who = call.requester;
   switch (call.action) {
     case 'GetFirewallStatus': {
@@ -156,12 +192,12 @@ async function firewallControl(call: ControlCall, args: ControlArguments, decide
     }
     case 'GetOutboundPinholeTimeout': {
       if (!decider.outboundPinholeTimeout) throw new ControlFault(501, 'outbound pinhole timeouts are not reported');
-      const { leaseSeconds: _unused, ...spec } = await pinholeSpec(args, who, decider, false);
+      const { leaseSeconds: _unused, ...spec } = await pinholeSpec(args, who, decider, false, quirks);
       const r = await decided(decider.outboundPinholeTimeout(spec, who));
       return [['OutboundPinholeTimeout', r.seconds]];
     }
     case 'AddPinhole': {
-      const spec = await pinholeSpec(args, who, decider, true);
+      const spec = await pinholeSpec(args, who, decider, true, quirks);
       const r = await decided(decider.addPinhole(spec, who));
       return [['UniqueID', r.uniqueId]];
     }
@@ -212,9 +248,11 @@ function mappingRequest(args: ControlArguments, requester: Requester, any: boole
   const internalClient = toRfc5952(clientText);
   // Another client's address: the engine's requester-owns-target rule (718 for AddPortMapping, 606 for
   // AddAnyPortMapping from the answer table, as miniupnpd's secure mode).
+  // IGD:2: 0 asks for the maximum, a longer lease is the maximum. What is granted is the engine's
+  // lease rule's decision (its class cap, with a lease-capped reason), not ours.
   return {
     remoteHost, externalPort, protocol, internalPort, internalClient, enabled, description,
-    leaseSeconds: Math.min(lease, MAX_MAPPING_LEASE_SECONDS),
+    leaseSeconds: lease === 0 ? MAX_MAPPING_LEASE_SECONDS : Math.min(lease, MAX_MAPPING_LEASE_SECONDS),
   };
 }
 
@@ -256,7 +294,24 @@ export function portListingXml(entries: readonly ServedPortMapping[]): string {
   return `<p:PortMappingList xmlns:p="urn:schemas-upnp-org:gw:WANIPConnection" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:schemas-upnp-org:gw:WANIPConnection http://www.upnp.org/schemas/gw/WANIPConnection-v2.xsd">${items}</p:PortMappingList>`;
 }
 
-async function ipConnection(call: ControlCall, args: ControlArguments, decider: GatewayDecider): Promise<Outputs> {
+/**
+ * DeletePortMapping with an empty NewProtocol (nat-port-mapper's IPv4 unmap): deletes the
+ * requester's mappings of that external port for both protocols; 714 when there is none, so
+ * the client is never told a port is closed while it stays open.
+ */
+async function deleteEitherProtocol(args: ControlArguments, who: Requester, decider: GatewayDecider): Promise<Outputs> {
+  const remoteHost = args.ipv4RemoteHost('NewRemoteHost');
+  const externalPort = args.uint('NewExternalPort', 0, 65535);
+  const held: TransportProtocol[] = [];
+  for (const protocol of ['tcp', 'udp'] as const) {
+    if ((await decider.getPortMapping({ remoteHost, externalPort, protocol }, who)).ok) held.push(protocol);
+  }
+  if (held.length === 0) throw new ControlFault(714, `NewProtocol is empty and no TCP or UDP mapping holds external port ${externalPort}`);
+  for (const protocol of held) await decided(decider.deletePortMapping({ remoteHost, externalPort, protocol }, who));
+  return [];
+}
+
+async function ipConnection(call: ControlCall, args: ControlArguments, decider: GatewayDecider, quirks: ControlQuirk[]): Promise<Outputs> {
   const who = call.requester;
   switch (call.action) {
     case 'GetExternalIPAddress': {
@@ -280,6 +335,10 @@ async function ipConnection(call: ControlCall, args: ControlArguments, decider: 
       return [['NewReservedPort', r.reservedPort]];
     }
     case 'DeletePortMapping':
+      if (args.text('NewProtocol').trim() === '') {
+        quirks.push('empty-protocol-delete');
+        return deleteEitherProtocol(args, who, decider);
+      }
       await decided(decider.deletePortMapping(mappingKey(args), who));
       return [];
     case 'DeletePortMappingRange':
@@ -298,7 +357,7 @@ async function ipConnection(call: ControlCall, args: ControlArguments, decider: 
       const range = portRange(args);
       const n = args.uint('NewNumberOfPorts', 0, 65535);
       const list = await decided(decider.listPortMappings({ ...range, maxEntries: n === 0 ? 65535 : n }, who));
-      if (list.length === 0) throw new ControlFault(730, 'no port mapping in the range');
+      // An empty range is an empty list, as miniupnpd answers (upnpc -L prints nothing instead of an error).
       return [['NewPortListing', { cdata: portListingXml(list.slice(0, n === 0 ? undefined : n)) }]];
     }
     default:

@@ -28,6 +28,7 @@ import { InterfaceTableSource, interfaceOfIpv4Neighbour, ipv4SearchInterfaces, s
 import { SSDP_IPV4_GROUP, SSDP_PORT } from '../ssdp-message';
 import { DatagramListeners, SsdpDatagramListener } from '../ssdp-transport';
 import { UpnpNetworkError } from '../upnp-errors';
+import { SsdpCopyFilter } from './ssdp-copy-filter';
 import { SsdpResponderTransport } from './ssdp-responder-transport';
 
 export interface Ipv4SsdpResponderTransportOptions {
@@ -43,7 +44,6 @@ export interface Ipv4SsdpResponderTransportOptions {
   onError?: (err: Error) => void;
 }
 
-const DUPLICATE_WINDOW_MS = 100;
 
 export class Ipv4SsdpResponderTransport implements SsdpResponderTransport {
   readonly family = 'ipv4' as const;
@@ -51,8 +51,8 @@ export class Ipv4SsdpResponderTransport implements SsdpResponderTransport {
   private client: Client | undefined;
   /** Interface name -> its socket and address. */
   private readonly byInterface = new Map<string, { socket: Socket; address: string }>();
-  /** Every socket bound to *:1900 receives every group datagram: drop the copies. */
-  private readonly recent = new Map<string, number>();
+  /** Every socket bound to *:1900 receives every group datagram: drop the copies, keep real retries. */
+  private readonly copies = new SsdpCopyFilter();
 
   constructor(private readonly options: Ipv4SsdpResponderTransportOptions) {
     if (options.interfaces.length === 0) throw new RangeError('interfaces must name at least one interface');
@@ -100,17 +100,12 @@ export class Ipv4SsdpResponderTransport implements SsdpResponderTransport {
       }
       this.byInterface.set(iface.name, { socket, address });
       socket.removeAllListeners('message'); // node-ssdp's own parser/answerer stays out
-      socket.on('message', (data: Buffer, rinfo) => this.receive(data, rinfo.address, rinfo.port));
+      socket.on('message', (data: Buffer, rinfo) => this.receive(data, rinfo.address, rinfo.port, iface.name));
     }
   }
 
-  private receive(data: Buffer, address: string, port: number): void {
-    const now = Date.now();
-    const key = `${address}:${port}:${data.toString('latin1')}`;
-    const seen = this.recent.get(key);
-    if (seen !== undefined && now - seen < DUPLICATE_WINDOW_MS) return;
-    this.recent.set(key, now);
-    if (this.recent.size > 256) for (const [k, t] of this.recent) if (now - t >= DUPLICATE_WINDOW_MS) this.recent.delete(k);
+  private receive(data: Buffer, address: string, port: number, socketName: string): void {
+    if (this.copies.isCopy(`${address}:${port}:${data.toString('latin1')}`, socketName, Date.now())) return;
     const interfaceName = interfaceOfIpv4Neighbour((this.options.interfaceTable ?? systemInterfaceTable)(), address);
     this.listeners.emit({
       data, remoteAddress: address, remotePort: port, family: 'ipv4', via: 'search', ...(interfaceName ? { interfaceName } : {}),
