@@ -12,7 +12,7 @@
  * ```
  */
 export { openJournal } from './journal';
-export type { Journal, JournalOptions } from './journal';
+export type { Journal, JournalOptions, JournalRetention, PruneReport } from './journal';
 export { desiredEntries } from './firewall-desired';
 export { JournalInputError, JournalOpenError } from './journal-errors';
 export type { JournalDecision, JournalGrant, JournalIntent, JournalNeed, Recovery, IntentState } from './journal-types';
