@@ -21,6 +21,7 @@ import { Ipv4SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv4
 import { Ipv6SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv6-responder-transport';
 import { SsdpResponder } from '../../adapters/upnp/server/ssdp-responder';
 import { Logger } from './structured-log';
+import { RefusalLog } from './refusal-log';
 import { isLinkLocalIpv6 } from '../../policies/model/address';
 
 export interface IgdFront {
@@ -43,6 +44,8 @@ export interface IgdFrontOptions {
   readonly ssdp?: boolean;
   /** Who sent a request (default the TCP peer). Tests on loopback map their 127.0.x.y sources to lab addresses. */
   readonly peerAddress?: (socket: net.Socket) => string | undefined;
+  /** Refused controls are logged once per (requester, code) per this window, then counted (default 60 s). */
+  readonly refusalWindowMs?: number;
 }
 
 /** A stable UUID derived from a seed (e.g. the firewall table and LAN interfaces). */
@@ -71,6 +74,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
   if (listen.length === 0) throw new Error(`no address on the LAN interfaces ${options.lanInterfaces.join(', ')}: the IGD front has nowhere to listen`);
   const igd = defineIgdDevice({ uuid: options.uuid, friendlyName: 'homenet gateway' });
   const log = options.log;
+  const refusals = new RefusalLog({ log, windowMs: options.refusalWindowMs ?? 60_000, now: Date.now });
   const http = createIgdHttpServer({
     igd,
     decider: options.decider,
@@ -78,12 +82,14 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
     ...(options.peerAddress ? { peerAddress: options.peerAddress } : {}),
     onControl: (entry) => {
       const fields = { action: entry.action, requester: entry.requester.address, status: entry.status, ms: Number(entry.durationMs.toFixed(2)) };
-      if (entry.code !== undefined) log.info('control refused', { ...fields, code: entry.code, refusedBy: entry.refusedBy, detail: entry.detail });
+      if (entry.code !== undefined) refusals.refused('control refused', entry.requester.address, `${entry.action} ${entry.code} ${entry.refusedBy ?? ''}`, { ...fields, code: entry.code, refusedBy: entry.refusedBy, detail: entry.detail });
       else if (log.enabled('debug')) log.debug('control', fields);
     },
     onError: (error) => log.warn('igd http problem', { error: error.message }),
   });
   await http.start();
+  const flusher = setInterval(() => refusals.flush(), Math.min(options.refusalWindowMs ?? 60_000, 10_000));
+  flusher.unref();
   let ssdp: SsdpResponder | undefined;
   if (options.ssdp !== false) {
     const onError = (error: Error) => log.warn('ssdp problem', { error: error.message });
@@ -100,6 +106,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
       await ssdp.start();
     } catch (error) {
       await http.close();
+      clearInterval(flusher);
       throw error;
     }
   }
@@ -110,6 +117,8 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
       // byebye first, while the HTTP side still answers.
       await ssdp?.stop().catch((error: unknown) => log.warn('ssdp byebye failed', { error: String(error) }));
       await http.close();
+      clearInterval(flusher);
+      refusals.flush(true);
       log.info('igd front stopped', { byebye: ssdp?.counters.byebye ?? 0 });
     },
   };
