@@ -337,7 +337,7 @@ export function openJournal(options: JournalOptions): Journal {
       if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) db.exec('VACUUM');
       const walBytes = Math.floor(retention.maxBytes / 8);
       db.pragma(`journal_size_limit = ${walBytes}`);
-      db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.floor(walBytes / 2 / (db.pragma('page_size', { simple: true }) as number)))}`);
+      db.pragma(`wal_autocheckpoint = ${Math.max(4, Math.floor(walBytes / 2 / (db.pragma('page_size', { simple: true }) as number)))}`);
     }
     if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) tighten(f, warn);
   } catch (e) {

@@ -86,6 +86,7 @@ export const MIGRATIONS: readonly Migration[] = [
           BEGIN SELECT RAISE(ABORT, 'decisions are append-only (retention trims the oldest only)'); END;
         CREATE INDEX needs_ended ON needs(ended_at) WHERE ended_at IS NOT NULL;
         CREATE INDEX intents_recorded ON intents(recorded_at);
+        CREATE INDEX intents_pending_need ON intents(need_id) WHERE state = 'pending';
         CREATE TABLE marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
       `);
     },

@@ -107,25 +107,25 @@ describe('journal retention', () => {
   });
 
   it('keeps database + WAL under maxBytes through many cycles, pruning by itself as it writes', () => {
-    const maxBytes = 1 << 20;
+    const maxBytes = 256 * 1024;
     const j = open({ maxAgeMs: 365 * DAY, maxBytes });
     let largest = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 250; i++) {
       cycle(j, i);
-      if (i % 50 === 0) largest = Math.max(largest, j.sizeOnDisk());
+      largest = Math.max(largest, j.sizeOnDisk());
     }
     largest = Math.max(largest, j.sizeOnDisk());
     expect(largest).toBeGreaterThan(maxBytes / 4); // it did fill up...
     expect(largest).toBeLessThanOrEqual(maxBytes); // ...and never past the bound
     // The newest history is what is kept; the oldest went first.
     const kept = j.decisions({ limit: 1_000_000 });
-    expect(kept.length).toBeGreaterThan(100);
-    expect(kept[kept.length - 1].needId).toBe('n2999');
+    expect(kept.length).toBeGreaterThan(50);
+    expect(kept[kept.length - 1].needId).toBe('n249');
     expect(kept[0].seq).toBeGreaterThan(1);
     const report = j.prune();
     expect(report.bytes).toBeLessThanOrEqual(maxBytes);
     expect(existsSync(`${join(dir, 'state', 'j.db')}-wal`) ? statSync(`${join(dir, 'state', 'j.db')}-wal`).size : 0).toBe(0); // truncated
-  });
+  }, 120_000); // fsync-bound (a checkpoint every few cycles at this small bound): slow on a loaded machine
 
   it('never prunes state by size: a journal of live needs only stays whole', () => {
     const j = open({ maxAgeMs: DAY, maxBytes: 64 * 1024, pruneEveryWrites: 1_000_000 });
