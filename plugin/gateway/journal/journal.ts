@@ -316,10 +316,13 @@ export function openJournal(options: JournalOptions): Journal {
   const warn = options.onWarning ?? (() => undefined);
   const onDisk = path !== ':memory:';
   checkFile(path);
-  if (onDisk) secureLocation(path, warn);
+  // Warnings about the location are told once the database opened (a caller that retries elsewhere is not told twice).
+  const locationWarnings: string[] = [];
+  if (onDisk) secureLocation(path, (m) => locationWarnings.push(m));
   let db: Database.Database;
   try {
     db = new Database(path);
+    locationWarnings.forEach(warn);
   } catch (e) {
     throw new JournalOpenError(path, 'io', `cannot be opened: ${(e as Error).message}`);
   }
