@@ -39,7 +39,7 @@
  * | `firewall.enabled` | `true` | `false`: decide and journal only (no kernel changes; for development) |
  * | `journal.path` | `"<stateDir>/gateway.db"` | the SQLite journal; `null` keeps it in memory (nothing survives a restart) |
  * | `journal.retentionSeconds` | `604800` (7 days) | history (decisions, ended needs, settled firewall intents) older than this is pruned while running; live needs and pending intents are never pruned |
- * | `journal.maxBytes` | `16777216` (16 MiB) | bound on the journal database + WAL: the oldest history goes first once the database passes 3/4 of it (down to 60%), the WAL is limited to 1/8 and truncated at every prune. 16 MiB keeps weeks of a busy home's history (about 8 KiB per open+close) and fits the flash of small routers (1 MiB..1 TiB) |
+ * | `journal.maxBytes` | `16777216` (16 MiB) | bound on the journal database + WAL: the oldest history goes first once the database passes 3/4 of it (down to 60%), the WAL is limited to 1/8 and truncated at every prune. 16 MiB keeps the last ~4,000-5,000 UPnP open+close cycles of history (about 2.4 KiB each: the need, two decisions, two intents; weeks of a home's use), peaks at about 14 MB on disk, and fits the spare flash of small routers (1 MiB..1 TiB) |
  * | `journal.pruneIntervalSeconds` | `300` | how often the daemon prunes on its timer (the journal also prunes itself every few hundred writes) |
  * | `admin.listen` | `"127.0.0.1:8780"` | admin API address (`host:port`, `[v6]:port`); `null` turns the API off |
  * | `admin.token` / `admin.tokenFile` | `tokenFile`: `"<stateDir>/admin-token"`, created if missing | the bearer token (at least 16 characters, no spaces), inline or read from a file (mode 0600 or stricter) |
