@@ -320,6 +320,7 @@ export function openJournal(options: JournalOptions): Journal {
   const locationWarnings: string[] = [];
   if (onDisk) secureLocation(path, (m) => locationWarnings.push(m));
   let db: Database.Database;
+  let rebuild = false;
   try {
     db = new Database(path);
     locationWarnings.forEach(warn);
@@ -336,8 +337,8 @@ export function openJournal(options: JournalOptions): Journal {
     if (check !== 'ok') throw new JournalOpenError(path, 'corrupt', `is damaged: ${check}`);
     migrate(db, path, clock());
     if (retention !== undefined) {
-      // An older journal made without auto_vacuum: rebuilt once so pruning can shrink it.
-      if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) db.exec('VACUUM');
+      // An older journal made without auto_vacuum is rebuilt once, by the first prune (after its deletes: less to copy).
+      rebuild = (db.pragma('auto_vacuum', { simple: true }) as number) !== 2;
       const walBytes = Math.floor(retention.maxBytes / 8);
       db.pragma(`journal_size_limit = ${walBytes}`);
       db.pragma(`wal_autocheckpoint = ${Math.max(4, Math.floor(walBytes / 2 / (db.pragma('page_size', { simple: true }) as number)))}`);
@@ -468,7 +469,10 @@ export function openJournal(options: JournalOptions): Journal {
       intents += removed.i;
       if (removed.d + removed.n + removed.i === 0) break; // what is left is state
     }
-    if (decisions + needs + intents > 0) db.pragma('incremental_vacuum');
+    if (rebuild) {
+      db.exec('VACUUM'); // auto_vacuum = INCREMENTAL (set at open) takes effect
+      rebuild = false;
+    } else if (decisions + needs + intents > 0) db.pragma('incremental_vacuum');
     db.pragma('wal_checkpoint(TRUNCATE)');
     if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) tighten(f, warn);
     return { decisions, needs, intents, bytes: sizeOnDisk(), bySize };

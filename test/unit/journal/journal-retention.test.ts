@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { Action } from '../../../policies/model/action';
 import type { Decision } from '../../../policies/model/decision';
 import type { NeedRequest } from '../../../policies/model/need';
-import { Journal, JournalInputError, JournalOpenError, JournalRetention, openJournal } from '../../../plugin/gateway/journal';
+import { APPLICATION_ID, Journal, JournalInputError, JournalOpenError, JournalRetention, MIGRATIONS, openJournal } from '../../../plugin/gateway/journal';
 import { openSqliteGatewayJournal } from '../../../plugin/gateway/sqlite-gateway-journal';
 import { createLogger } from '../../../plugin/gateway/structured-log';
 import { action } from '../nftables/support';
@@ -136,17 +136,28 @@ describe('journal retention', () => {
     expect(j.needs()).toHaveLength(300);
   });
 
-  it('rebuilds an older journal without auto_vacuum so it can shrink', () => {
+  it('rebuilds an older journal without auto_vacuum at its first prune, so it can shrink', () => {
     const path = join(dir, 'old.db');
+    // A version-1 journal as homenet made it before retention: tables, and no auto_vacuum.
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    MIGRATIONS[0].up(db);
+    db.prepare('INSERT INTO schema_version VALUES (1, ?, 0)').run(MIGRATIONS[0].description);
+    db.prepare("INSERT INTO needs (id, device_id, request, submitted_at, ended_at) VALUES ('old', 'd', '{}', 0, 1)").run();
     db.close();
     chmodSync(path, 0o600);
     chmodSync(dir, 0o700);
-    open({ maxAgeMs: DAY, maxBytes: 1 << 20 }, path);
+    const before = new Database(path, { readonly: true });
+    expect(before.pragma('auto_vacuum', { simple: true })).toBe(0);
+    before.close();
+    open({ maxAgeMs: DAY, maxBytes: 1 << 20 }, path).prune();
     journal?.close();
     const check = new Database(path, { readonly: true });
     expect(check.pragma('auto_vacuum', { simple: true })).toBe(2);
+    expect(check.prepare('SELECT id FROM needs').all()).toEqual([]); // its old history pruned first
+    expect(check.prepare('SELECT MAX(version) AS v FROM schema_version').get()).toEqual({ v: 2 });
     check.close();
   });
 
