@@ -97,7 +97,7 @@ export async function effectiveGatewayConfig(options: EffectiveConfigOptions): P
     ...raw,
     lan: { ...(raw.lan ?? {}), interfaces: interfaces.lan },
     wan: { ...(raw.wan ?? {}), interface: interfaces.wan },
-    journal: raw.journal?.path !== undefined ? raw.journal : { path: join(stateDir, JOURNAL_FILE_NAME) },
+    journal: raw.journal?.path !== undefined ? raw.journal : { ...(raw.journal ?? {}), path: join(stateDir, JOURNAL_FILE_NAME) },
     ...(implicitToken ? { admin: { ...(raw.admin ?? {}), tokenFile: tokenPath } } : {}),
   };
   const parse = (secret: string): GatewayConfig =>

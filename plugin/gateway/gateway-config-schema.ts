@@ -210,6 +210,9 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
   journal: optional(
     section('journal', {
       path: optional(nullable(pipe(string('a file path, or null for an in-memory journal'), check((p) => p.trim() !== '', 'a file path, or null for an in-memory journal')))),
+      retentionSeconds: optional(int(60, 10 * 365 * 86_400)),
+      maxBytes: optional(int(1024 * 1024, 2 ** 40)),
+      pruneIntervalSeconds: optional(int(1, 86_400)),
     }),
   ),
   admin: optional(
@@ -259,7 +262,10 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
       observe: optional(section('devices.observe', { matter: optional(flag), ipv6Mostly: optional(flag) })),
     }),
   ),
-  log: optional(section('log', { level: optional(oneOf(LOG_LEVELS)) })),
+  log: optional(section('log', {
+    level: optional(oneOf(LOG_LEVELS)),
+    refusalWindowSeconds: optional(int(1, 3600)),
+  })),
 });
 
 /** A configuration file that passed the schema (addresses canonical, listen parsed, device defaults in). */

@@ -38,6 +38,9 @@
  * | `firewall.table` | `"homenet"` | the nftables table (family `inet`) the daemon owns; nothing else is touched |
  * | `firewall.enabled` | `true` | `false`: decide and journal only (no kernel changes; for development) |
  * | `journal.path` | `"<stateDir>/gateway.db"` | the SQLite journal; `null` keeps it in memory (nothing survives a restart) |
+ * | `journal.retentionSeconds` | `604800` (7 days) | history (decisions, ended needs, settled firewall intents) older than this is pruned while running; live needs and pending intents are never pruned |
+ * | `journal.maxBytes` | `16777216` (16 MiB) | bound on the journal database + WAL: the oldest history goes first once the database passes 3/4 of it (down to 60%), the WAL is limited to 1/8 and truncated at every prune. 16 MiB keeps the last ~4,000-5,000 UPnP open+close cycles of history (about 2.4 KiB each: the need, two decisions, two intents; weeks of a home's use), peaks at about 14 MB on disk, and fits the spare flash of small routers (1 MiB..1 TiB) |
+ * | `journal.pruneIntervalSeconds` | `300` | how often the daemon prunes on its timer (the journal also prunes itself every few hundred writes) |
  * | `admin.listen` | `"127.0.0.1:8780"` | admin API address (`host:port`, `[v6]:port`); `null` turns the API off |
  * | `admin.token` / `admin.tokenFile` | `tokenFile`: `"<stateDir>/admin-token"`, created if missing | the bearer token (at least 16 characters, no spaces), inline or read from a file (mode 0600 or stricter) |
  * | `admin.maxMessageBytes` | `65536` | largest HTTP body / WebSocket message (256..16777216) |
@@ -63,6 +66,7 @@
  * | `devices.observe.matter` | `false` | passive Matter mDNS watcher on the LAN interfaces: Matter devices are learned and isolated without being configured (see `lan-observation.ts`) |
  * | `devices.observe.ipv6Mostly` | `false` | IPv6-mostly detector on the first LAN interface: PREF64 / DNS64 facts, and hosts that accept DHCPv4 option 108 are IPv6-only |
  * | `log.level` | `"info"` | `debug`, `info`, `warn` or `error` |
+ * | `log.refusalWindowSeconds` | `60` | repeated refusals of one client for one reason are logged once per window, then as one line with a count |
  *
  * Used as a library, {@link parseGatewayConfig} finds nothing on the system:
  * interfaces not named are `lan0` / `wan0`, the journal path is
@@ -101,7 +105,15 @@ export interface GatewayConfig {
     readonly ipv4: { readonly source: 'interface' } | { readonly source: 'static'; readonly address: string };
   };
   readonly firewall: { readonly table: string; readonly enabled: boolean };
-  readonly journal: { readonly path: string | null };
+  readonly journal: {
+    readonly path: string | null;
+    /** History kept (decisions, ended needs, settled intents), seconds; default 7 days. */
+    readonly retentionSeconds?: number;
+    /** Bound on database + WAL, bytes; default 16 MiB. */
+    readonly maxBytes?: number;
+    /** The daemon's prune timer, seconds; default 300. */
+    readonly pruneIntervalSeconds?: number;
+  };
   readonly admin: {
     readonly listen: ListenAddress | null;
     /** The token itself (read from `tokenFile` when that was given). */
@@ -141,14 +153,23 @@ export interface GatewayConfig {
     // LAN observation (Matter mDNS watcher, IPv6-mostly detector): see lan-observation.ts.
     readonly observe: { readonly matter: boolean; readonly ipv6Mostly: boolean };
   };
-  readonly log: { readonly level: LogLevel };
+  readonly log: {
+    readonly level: LogLevel;
+    /** Repeated refusals (one client, one reason) are logged once per this window with a count; default 60. */
+    readonly refusalWindowSeconds?: number;
+  };
 }
 
 export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   lan: { interfaces: ['lan0'] },
   wan: { interface: 'wan0', ipv4: { source: 'interface' } },
   firewall: { table: 'homenet', enabled: true },
-  journal: { path: '/var/lib/homenet/gateway.db' },
+  journal: {
+    path: '/var/lib/homenet/gateway.db',
+    retentionSeconds: 7 * 86_400,
+    maxBytes: 16 * 1024 * 1024,
+    pruneIntervalSeconds: 300,
+  },
   admin: {
     listen: { host: '127.0.0.1', port: 8780 },
     maxMessageBytes: 65536,
@@ -166,7 +187,10 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   upnp: { enabled: true, httpPort: 5000, class: 'game-session', answerAfter: 'firewall', maxConnections: 128, maxConnectionsPerSource: 16 },
   leases: { capSeconds: {}, maxPinholes: 1024, maxPortMappings: 1024, maxPerClient: 64 },
   devices: { known: [], allow: [], watchNeighbours: true, observe: { matter: false, ipv6Mostly: false } },
-  log: { level: 'info' },
+  log: {
+    level: 'info',
+    refusalWindowSeconds: 60,
+  },
 };
 
 /**
@@ -232,7 +256,11 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
     lan: { interfaces: lanInterfaces },
     wan: { interface: wanInterface, ipv4 },
     firewall: { ...d.firewall, ...defined(file.firewall) },
-    journal: { path: file.journal?.path === undefined ? d.journal.path : file.journal.path },
+    journal: {
+      ...d.journal,
+      ...defined({ ...file.journal, path: undefined }),
+      path: file.journal?.path === undefined ? d.journal.path : file.journal.path,
+    },
     admin: {
       ...d.admin,
       ...defined({ ...adminIn, token: undefined, tokenFile: undefined, listen: undefined }),

@@ -48,6 +48,7 @@ import { GatewayNeeds, NeedChange } from './gateway-needs';
 import { IgdFront } from './igd-front';
 import { createNeedsDecider } from './needs-decider';
 import { createLogger, Logger } from './structured-log';
+import { RefusalLog } from './refusal-log';
 // LAN observation (devices.observe): Matter mDNS watcher and IPv6-mostly detector feeding the engine.
 import type { LanObservation, LanObserversConfig } from './lan-observation';
 
@@ -154,6 +155,9 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     const history = new DecisionHistory(config.admin.decisionsKept);
     for (const d of journal.recentDecisions(config.admin.decisionsKept)) history.push(d);
     const elog = log.child('engine');
+    // Refusals (denied / ineffective decisions) are logged once per (device, reason) per window, then counted.
+    const refusals = new RefusalLog({ log: elog, windowMs: (config.log.refusalWindowSeconds ?? 60) * 1000, now });
+    cleanup.push(() => void refusals.flush(true));
     const subs = new Subscription();
     cleanup.push(() => subs.unsubscribe());
     let needs: GatewayNeeds | undefined;
@@ -175,7 +179,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
         journal.recordDecision(d);
         const reason = d.reasons[0];
         const fields = { needId: d.needId, deviceId: d.deviceId, verdict: d.verdict, cause: d.cause, rule: reason?.rule, code: reason?.code, ...(reason?.conflictsWith ? { conflictsWith: reason.conflictsWith } : {}), ...(reason?.detail ? { detail: reason.detail } : {}) };
-        if (d.verdict === 'denied' || d.verdict === 'ineffective') elog.info('decision', fields);
+        if (d.verdict === 'denied' || d.verdict === 'ineffective') refusals.refused('decision', d.deviceId, `${d.verdict} ${reason?.rule ?? ''}/${reason?.code ?? ''}`, fields);
         else if (elog.enabled('debug')) elog.debug('decision', fields);
         if (events$.observed) events$.next({ event: 'decision', data: d });
       }),
@@ -251,9 +255,28 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     const sweepMs = options.sweepMs ?? 1000;
     const sweeper = scheduler.schedule(function sweep(this: { schedule(state?: unknown, delay?: number): void }) {
       needs.sweep();
+      refusals.flush();
       this.schedule(undefined, sweepMs);
     }, sweepMs);
     fronts.push(() => sweeper.unsubscribe());
+
+    // Journal retention on a timer (the journal also prunes itself every few hundred writes).
+    if (journal.prune) {
+      const prune = () => {
+        try {
+          journal.prune?.();
+        } catch (error) {
+          dlog.warn('journal prune failed', { error: (error as Error).message });
+        }
+      };
+      const pruneMs = (config.journal.pruneIntervalSeconds ?? 300) * 1000;
+      prune();
+      const pruner = scheduler.schedule(function pruneJournal(this: { schedule(state?: unknown, delay?: number): void }) {
+        prune();
+        this.schedule(undefined, pruneMs);
+      }, pruneMs);
+      fronts.push(() => pruner.unsubscribe());
+    }
 
     let neighbourTimer: NodeJS.Timeout | undefined;
     if (readNeighbours) {
@@ -330,14 +353,19 @@ function defaultJournal(config: GatewayConfig, log: Logger, now: () => number): 
   }
   const { openSqliteGatewayJournal } = require('./sqlite-gateway-journal') as typeof import('./sqlite-gateway-journal');
   try {
-    return openSqliteGatewayJournal(config.journal.path, log, now);
+    return openSqliteGatewayJournal(config.journal.path, log, now, journalOptions(config));
   } catch (error) {
     // In the esbuild bundle (dist/homenet.js) better-sqlite3 cannot find its native addon:
     // load the compiled tree's journal instead, which requires it from node_modules.
     const compiled = /bindings file|better_sqlite3\.node/.test((error as Error).message) ? compiledModule('plugin/gateway/sqlite-gateway-journal.js') : undefined;
     if (!compiled) throw error;
-    return (require(compiled) as typeof import('./sqlite-gateway-journal')).openSqliteGatewayJournal(config.journal.path, log, now);
+    return (require(compiled) as typeof import('./sqlite-gateway-journal')).openSqliteGatewayJournal(config.journal.path, log, now, journalOptions(config));
   }
+}
+
+/** The journal's retention from the config (defaults: 7 days, 16 MiB). */
+function journalOptions(config: GatewayConfig): { retention: { maxAgeMs: number; maxBytes: number } } {
+  return { retention: { maxAgeMs: (config.journal.retentionSeconds ?? 7 * 86_400) * 1000, maxBytes: config.journal.maxBytes ?? 16 * 1024 * 1024 } };
 }
 
 /** A file of the compiled tree (`<repo>/dist/<path>`), found from wherever this code runs (bundle or tree). */
@@ -369,7 +397,8 @@ function defaultNeighbourReader(config: GatewayConfig): () => Promise<Neighbour[
 
 async function defaultIgdFront(decider: GatewayDecider, config: GatewayConfig, log: Logger): Promise<IgdFront> {
   const { startIgdFront, stableUuid } = require('./igd-front') as typeof import('./igd-front');
-  return startIgdFront({ decider, lanInterfaces: config.lan.interfaces, httpPort: config.upnp.httpPort, connectionLimits: config.upnp, uuid: stableUuid(`homenet:${config.firewall.table}:${config.lan.interfaces.join(',')}`), log });
+  return startIgdFront({ decider, lanInterfaces: config.lan.interfaces, httpPort: config.upnp.httpPort, connectionLimits: config.upnp, uuid: stableUuid(`homenet:${config.firewall.table}:${config.lan.interfaces.join(',')}`), log,
+    refusalWindowMs: (config.log.refusalWindowSeconds ?? 60) * 1000 });
 }
 
 async function defaultAdminApi(services: GatewayDaemonServices, config: GatewayConfig, log: Logger): Promise<{ address: { host: string; port: number }; stop(): Promise<void> }> {

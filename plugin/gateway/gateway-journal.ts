@@ -59,6 +59,8 @@ export interface GatewayJournal {
   /** ...and settled after. */
   markApplied?(keys: readonly string[]): void;
   markFailed?(key: string, detail: string): void;
+  /** Optional: applies the journal's retention now (the daemon calls it on a timer). Never removes live needs or pending intents. */
+  prune?(): unknown;
   close(): void;
 }
 

@@ -27,6 +27,7 @@ import { Ipv4SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv4
 import { Ipv6SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv6-responder-transport';
 import { SsdpResponder } from '../../adapters/upnp/server/ssdp-responder';
 import { Logger } from './structured-log';
+import { RefusalLog } from './refusal-log';
 import { isLinkLocalIpv6 } from '../../policies/model/address';
 
 export interface IgdFront {
@@ -55,6 +56,8 @@ export interface IgdFrontOptions {
   readonly peerAddress?: (socket: net.Socket) => string | undefined;
   /** How often the LAN addresses are re-read to follow renumbering (default 2000 ms; 0 = never). */
   readonly addressCheckIntervalMs?: number;
+  /** Refused controls are logged once per (requester, code) per this window, then counted (default 60 s). */
+  readonly refusalWindowMs?: number;
 }
 
 /** A stable UUID derived from a seed (e.g. the firewall table and LAN interfaces). */
@@ -109,6 +112,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
   const igd = defineIgdDevice({ uuid: options.uuid, friendlyName: 'homenet gateway' });
   const log = options.log;
   const quirksSeen = new QuirkMemory();
+  const refusals = new RefusalLog({ log, windowMs: options.refusalWindowMs ?? 60_000, now: Date.now });
   const serverFor = (address: { host: string; port: number }) => createIgdHttpServer({
     igd,
     decider: options.decider,
@@ -120,7 +124,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
       for (const quirk of entry.quirks ?? []) {
         if (quirksSeen.first(entry.requester.address, quirk)) log.info('client quirk accepted', { requester: entry.requester.address, quirk, action: entry.action });
       }
-      if (entry.code !== undefined) log.info('control refused', { ...fields, code: entry.code, refusedBy: entry.refusedBy, detail: entry.detail });
+      if (entry.code !== undefined) refusals.refused('control refused', entry.requester.address, `${entry.action} ${entry.code} ${entry.refusedBy ?? ''}`, { ...fields, code: entry.code, refusedBy: entry.refusedBy, detail: entry.detail });
       else if (log.enabled('debug')) log.debug('control', fields);
     },
     onError: (error) => log.warn('igd http problem', { error: error.message }),
@@ -186,6 +190,8 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
   const interval = options.addressCheckIntervalMs ?? 2000;
   const timer = interval > 0 ? setInterval(() => void followAddresses(), interval) : undefined;
   timer?.unref();
+  const flusher = setInterval(() => refusals.flush(), Math.min(options.refusalWindowMs ?? 60_000, 10_000));
+  flusher.unref();
   let ssdp: SsdpResponder | undefined;
   if (options.ssdp !== false) {
     const onError = (error: Error) => log.warn('ssdp problem', { error: error.message });
@@ -203,6 +209,7 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
     } catch (error) {
       if (timer) clearInterval(timer);
       await closeAll();
+      clearInterval(flusher);
       throw error;
     }
   }
@@ -217,6 +224,8 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
       // byebye first, while the HTTP side still answers.
       await ssdp?.stop().catch((error: unknown) => log.warn('ssdp byebye failed', { error: String(error) }));
       await closeAll();
+      clearInterval(flusher);
+      refusals.flush(true);
       log.info('igd front stopped', { byebye: ssdp?.counters.byebye ?? 0 });
     },
   };

@@ -12,11 +12,17 @@
  * const journal = openSqliteGatewayJournal('/var/lib/homenet/gateway.db', log, Date.now);
  * journal.liveNeeds(Date.now()); // the needs to re-seed the engine with
  * ```
+ *
+ * With a retention (`journal.retentionSeconds`, `journal.maxBytes`) history
+ * is pruned while running: after every few hundred writes by the journal
+ * itself, and on the daemon's timer through {@link GatewayJournal.prune}.
+ * The highest pinhole UniqueID is kept as a high-water mark, so pruning the
+ * ended needs that carried it never lets an id be handed out twice.
  */
 import type { Action } from '../../policies/model/action';
 import type { Decision } from '../../policies/model/decision';
 import type { NeedRequest } from '../../policies/model/need';
-import { Journal, openJournal, Recovery } from './journal';
+import { Journal, JournalRetention, openJournal, PruneReport, Recovery } from './journal';
 import { GatewayJournal, JournaledNeed, NeedSource } from './gateway-journal';
 import { Logger } from './structured-log';
 
@@ -37,8 +43,16 @@ export interface SqliteGatewayJournal extends GatewayJournal {
   readonly recovery: Recovery;
 }
 
-export function openSqliteGatewayJournal(path: string, log: Logger, clock: () => number = Date.now): SqliteGatewayJournal {
-  const journal = openJournal({ path, clock });
+/** Options of {@link openSqliteGatewayJournal} beyond the path. */
+export interface SqliteGatewayJournalOptions {
+  /** What history to keep; without it nothing is pruned. */
+  readonly retention?: JournalRetention;
+}
+
+const UNIQUE_ID_MARK = 'pinhole-unique-id';
+
+export function openSqliteGatewayJournal(path: string, log: Logger, clock: () => number = Date.now, options: SqliteGatewayJournalOptions = {}): SqliteGatewayJournal {
+  const journal = openJournal({ path, clock, ...(options.retention ? { retention: options.retention } : {}), onWarning: (message) => log.warn(message) });
   const recovery = journal.recover();
   log.info('journal opened', {
     path,
@@ -49,7 +63,7 @@ export function openSqliteGatewayJournal(path: string, log: Logger, clock: () =>
     expired: recovery.expired.length,
     orphaned: recovery.orphaned.length,
   });
-  let highestUniqueId = 0;
+  let highestUniqueId = journal.mark(UNIQUE_ID_MARK);
   for (const n of journal.needs({ includeEnded: true })) {
     const u = (n.request as StoredRequest).homenetGateway?.uniqueId;
     if (u !== undefined && u > highestUniqueId) highestUniqueId = u;
@@ -93,7 +107,10 @@ export function openSqliteGatewayJournal(path: string, log: Logger, clock: () =>
       };
       const stored: StoredRequest = { ...need.request, homenetGateway: meta };
       journal.saveNeed(stored);
-      if (need.uniqueId !== undefined && need.uniqueId > highestUniqueId) highestUniqueId = need.uniqueId;
+      if (need.uniqueId !== undefined && need.uniqueId > highestUniqueId) {
+        highestUniqueId = need.uniqueId;
+        journal.raiseMark(UNIQUE_ID_MARK, highestUniqueId);
+      }
     },
     endNeed(id, _at, cause) {
       journal.endNeed(id, cause);
@@ -113,6 +130,11 @@ export function openSqliteGatewayJournal(path: string, log: Logger, clock: () =>
     },
     markFailed(key: string, detail: string) {
       journal.markFailed(key, detail);
+    },
+    prune(): PruneReport {
+      const report = journal.prune();
+      if (report.decisions + report.needs + report.intents > 0) log.info('journal pruned', { ...report });
+      return report;
     },
     close() {
       journal.close();

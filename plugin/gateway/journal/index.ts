@@ -3,16 +3,26 @@
  * leases, append-only decisions and write-ahead intents, so a `kill -9` at
  * any moment is recovered by {@link Journal.recover}.
  *
+ * Bounded on disk (`retention`): decisions, ended needs and settled intents
+ * older than `maxAgeMs` are pruned, and beyond `maxBytes` (database + WAL)
+ * the oldest of them go first; live needs, pending intents and grants are
+ * never pruned, so recovery is unchanged. Pruning runs every few hundred
+ * writes and on the daemon's timer; pages are given back (incremental
+ * auto_vacuum) and the WAL is truncated (`wal_checkpoint(TRUNCATE)`,
+ * `journal_size_limit`). The files (database, WAL, SHM) are 0600 in a 0700
+ * directory: a directory others can write to is refused, one they can read is
+ * warned about.
+ *
  * @example
  * ```ts
  * import { openJournal, desiredEntries } from './plugin/gateway/journal';
- * const journal = openJournal({ path: 'state/journal.db', clock: Date.now });
+ * const journal = openJournal({ path: 'state/journal.db', clock: Date.now, retention: { maxAgeMs: 7 * 86_400_000, maxBytes: 16 << 20 } });
  * const recovery = journal.recover();
  * await firewall.reconcile(desiredEntries(recovery.grants));
  * ```
  */
 export { openJournal } from './journal';
-export type { Journal, JournalOptions } from './journal';
+export type { Journal, JournalOptions, JournalRetention, PruneReport } from './journal';
 export { desiredEntries } from './firewall-desired';
 export { JournalInputError, JournalOpenError } from './journal-errors';
 export type { JournalDecision, JournalGrant, JournalIntent, JournalNeed, Recovery, IntentState } from './journal-types';

@@ -1,8 +1,8 @@
-/** The journal file cannot be used: not SQLite, damaged, another program's, or from a newer homenet. Names the file. */
+/** The journal file cannot be used: not SQLite, damaged, another program's, from a newer homenet, or in a directory others can write to. Names the file. */
 export class JournalOpenError extends Error {
   constructor(
     readonly path: string,
-    readonly reason: 'corrupt' | 'foreign' | 'newer-schema' | 'io',
+    readonly reason: 'corrupt' | 'foreign' | 'newer-schema' | 'io' | 'insecure',
     detail: string,
   ) {
     super(`journal ${path}: ${detail}`);

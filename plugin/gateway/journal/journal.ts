@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Action } from '../../../policies/model/action';
 import type { Decision } from '../../../policies/model/decision';
@@ -19,6 +19,39 @@ export interface JournalOptions {
    * (WAL, synchronous=NORMAL). `full`: also a power cut (an fsync per commit).
    */
   readonly durability?: 'normal' | 'full';
+  /** What {@link Journal.prune} keeps; without it nothing is ever pruned. */
+  readonly retention?: JournalRetention;
+  /** Receives what is worth telling but does not stop the journal (a directory others can read, permissions tightened). */
+  readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * How much history the journal keeps. History is decisions, ended needs and
+ * settled intents; live needs, pending intents and grants are state and are
+ * never pruned, whatever their age or size.
+ */
+export interface JournalRetention {
+  /** History older than this (by when it was written, ended or recorded) is removed. */
+  readonly maxAgeMs: number;
+  /**
+   * Bound on the database plus its WAL, in bytes: the oldest history goes
+   * first until the database is back under 60% of it; the WAL is checkpointed
+   * and truncated at every prune and limited to 1/8 of it.
+   */
+  readonly maxBytes: number;
+  /** {@link Journal.prune} runs by itself after this many writes (default: one per 16 KiB of `maxBytes`, 64..1024). */
+  readonly pruneEveryWrites?: number;
+}
+
+/** What one {@link Journal.prune} removed, and the files' size after it. */
+export interface PruneReport {
+  readonly decisions: number;
+  readonly needs: number;
+  readonly intents: number;
+  /** Database + WAL bytes after the prune (0 for `:memory:`). */
+  readonly bytes: number;
+  /** Whether the size bound (not only age) made it remove history. */
+  readonly bySize: boolean;
 }
 
 /** The gateway's crash-safe memory: see {@link openJournal}. */
@@ -63,6 +96,20 @@ export interface Journal {
   recover(): Recovery;
   /** Deletes settled intents recorded before `before` (ms); returns how many. */
   pruneIntents(before: number): number;
+  /**
+   * Applies the retention (see {@link JournalRetention}): history older than
+   * `maxAgeMs`, then the oldest history while the database is over its size
+   * share; frees the pages (incremental vacuum) and truncates the WAL. Never
+   * touches a live need, a pending intent or a grant, so {@link recover} finds
+   * the same state before and after. A no-op without a retention.
+   */
+  prune(): PruneReport;
+  /** Database + WAL bytes on disk now (0 for `:memory:`). */
+  sizeOnDisk(): number;
+  /** A named high-water mark that outlives pruned rows (0 when never set). */
+  mark(name: string): number;
+  /** Raises mark `name` to `value` (never lowers it). */
+  raiseMark(name: string, value: number): void;
   close(): void;
 }
 
@@ -170,6 +217,52 @@ function checkFile(path: string): void {
   if (head.toString('latin1') !== SQLITE_MAGIC) throw new JournalOpenError(path, 'corrupt', 'is not an SQLite database (bad header); move it away or point the journal elsewhere');
 }
 
+/**
+ * The directory and files' permissions: journal files hold MACs, addresses
+ * and the history of who opened what, so they are 0600 in a 0700 directory.
+ * A missing directory is created 0700. An existing directory others can
+ * **write** to is refused (anyone there could replace the journal or plant its
+ * WAL); one they can only read or search is warned about (the files are 0600
+ * whatever the directory, so only names and sizes show), because state
+ * directories made 0755 by earlier versions must keep working.
+ */
+function secureLocation(path: string, warn: (message: string) => void): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  } else {
+    const mode = statSync(dir).mode & 0o777;
+    if (mode & 0o022) {
+      throw new JournalOpenError(path, 'insecure', `its directory ${dir} is writable by group or others (mode ${mode.toString(8).padStart(4, '0')}): anyone there could replace the journal; run chmod 700 ${dir} or use another directory`);
+    }
+    if (mode & 0o055) warn(`journal directory ${dir} is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); the journal files are 0600, but chmod 700 ${dir} hides their names too`);
+  }
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  tighten(path, warn);
+}
+
+/** Makes `file` 0600 if it exists and is more open (SQLite gives its WAL and SHM the database's mode). */
+function tighten(file: string, warn: (message: string) => void): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return;
+  }
+  if ((mode & 0o077) === 0) return;
+  chmodSync(file, 0o600);
+  warn(`journal file ${file} was mode ${mode.toString(8).padStart(4, '0')}; now 0600`);
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
 function migrate(db: Database.Database, path: string, now: number): void {
   const appId = db.pragma('application_id', { simple: true }) as number;
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((t) => t.name);
@@ -215,21 +308,42 @@ export function openJournal(options: JournalOptions): Journal {
   const { path, clock } = options;
   if (typeof path !== 'string' || path === '') throw new JournalInputError('journal path must be a non-empty string');
   if (typeof clock !== 'function') throw new JournalInputError('journal clock must be a function returning ms');
+  const retention = options.retention;
+  if (retention !== undefined) {
+    if (!(retention.maxAgeMs > 0)) throw new JournalInputError(`journal retention maxAgeMs must be positive, got ${retention.maxAgeMs}`);
+    if (!Number.isInteger(retention.maxBytes) || retention.maxBytes < 64 * 1024) throw new JournalInputError(`journal retention maxBytes must be a whole number of at least 65536, got ${retention.maxBytes}`);
+  }
+  const warn = options.onWarning ?? (() => undefined);
+  const onDisk = path !== ':memory:';
   checkFile(path);
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // Warnings about the location are told once the database opened (a caller that retries elsewhere is not told twice).
+  const locationWarnings: string[] = [];
+  if (onDisk) secureLocation(path, (m) => locationWarnings.push(m));
   let db: Database.Database;
+  let rebuild = false;
   try {
     db = new Database(path);
+    locationWarnings.forEach(warn);
   } catch (e) {
     throw new JournalOpenError(path, 'io', `cannot be opened: ${(e as Error).message}`);
   }
   try {
+    // Before any table exists (a new file): freed pages can be given back to the file system.
+    db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
     const check = db.pragma('quick_check', { simple: true }) as string;
     if (check !== 'ok') throw new JournalOpenError(path, 'corrupt', `is damaged: ${check}`);
     migrate(db, path, clock());
+    if (retention !== undefined) {
+      // An older journal made without auto_vacuum is rebuilt once, by the first prune (after its deletes: less to copy).
+      rebuild = (db.pragma('auto_vacuum', { simple: true }) as number) !== 2;
+      const walBytes = Math.floor(retention.maxBytes / 8);
+      db.pragma(`journal_size_limit = ${walBytes}`);
+      db.pragma(`wal_autocheckpoint = ${Math.max(4, Math.floor(walBytes / 2 / (db.pragma('page_size', { simple: true }) as number)))}`);
+    }
+    if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) tighten(f, warn);
   } catch (e) {
     db.close();
     if (e instanceof JournalOpenError) throw e;
@@ -273,11 +387,102 @@ export function openJournal(options: JournalOptions): Journal {
     grants: db.prepare('SELECT * FROM grants ORDER BY id'),
     pending: db.prepare("SELECT * FROM intents WHERE state = 'pending' ORDER BY id"),
     decisions: db.prepare('SELECT * FROM decisions WHERE seq > ? AND (? IS NULL OR need_id = ?) ORDER BY seq LIMIT ?'),
-    lastDecision: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM decisions'),
+    // The sequence, not MAX(seq): retention may have removed every decision.
+    lastDecision: db.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'decisions'), 0) AS seq"),
     expiredGrants: db.prepare('SELECT id FROM grants WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     orphanGrants: db.prepare('SELECT g.id FROM grants g LEFT JOIN needs n ON n.id = g.need_id WHERE n.id IS NULL OR n.ended_at IS NOT NULL'),
     prune: db.prepare("DELETE FROM intents WHERE state != 'pending' AND recorded_at < ?"),
+    // Retention. Decisions go from the oldest end only (the schema's trigger refuses anything else).
+    pruneOldDecisions: db.prepare(
+      `DELETE FROM decisions WHERE seq < COALESCE((SELECT seq FROM decisions WHERE recorded_at >= @before ORDER BY seq LIMIT 1), (SELECT MAX(seq) + 1 FROM decisions))
+         AND seq < (SELECT MIN(seq) FROM decisions) + @limit`,
+    ),
+    pruneFirstDecisions: db.prepare('DELETE FROM decisions WHERE seq < (SELECT MIN(seq) FROM decisions) + ?'),
+    // An ended need still owning a grant or named by a pending intent is state, not history.
+    pruneNeeds: db.prepare(
+      `DELETE FROM needs WHERE id IN (SELECT n.id FROM needs n WHERE n.ended_at IS NOT NULL AND n.ended_at < @before
+         AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.need_id = n.id)
+         AND NOT EXISTS (SELECT 1 FROM intents i WHERE i.need_id = n.id AND i.state = 'pending')
+         ORDER BY n.ended_at LIMIT @limit)`,
+    ),
+    pruneIntentsOldest: db.prepare("DELETE FROM intents WHERE id IN (SELECT id FROM intents WHERE state != 'pending' AND recorded_at < @before ORDER BY recorded_at LIMIT @limit)"),
+    countHistory: db.prepare(
+      `SELECT (SELECT COUNT(*) FROM decisions) AS decisions, (SELECT COUNT(*) FROM needs WHERE ended_at IS NOT NULL) AS needs,
+         (SELECT COUNT(*) FROM intents WHERE state != 'pending') AS intents`,
+    ),
+    mark: db.prepare('SELECT value FROM marks WHERE name = ?'),
+    raiseMark: db.prepare('INSERT INTO marks (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)'),
   };
+
+  /** Bytes of pages holding data (the file minus its free pages). */
+  function liveBytes(): number {
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    return ((db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number)) * pageSize;
+  }
+
+  function sizeOnDisk(): number {
+    return onDisk ? fileSize(path) + fileSize(`${path}-wal`) : 0;
+  }
+
+  /** Deletes in batches so no single transaction holds the event loop long; returns rows removed. */
+  function drain(step: () => number): number {
+    let total = 0;
+    for (;;) {
+      const n = step();
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  const BATCH = 5000;
+  let writesSincePrune = 0;
+  const pruneEvery = retention?.pruneEveryWrites ?? Math.min(1024, Math.max(64, Math.floor((retention?.maxBytes ?? 0) / 16384)));
+
+  function prune(): PruneReport {
+    if (retention === undefined || !db.open) return { decisions: 0, needs: 0, intents: 0, bytes: sizeOnDisk(), bySize: false };
+    writesSincePrune = 0;
+    const before = clock() - retention.maxAgeMs;
+    let decisions = drain(() => s.pruneOldDecisions.run({ before, limit: BATCH }).changes);
+    let needs = drain(() => s.pruneNeeds.run({ before, limit: BATCH }).changes);
+    let intents = drain(() => s.pruneIntentsOldest.run({ before, limit: BATCH }).changes);
+    // The size bound: the database's share is 3/4 of maxBytes (the WAL's 1/8, plus a transaction's worth);
+    // once over it, the oldest history goes until the data is under 60% of maxBytes.
+    const share = Math.floor(retention.maxBytes * 0.75);
+    const target = Math.floor(retention.maxBytes * 0.6);
+    let bySize = false;
+    for (let round = 0; round < 16; round++) {
+      const live = liveBytes();
+      if (live <= (round === 0 ? share : target)) break;
+      bySize = true;
+      const fraction = Math.min(1, (live - target) / live + 0.02);
+      const counts = s.countHistory.get() as { decisions: number; needs: number; intents: number };
+      const take = (n: number) => Math.ceil(n * fraction);
+      if (counts.decisions + counts.needs + counts.intents === 0) break;
+      const removed = db.transaction(() => {
+        const d = counts.decisions > 0 ? s.pruneFirstDecisions.run(take(counts.decisions)).changes : 0;
+        const n = s.pruneNeeds.run({ before: Number.MAX_SAFE_INTEGER, limit: take(counts.needs) }).changes;
+        const i = s.pruneIntentsOldest.run({ before: Number.MAX_SAFE_INTEGER, limit: take(counts.intents) }).changes;
+        return { d, n, i };
+      })();
+      decisions += removed.d;
+      needs += removed.n;
+      intents += removed.i;
+      if (removed.d + removed.n + removed.i === 0) break; // what is left is state
+    }
+    if (rebuild) {
+      db.exec('VACUUM'); // auto_vacuum = INCREMENTAL (set at open) takes effect
+      rebuild = false;
+    } else if (decisions + needs + intents > 0) db.pragma('incremental_vacuum');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) tighten(f, warn);
+    return { decisions, needs, intents, bytes: sizeOnDisk(), bySize };
+  }
+
+  /** Counts a write; every `pruneEvery` writes the retention runs. */
+  function wrote(): void {
+    if (retention === undefined) return;
+    if (++writesSincePrune >= pruneEvery) prune();
+  }
 
   function actionOf(a: Action): Action {
     if (!a || typeof a.key !== 'string' || a.key === '') throw new JournalInputError('intent action has no key');
@@ -338,27 +543,35 @@ export function openJournal(options: JournalOptions): Journal {
       if (!request || typeof request.id !== 'string' || request.id === '') throw new JournalInputError('need has no id');
       if (!request.requester || typeof request.requester.deviceId !== 'string') throw new JournalInputError(`need ${request.id}: requester.deviceId is required`);
       s.saveNeed.run({ id: request.id, device: request.requester.deviceId, request: JSON.stringify(request), at: clock() });
+      wrote();
     },
     endNeed(needId, reason) {
       s.endNeed.run(clock(), reason, needId);
+      wrote();
     },
     appendDecision(d) {
       if (!d || d.type !== 'decision' || typeof d.needId !== 'string') throw new JournalInputError('appendDecision takes an engine decision');
-      return Number(s.appendDecision.run(d.seq, d.at, clock(), d.needId, d.verdict, JSON.stringify(d)).lastInsertRowid);
+      const seq = Number(s.appendDecision.run(d.seq, d.at, clock(), d.needId, d.verdict, JSON.stringify(d)).lastInsertRowid);
+      wrote();
+      return seq;
     },
     recordIntent(action) {
       writeIntent(actionOf(action), clock());
+      wrote();
     },
     recordIntents: (actions) => {
       const checked = actions.map(actionOf);
       const at = clock();
       db.transaction(() => checked.forEach((a) => writeIntent(a, at)))();
+      wrote();
     },
     markApplied(key, ids) {
       db.transaction(() => applied(key, ids))();
+      wrote();
     },
     markAppliedMany(keys) {
       db.transaction(() => keys.forEach((k) => applied(k)))();
+      wrote();
     },
     markFailed(key, detail) {
       const row = s.intentByKey.get(key) as IntentRow | undefined;
@@ -423,6 +636,15 @@ export function openJournal(options: JournalOptions): Journal {
     },
     pruneIntents(before) {
       return s.prune.run(before).changes;
+    },
+    prune,
+    sizeOnDisk,
+    mark(name) {
+      return (s.mark.get(name) as { value: number } | undefined)?.value ?? 0;
+    },
+    raiseMark(name, value) {
+      if (!Number.isSafeInteger(value)) throw new JournalInputError(`mark ${name}: ${value} is not a whole number`);
+      s.raiseMark.run(name, value);
     },
     close() {
       if (db.open) db.close();

@@ -75,6 +75,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'retention: decisions trimmed from the oldest end only; high-water marks that outlive pruned rows',
+    up(db) {
+      db.exec(`
+        DROP TRIGGER decisions_append_only_delete;
+        CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
+          WHEN OLD.seq > (SELECT MIN(seq) FROM decisions)
+          BEGIN SELECT RAISE(ABORT, 'decisions are append-only (retention trims the oldest only)'); END;
+        CREATE INDEX needs_ended ON needs(ended_at) WHERE ended_at IS NOT NULL;
+        CREATE INDEX intents_recorded ON intents(recorded_at);
+        CREATE INDEX intents_pending_need ON intents(need_id) WHERE state = 'pending';
+        CREATE TABLE marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

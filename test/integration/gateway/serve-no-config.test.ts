@@ -58,7 +58,7 @@ describeInLab('homenet serve --mode gateway with no config file (issue 8 item 13
     expect(printed.config.wan).toEqual({ interface: 'wan0', ipv4: { source: 'interface' } });
     expect(printed.config.lan).toEqual({ interfaces: ['lan0'] });
     expect(printed.config.stateDir).toBe('/var/lib/homenet');
-    expect(printed.config.journal).toEqual({ path: '/var/lib/homenet/gateway.db' });
+    expect(printed.config.journal).toEqual({ path: '/var/lib/homenet/gateway.db', retentionSeconds: 604_800, maxBytes: 16 * 1024 * 1024, pruneIntervalSeconds: 300 });
     expect(printed.config.admin).toMatchObject({ tokenFile: '/var/lib/homenet/admin-token', token: expect.stringMatching(/^\(redacted/), listen: { host: '127.0.0.1', port: 8780 } });
     expect(printed.config.upnp).toEqual({ enabled: true, httpPort: 5000, class: 'game-session', answerAfter: 'firewall', maxConnections: 128, maxConnectionsPerSource: 16 });
     const withStateDir = await homenetIn(lab!, 'router', ['serve', '--mode', 'gateway', '--check', '--state-dir', stateDir]);

@@ -113,7 +113,7 @@ describe('gateway configuration', () => {
         token: { origin: 'inline' },
       });
       expect(printed.config.upnp).toEqual({ ...DEFAULT_GATEWAY_CONFIG.upnp, httpPort: 5555 });
-      expect(printed.config.journal).toEqual({ path: join(dir, 'state', 'gateway.db') });
+      expect(printed.config.journal).toEqual({ ...DEFAULT_GATEWAY_CONFIG.journal, path: join(dir, 'state', 'gateway.db') });
       expect(printed.config.admin).toMatchObject({ listen: { host: '127.0.0.1', port: 8780 }, token: '(redacted)', maxConnections: 32 });
       expect(out.join('\n')).not.toContain('a-secret-token-0123456789');
       expect(existsSync(join(dir, 'state'))).toBe(false);

@@ -51,7 +51,8 @@ describe('journal', () => {
       const db = new Database(join(dir, 'j.db'), { readonly: true });
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('application_id', { simple: true })).toBe(0x686e6a31);
-      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: SCHEMA_VERSION }]);
+      expect(db.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
+      expect(db.pragma('auto_vacuum', { simple: true })).toBe(2); // incremental: pruning can shrink the file
       db.close();
       journal = open();
     });
@@ -105,7 +106,7 @@ describe('journal', () => {
       const db = new Database(join(dir, 'j.db'));
       db.prepare('INSERT INTO schema_version VALUES (99, ?, 0)').run('future');
       db.close();
-      expect(() => open()).toThrow(/schema version 99; this homenet knows up to 1/);
+      expect(() => open()).toThrow(new RegExp(`schema version 99; this homenet knows up to ${SCHEMA_VERSION}`));
       journal = open(join(dir, 'other.db'));
     });
 
@@ -152,11 +153,15 @@ describe('journal', () => {
       expect(journal.decisions({ limit: 1 })[0].body).toEqual(decision('n1', 7));
     });
 
-    it('is append-only', () => {
+    it('is append-only: only the oldest end can be trimmed (retention)', () => {
       journal.appendDecision(decision('n1', 1));
+      journal.appendDecision(decision('n1', 2));
+      journal.appendDecision(decision('n1', 3));
       journal.close();
       const db = new Database(join(dir, 'j.db'));
-      expect(() => db.prepare('DELETE FROM decisions').run()).toThrow('decisions are append-only');
+      expect(() => db.prepare('DELETE FROM decisions WHERE seq = 2').run()).toThrow('decisions are append-only');
+      expect(() => db.prepare('DELETE FROM decisions WHERE seq >= 2').run()).toThrow('decisions are append-only');
+      expect(db.prepare('DELETE FROM decisions WHERE seq <= 2').run().changes).toBe(2);
       expect(() => db.prepare("UPDATE decisions SET verdict = 'denied'").run()).toThrow('decisions are append-only');
       db.close();
       journal = open();

@@ -6,6 +6,9 @@
  * `N need` (saved), `A key grant op lease` (applied), `E need` (ended).
  *
  * Usage: node crash-writer.js DB ROUND SEED [NETNS]
+ * With HN_CRASH_RETENTION_BYTES set, the journal prunes as it writes (history
+ * older than 100 ms, that many bytes, a prune every 7 writes), so kills also
+ * land in the middle of prunes.
  */
 import type { Action } from '../../../../policies/model/action';
 import { openJournal, desiredEntries } from '../../../../plugin/gateway/journal';
@@ -50,7 +53,8 @@ function act(op: Action['op'], needId: string, i: number, family: 'ipv4' | 'ipv6
 }
 
 async function main(): Promise<void> {
-  const journal = openJournal({ path: db, clock: Date.now });
+  const retentionBytes = process.env.HN_CRASH_RETENTION_BYTES;
+  const journal = openJournal({ path: db, clock: Date.now, ...(retentionBytes ? { retention: { maxAgeMs: 100, maxBytes: Number(retentionBytes), pruneEveryWrites: 7 } } : {}) });
   const fw: NftablesAdapter | undefined = netns ? createNftablesAdapter({ wanInterfaces: ['wan0'], netns }) : undefined;
   const recovery = journal.recover();
   if (fw) await fw.reconcile(desiredEntries(recovery.grants));
