@@ -12,3 +12,4 @@ export * from './pcp-answer-table';
 export * from './pcp-decider';
 export * from './pcp-listener';
 export * from './source-rate-limit';
+export * from './udp-pcp-server';
