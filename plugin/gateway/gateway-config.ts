@@ -51,7 +51,7 @@
  * | `pcp.enabled` | `true` | serve PCP and NAT-PMP on UDP `pcp.port` of the LAN addresses (one decision path with UPnP) |
  * | `pcp.port` | `5351` | the PCP / NAT-PMP server port (RFC 6887: 5351) |
  * | `pcp.controllers` | `[]` | LAN addresses allowed to map for another host (PCP THIRD_PARTY); empty: THIRD_PARTY is answered UNSUPP_OPTION |
- * | `pcp.requestsPerSecond` / `pcp.burst` | `10` / `20` | per-source request rate limit of the PCP listener |
+ * | `pcp.requestsPerSecond` / `pcp.burst` | `20` / `50` | per-source request rate limit of the PCP listener |
  * | `leases.capSeconds` | engine defaults | lease cap per class (`game-session`, `voice`, `service`, `admin`), 2..86400 |
  * | `leases.maxPinholes` / `leases.maxPortMappings` | `1024` / `1024` | table sizes (UPnP 728 / capacity rule beyond) |
  * | `leases.maxPerClient` | `64` | needs one LAN address may hold at once |
@@ -144,7 +144,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
     decisionsKept: 1000,
   },
   upnp: { enabled: true, httpPort: 5000, class: 'game-session', answerAfter: 'firewall' },
-  pcp: { enabled: true, port: 5351, controllers: [], requestsPerSecond: 10, burst: 20 },
+  pcp: { enabled: true, port: 5351, controllers: [], requestsPerSecond: 20, burst: 50 },
   leases: { capSeconds: {}, maxPinholes: 1024, maxPortMappings: 1024, maxPerClient: 64 },
   devices: { known: [], allow: [], watchNeighbours: true, observe: { matter: false, ipv6Mostly: false } },
   log: { level: 'info' },

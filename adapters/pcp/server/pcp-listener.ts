@@ -56,7 +56,7 @@ export interface PcpListenerOptions {
   readonly controllers: readonly string[];
   /** Milliseconds (rate limit). */
   readonly now: () => number;
-  /** Per-source rate limit (default burst 20, 10 per second). */
+  /** Per-source rate limit (default burst 50, 20 per second). */
   readonly rateLimit?: { readonly burst: number; readonly perSecond: number };
   readonly onEvent?: (event: PcpListenerEvent) => void;
 }
@@ -85,7 +85,7 @@ export class PcpListener {
   readonly counters: PcpListenerCounters = { received: 0, answered: 0, dropped: 0, rateLimited: 0 };
 
   constructor(private readonly options: PcpListenerOptions) {
-    this.limit = new SourceRateLimit({ burst: options.rateLimit?.burst ?? 20, perSecond: options.rateLimit?.perSecond ?? 10, now: options.now });
+    this.limit = new SourceRateLimit({ burst: options.rateLimit?.burst ?? 50, perSecond: options.rateLimit?.perSecond ?? 20, now: options.now });
     this.controllers = options.controllers.map((c) => {
       const canonical = canonicalAddress(c);
       if (canonical === undefined) throw new Error(`pcp controller '${c}' is not an IP address`);
