@@ -19,7 +19,7 @@ describeInLab('homenet gateway serves PCP and NAT-PMP (issue 10)', () => {
   let lab: LabHandle | undefined;
   let router: HomenetRouter;
   const clients: LabPcpClient[] = [];
-  const client = async (role: 'console' | 'plug', family: 'ipv4' | 'ipv6') => {
+  const client = async (role: 'console' | 'plug' | 'hub', family: 'ipv4' | 'ipv6') => {
     const c = await startLabPcpClient(lab!.plan, role, family);
     clients.push(c);
     return c;
@@ -74,6 +74,21 @@ describeInLab('homenet gateway serves PCP and NAT-PMP (issue 10)', () => {
     const line = log.split('\n').find((l) => l.includes('pcp map refused') && l.includes('5540'));
     expect(line).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ result: 2, code: 'matter-device-isolation', rule: 'matter-isolation' });
+  });
+
+  it('THIRD_PARTY from the hub (a configured controller) maps for the console: delivered; for the plug: NOT_AUTHORIZED; from the console: NOT_AUTHORIZED', async () => {
+    const hub = await client('hub', 'ipv6');
+    const console6 = lab!.plan.hosts.console.interfaces[0].ipv6.find((a) => a.kind === 'gua-stable')!.address;
+    const plug6 = lab!.plan.hosts.plug.interfaces[0].ipv6.find((a) => a.kind === 'gua-stable')!.address;
+    expect(await hub.command({ op: 'map', protocol: 'udp', internalPort: 40320, lifetime: 120, internalAddress: console6 })).toMatchObject({ ok: true });
+    expect((await probe(lab!, 'console', 'ipv6', 40320)).delivered).toBe(true);
+    expect(await hub.command({ op: 'delete', protocol: 'udp', internalPort: 40320 })).toMatchObject({ ok: true });
+    expect((await probe(lab!, 'console', 'ipv6', 40320)).delivered).toBe(false);
+    const forPlug = await hub.command({ op: 'map', protocol: 'udp', internalPort: 5541, lifetime: 120, internalAddress: plug6 });
+    expect(forPlug.error).toMatchObject({ resultCode: 2 });
+    const consoleClient = await client('console', 'ipv6');
+    const notController = await consoleClient.command({ op: 'map', protocol: 'udp', internalPort: 40321, lifetime: 120, internalAddress: plug6 });
+    expect(notController.error).toMatchObject({ resultCode: 2 });
   });
 
   it('a daemon restart keeps the epoch going (no false state loss); the journal deleted resets it; ANNOUNCE sent on start', async () => {
