@@ -27,6 +27,23 @@
  * - the answer carries the lifetime the engine granted and, for IPv4, the
  *   external port it assigned; every answer carries the epoch.
  *
+ * Deliberate differences from miniupnpd 2.3.1 (captures in
+ * `test/fixtures/miniupnpd-2.3.1/pcp`, replayed by
+ * `test/unit/pcp-server/pcp-compatibility.test.ts`; result codes all match):
+ *
+ * | case                          | miniupnpd 2.3.1                 | this gateway, and why |
+ * | ----------------------------- | ------------------------------- | --------------------- |
+ * | error lifetime                | 0                               | 30 s (short-lived codes) / 1800 s (others), as RFC 6887 7.4 asks |
+ * | MALFORMED_REQUEST header      | version byte 0                  | version 2 (a PCP answer; RFC 6887 8.3) |
+ * | lifetime below 120 s          | raised to its min_lifetime 120  | the engine's lease rule decides (granted as asked up to the class cap) |
+ * | lifetime above the cap        | its max_lifetime                | the engine's class cap (lease-policy), the granted value answered |
+ * | PEER                          | served (`--pcp-peer`)           | UNSUPP_OPCODE: the gateway keeps no PEER state |
+ * | FILTER                        | served                          | UNSUPP_OPTION (not implemented yet) |
+ * | THIRD_PARTY, option switched on | accepted from any LAN host    | only from `pcp.controllers`, else NOT_AUTHORIZED |
+ * | who may map                   | any LAN host                    | the engine's rules (Matter devices NOT_AUTHORIZED, per-client limit USER_EX_QUOTA, ...) |
+ * | requests per host             | unlimited                       | per-source token bucket (`pcp.requestsPerSecond` / `pcp.burst`), over it dropped |
+ * | nonce after a restart         | kept in its lease file          | not kept: the first request after a restart binds the mapping's nonce again |
+ *
  * @example
  * ```ts
  * const listener = new PcpListener({ decider, controllers: ['2001:db8:77::5'], now: Date.now });
