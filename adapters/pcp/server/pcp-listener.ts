@@ -94,7 +94,7 @@ function mappingKey(family: string, protocol: string, internalClient: string, in
 
 export class PcpListener {
   /** The nonce bound to each mapping made through this listener (PCP) — key: family, protocol, client, port. */
-  private readonly nonces = new Map<string, string>();
+  private readonly nonces = new Map<string, { readonly nonce: string; readonly until: number }>();
   /** NAT-PMP mappings per client, for "delete all" (internal port 0, lifetime 0). */
   private readonly natPmpMappings = new Map<string, Set<string>>();
   private readonly limit: SourceRateLimit;
@@ -130,6 +130,16 @@ export class PcpListener {
     if (answer === undefined) return this.drop();
     this.counters.answered++;
     return answer;
+  }
+
+  /** Binds `nonce` to the mapping for its lifetime; expired bindings are pruned as the table grows. */
+  private bindNonce(key: string, nonce: string, lifetime: number): void {
+    const now = this.options.now();
+    this.nonces.delete(key);
+    this.nonces.set(key, { nonce, until: now + lifetime * 1000 });
+    if (this.nonces.size > 1024 && this.nonces.size % 256 === 0) {
+      for (const [k, v] of this.nonces) if (v.until <= now) this.nonces.delete(k);
+    }
   }
 
   private drop(): undefined {
@@ -207,7 +217,8 @@ export class PcpListener {
     const key = mappingKey(family, protocol, internalClient, m.internalPort);
     const nonce = m.nonce.toString('hex');
     const bound = this.nonces.get(key);
-    if (bound !== undefined && bound !== nonce) return fail(PCP_RESULT.NOT_AUTHORIZED, 'the mapping belongs to another nonce (RFC 6887 11.3)', 0);
+    // A binding ends with the mapping's lifetime: an expired mapping's port is free for any nonce.
+    if (bound !== undefined && bound.until > this.options.now() && bound.nonce !== nonce) return fail(PCP_RESULT.NOT_AUTHORIZED, 'the mapping belongs to another nonce (RFC 6887 11.3)', 0);
     const externalAddress = family === 'ipv4' ? this.options.decider.externalIpv4() || '0.0.0.0' : internalClient;
     if (request.lifetime === 0) {
       await this.options.decider.unmap(ask);
@@ -222,7 +233,7 @@ export class PcpListener {
       this.options.onEvent?.({ kind: 'refused', via: 'pcp', sender, ask, answer });
       return encodePcpResponse({ opcode: 'map', resultCode: answer.pcp, lifetime: answer.errorLifetime, epoch, options: [], mapping: m });
     }
-    this.nonces.set(key, nonce);
+    this.bindNonce(key, nonce, result.lifetime);
     this.options.onEvent?.({ kind: 'mapped', via: 'pcp', sender, ask, lifetime: result.lifetime, externalPort: result.externalPort });
     const options: PcpResponse['options'] = [
       ...(thirdParty ? [{ type: 'third-party' as const, address: internalClient }] : []),

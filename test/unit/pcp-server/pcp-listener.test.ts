@@ -129,6 +129,16 @@ describe('PCP MAP', () => {
     expect((await ask(listener, mapRequest({ nonce: other }))).resultCode).toBe(0);
   });
 
+  it('the nonce binding ends with the granted lifetime: after it, another nonce may map the port', async () => {
+    const { listener, advance } = setup();
+    expect((await ask(listener, mapRequest({ lifetime: 60 }))).resultCode).toBe(0);
+    const other = Buffer.from('other-nonce!');
+    advance(59_000);
+    expect((await ask(listener, mapRequest({ nonce: other }))).resultCode).toBe(2);
+    advance(1_000);
+    expect((await ask(listener, mapRequest({ nonce: other }))).resultCode).toBe(0);
+  });
+
   it('deleting a mapping that does not exist is SUCCESS (RFC 6887 15)', async () => {
     const { listener } = setup();
     expect(await ask(listener, mapRequest({ lifetime: 0, port: 40999 }))).toMatchObject({ resultCode: 0, lifetime: 0 });
