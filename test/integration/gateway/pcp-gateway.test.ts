@@ -93,10 +93,15 @@ describeInLab('homenet gateway serves PCP and NAT-PMP (issue 10)', () => {
 
   it('a daemon restart keeps the epoch going (no false state loss); the journal deleted resets it; ANNOUNCE sent on start', async () => {
     const v6 = await client('console', 'ipv6');
+    const v4 = await client('console', 'ipv4');
     const before = (await v6.command({ op: 'announce' })) as unknown as { ok: boolean; epoch: number };
     expect(before.ok).toBe(true);
     await new Promise((r) => setTimeout(r, 1500));
+    const restartedAt = Date.now();
     router = await restartHomenetRouter(lab!.plan, router.process);
+    // The ANNOUNCE of the new start reaches the console's PCP client (224.0.0.1:5350).
+    const announced = await v4.waitForEvent((e) => e.event === 'announcement' && e.wallMs >= restartedAt, 5000);
+    expect(announced.epoch).toBeGreaterThanOrEqual(before.epoch + 1);
     const after = (await v6.command({ op: 'announce' })) as unknown as { epoch: number };
     expect(after.epoch).toBeGreaterThanOrEqual(before.epoch + 1);
     const log = await readFile(router.paths.log, 'utf8');
