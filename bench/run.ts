@@ -1,12 +1,13 @@
 /**
  * `npm run bench [-- NAME...]`: runs the benchmarks (all, or those named:
- * `upnp`, `policy`, `gateway`, `pcp`, `parsers`), printing numbers and ratios against a peer measured in the
+ * `upnp`, `policy`, `gateway`, `pcp`, `gateway-pcp`, `parsers`), printing numbers and ratios against a peer measured in the
  * same run.
  */
 import { benchPolicyEngine } from './policy-engine';
 import { benchUpnp } from './upnp';
 import { benchGateway } from './gateway';
 import { benchPcp } from './pcp';
+import { benchGatewayPcp } from './gateway-pcp';
 import { benchParsers } from './parsers';
 
 const SUITES: Record<string, (log: (line: string) => void) => Promise<void>> = {
@@ -14,6 +15,7 @@ const SUITES: Record<string, (log: (line: string) => void) => Promise<void>> = {
   policy: (log) => benchPolicyEngine(log),
   gateway: (log) => benchGateway(log),
   pcp: (log) => benchPcp(log),
+  'gateway-pcp': (log) => benchGatewayPcp(log),
   parsers: (log) => benchParsers(log),
 };
 

@@ -245,6 +245,16 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
       maxConnectionsPerSource: optional(int(1, 10_000)),
     }),
   ),
+  // PCP / NAT-PMP listener (adapters/pcp/server, plugin/gateway/pcp-front.ts).
+  pcp: optional(
+    section('pcp', {
+      enabled: optional(flag),
+      port: optional(int(1, 65535)),
+      controllers: optional(array(ipAddress(), 'a list of IP addresses')),
+      requestsPerSecond: optional(int(1, 100_000)),
+      burst: optional(int(1, 100_000)),
+    }),
+  ),
   leases: optional(
     section('leases', {
       capSeconds: optional(capSeconds),

@@ -57,6 +57,10 @@
  * | `upnp.class` | `"game-session"` | the class of needs made from UPnP requests (`game-session`, `voice`, `service`) |
  * | `upnp.maxConnections` / `upnp.maxConnectionsPerSource` | `128` / `16` | the IGD's HTTP connections at once / per source address; when full, the newest socket of the heaviest source makes room |
  * | `upnp.answerAfter` | `"firewall"` | answer a granted request once the kernel holds the entry (`"firewall"`), or once the need is journaled and granted (`"journal"`: faster; the kernel follows within milliseconds and a failure shows as a decision) |
+ * | `pcp.enabled` | `true` | serve PCP and NAT-PMP on UDP `pcp.port` of the LAN addresses (one decision path with UPnP) |
+ * | `pcp.port` | `5351` | the PCP / NAT-PMP server port (RFC 6887: 5351) |
+ * | `pcp.controllers` | `[]` | LAN addresses allowed to map for another host (PCP THIRD_PARTY); empty: THIRD_PARTY is answered UNSUPP_OPTION |
+ * | `pcp.requestsPerSecond` / `pcp.burst` | `20` / `50` | per-source request rate limit of the PCP listener |
  * | `leases.capSeconds` | engine defaults | lease cap per class (`game-session`, `voice`, `service`, `admin`), 2..86400 |
  * | `leases.maxPinholes` / `leases.maxPortMappings` | `1024` / `1024` | table sizes (UPnP 728 / capacity rule beyond) |
  * | `leases.maxPerClient` | `64` | needs one LAN address may hold at once |
@@ -140,6 +144,7 @@ export interface GatewayConfig {
     readonly maxConnections: number;
     readonly maxConnectionsPerSource: number;
   };
+  readonly pcp: { readonly enabled: boolean; readonly port: number; readonly controllers: readonly string[]; readonly requestsPerSecond: number; readonly burst: number };
   readonly leases: {
     readonly capSeconds: Partial<Record<NeedClass, number>>;
     readonly maxPinholes: number;
@@ -185,6 +190,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
     allowedOrigins: [],
   },
   upnp: { enabled: true, httpPort: 5000, class: 'game-session', answerAfter: 'firewall', maxConnections: 128, maxConnectionsPerSource: 16 },
+  pcp: { enabled: true, port: 5351, controllers: [], requestsPerSecond: 20, burst: 50 },
   leases: { capSeconds: {}, maxPinholes: 1024, maxPortMappings: 1024, maxPerClient: 64 },
   devices: { known: [], allow: [], watchNeighbours: true, observe: { matter: false, ipv6Mostly: false } },
   log: {
@@ -270,6 +276,7 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
       ...(adminIn.tokenFile !== undefined ? { tokenFile: adminIn.tokenFile } : {}),
     },
     upnp,
+    pcp: { ...d.pcp, ...defined(file.pcp) },
     leases,
     devices: {
       known: known.map((dev) => ({ id: dev.id, kind: dev.kind, ...(dev.mac !== undefined ? { mac: dev.mac } : {}), addresses: dev.addresses })),

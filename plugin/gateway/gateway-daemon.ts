@@ -46,6 +46,7 @@ import { DesiredEntry, GatewayFirewall, MemoryGatewayFirewall, ReconcileSummary 
 import { GatewayJournal, MemoryGatewayJournal } from './gateway-journal';
 import { GatewayNeeds, NeedChange } from './gateway-needs';
 import { IgdFront } from './igd-front';
+import type { PcpFront, PcpFrontOptions } from './pcp-front';
 import { createNeedsDecider } from './needs-decider';
 import { createLogger, Logger } from './structured-log';
 import { RefusalLog } from './refusal-log';
@@ -83,6 +84,8 @@ export interface GatewayDaemon extends GatewayDaemonServices {
   readonly adminAddress?: { host: string; port: number };
   /** The IGD front's URLs, when it runs. */
   readonly igdUrls: readonly string[];
+  /** The PCP / NAT-PMP front's addresses, when it runs. */
+  readonly pcpAddresses: readonly string[];
   /** What the start-up recovery did. */
   readonly recovery: { readonly resubmitted: number; readonly granted: number; readonly reconcile: ReconcileSummary };
   stop(): Promise<void>;
@@ -97,6 +100,8 @@ export interface GatewayDaemonOptions {
   readonly openFirewall?: (config: GatewayConfig, now: () => number, log: Logger) => GatewayFirewall;
   /** Starts the IGD front; `null` disables it whatever the config says. */
   readonly startIgdFront?: ((decider: GatewayDecider, config: GatewayConfig, log: Logger) => Promise<IgdFront>) | null;
+  /** Starts the PCP / NAT-PMP front; `null` disables it whatever the config says. */
+  readonly startPcpFront?: ((options: PcpFrontOptions) => Promise<PcpFront>) | null;
   /** Starts the admin API; `null` disables it whatever the config says. */
   readonly startAdminApi?: ((services: GatewayDaemonServices, config: GatewayConfig, log: Logger) => Promise<{ address: { host: string; port: number }; stop(): Promise<void> }>) | null;
   /** Neighbour table reader; `null` disables it whatever the config says. */
@@ -140,6 +145,8 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
   const events$ = new Subject<GatewayDaemonEvent>();
 
   try {
+    // PCP epoch: the state survived a restart only if the journal file was there before it is opened.
+    const journalExisted = config.journal.path !== null && existsSync(config.journal.path);
     // 1. The journal.
     const journal = (options.openJournal ?? defaultJournal)(config, log.child('journal'), now);
     cleanup.push(() => journal.close());
@@ -307,6 +314,27 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       igdUrls = front.urls();
     }
 
+    // 5b. The PCP / NAT-PMP front (UDP 5351 on the LAN), through the same needs path.
+    let pcpAddresses: string[] = [];
+    if (config.pcp.enabled && options.startPcpFront !== null) {
+      const { PcpEpochStore } = require('./pcp-front') as typeof import('./pcp-front');
+      const epoch = PcpEpochStore.besideJournal(config.journal.path).begin(Date.now(), journalExisted);
+      const plog = log.child('pcp');
+      if (epoch.reset) plog.info('pcp epoch begins', { startedAt: epoch.startedAt, journalExisted });
+      try {
+        const start = options.startPcpFront ?? defaultPcpFront;
+        const pcp = await start({
+          needs, lanInterfaces: config.lan.interfaces, port: config.pcp.port, controllers: config.pcp.controllers, externalIpv4,
+          epochStartedAt: epoch.startedAt, now: Date.now, log: plog, rateLimit: { burst: config.pcp.burst, perSecond: config.pcp.requestsPerSecond },
+          ...(options.interfaces ? { interfaces: options.interfaces } : {}),
+        });
+        fronts.push(() => pcp.stop());
+        pcpAddresses = pcp.addresses();
+      } catch (error) {
+        plog.warn('pcp front not started', { error: (error as Error).message });
+      }
+    }
+
     // 6. The admin API.
     let adminAddress: { host: string; port: number } | undefined;
     if (config.admin.listen !== null && options.startAdminApi !== null) {
@@ -322,6 +350,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       ...services,
       decider,
       igdUrls,
+      pcpAddresses,
       ...(adminAddress ? { adminAddress } : {}),
       recovery: { ...recovered, reconcile: reconciled },
       stop() {
@@ -399,6 +428,11 @@ async function defaultIgdFront(decider: GatewayDecider, config: GatewayConfig, l
   const { startIgdFront, stableUuid } = require('./igd-front') as typeof import('./igd-front');
   return startIgdFront({ decider, lanInterfaces: config.lan.interfaces, httpPort: config.upnp.httpPort, connectionLimits: config.upnp, uuid: stableUuid(`homenet:${config.firewall.table}:${config.lan.interfaces.join(',')}`), log,
     refusalWindowMs: (config.log.refusalWindowSeconds ?? 60) * 1000 });
+}
+
+async function defaultPcpFront(options: PcpFrontOptions): Promise<PcpFront> {
+  const { startPcpFront } = require('./pcp-front') as typeof import('./pcp-front');
+  return startPcpFront(options);
 }
 
 async function defaultAdminApi(services: GatewayDaemonServices, config: GatewayConfig, log: Logger): Promise<{ address: { host: string; port: number }; stop(): Promise<void> }> {

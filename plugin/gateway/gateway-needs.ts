@@ -265,7 +265,8 @@ export class GatewayNeeds {
     const cls: NeedClass = request.source === 'admin' ? 'admin' : this.options.upnpClass;
     const leaseSeconds = this.leaseFor(request.leaseSeconds, cls);
     const deviceId = request.source === 'admin' ? `admin:${request.actor ?? 'api'}` : await this.options.directory.resolve(requesterAddress ?? internalClient);
-    const upnp = request.source === 'upnp';
+    // PCP/NAT-PMP needs are held to the requester's own address like UPnP ones (THIRD_PARTY: the requester is the target).
+    const upnp = request.source === 'upnp' || request.source === 'pcp';
     const needRequest: NeedRequest = {
       id: needId,
       requester: requesterAddress ? { deviceId, address: requesterAddress } : { deviceId },

@@ -101,6 +101,8 @@ export async function homenetRouterConfig(plan: LabPlan, options: HomenetRouterO
     journal: { path: paths.journal },
     admin: { listen: `${plan.lan.routerIpv4}:${HOMENET_ADMIN_PORT}`, tokenFile: paths.token },
     upnp: { httpPort: plan.upnpHttpPort },
+    // PCP / NAT-PMP on 5351 of the LAN; the hub (a home hub) may map for other hosts (THIRD_PARTY).
+    pcp: { controllers: plan.hosts.hub.interfaces.flatMap((i) => [...i.ipv4.map((a) => a.address), ...i.ipv6.map((a) => a.address)]) },
     // LAN observation on (lan-observation.ts): Matter devices and IPv6-only hosts are learned from the LAN too.
     devices: { known, watchNeighbours: true, observe: { matter: true, ipv6Mostly: true } },
     log: { level: options.logLevel ?? 'info' },

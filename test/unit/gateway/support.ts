@@ -74,6 +74,7 @@ export function startTestDaemon(world: TestWorld, config: GatewayConfig = testCo
     },
     openFirewall: () => world.firewall,
     startIgdFront: null,
+    startPcpFront: null,
     startAdminApi: null,
     readNeighbours: null,
     ...extra,
