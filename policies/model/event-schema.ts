@@ -53,7 +53,8 @@ function shown(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return v.length > 40 ? `${JSON.stringify(v.slice(0, 40))}...` : JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return typeof v;
 }
 function fail(path: string, expected: string, v: unknown): never {
   throw new InvalidEventError(`field '${path}': expected ${expected}, got ${shown(v)}`);
@@ -106,7 +107,7 @@ function arr(o: Obj, k: string): readonly unknown[] | undefined {
   const v = o[k];
   if (v === undefined) return undefined;
   if (!Array.isArray(v)) fail(k, 'an array', v);
-  return v;
+  return v as readonly unknown[];
 }
 /** Array.prototype.forEach skips holes of sparse arrays; so do the loops here. */
 function hole(list: readonly unknown[], i: number): boolean {
