@@ -11,6 +11,8 @@ import { Ipv6MostlyFacts, watchIpv6Mostly } from '../../adapters/observe/ipv6-mo
 import { watchNeighbours } from '../../adapters/observe/neighbour-table';
 import { ObserverProblem } from '../../adapters/observe/observer-problem';
 import { readHostAddresses } from '../../adapters/observe/host-addresses';
+import { parseDefaultRoutesJson } from '../../adapters/system/route-interfaces';
+import { runCommand } from '../../adapters/system/run-command';
 
 export interface DeviceObserversOptions {
   /** The LAN interface to observe (e.g. `eth0`). */
@@ -24,6 +26,26 @@ export interface DeviceObserversOptions {
   /** Neighbour table (default true). */
   readonly neighbours?: boolean;
   readonly onProblem?: (problem: ObserverProblem) => void;
+  /**
+   * IPv4 addresses of the DHCP servers whose option 108 offers count.
+   * Default: the IPv4 default gateways on `interfaceName` (in a home, the
+   * router is the DHCP server). A LAN host's forged offer never counts.
+   */
+  readonly dhcpServers?: readonly string[];
+  /** Link-local addresses of the routers whose RAs count (default: any router on the link, RFC 4861). */
+  readonly routers?: readonly string[];
+}
+
+/** The IPv4 default gateways reached through `interfaceName` (`ip -j -4 route show default`); none when it cannot be read. */
+export async function defaultIpv4Gateways(interfaceName: string): Promise<string[]> {
+  try {
+    const { stdout } = await runCommand('ip', ['-j', '-4', 'route', 'show', 'default']);
+    return parseDefaultRoutesJson(stdout, 'ipv4')
+      .filter((r) => r.dev === interfaceName && r.gateway !== undefined)
+      .map((r) => r.gateway as string);
+  } catch {
+    return [];
+  }
 }
 
 /** Everything the observers emit, with where it came from and when (ms since epoch). */
@@ -106,7 +128,13 @@ export async function startDeviceObservers(options: DeviceObserversOptions): Pro
   const detectorEvents = new Subject<DeviceSeen | NetworkChanged>();
   const detector =
     options.ipv6Mostly !== false
-      ? watchIpv6Mostly({ interfaceName: options.interfaceName, onProblem: problems, onFacts: (f) => (observers.facts = f) })
+      ? watchIpv6Mostly({
+          interfaceName: options.interfaceName,
+          onProblem: problems,
+          onFacts: (f) => (observers.facts = f),
+          dhcpServers: { addresses: options.dhcpServers ?? (await defaultIpv4Gateways(options.interfaceName)) },
+          ...(options.routers !== undefined ? { routers: options.routers } : {}),
+        })
       : undefined;
   if (detector) {
     sources.push({ name: 'ipv6-mostly', events: detectorEvents.pipe(filter((e): e is DeviceSeen => e.type === 'device-seen')) });

@@ -20,6 +20,9 @@
  *   directions) instead of bound on UDP 67/68, where the router's own DHCP
  *   server listens: the client's request for option 108 and the server's
  *   offer with it are both seen, so the client is known IPv6-only (RFC 8925).
+ *   Only offers this router sends count (and those of `dhcpServers`): a LAN
+ *   host's forged OFFER with option 108 for another host's MAC marks nothing.
+ *   Likewise only this router's own RAs (and those of `routers`) set PREF64.
  * - When the router's own LAN address of a prefix is deprecated (a
  *   renumbering: preferred lifetime 0), a device's addresses in that /64 are
  *   submitted as deprecated once the device is seen with a global address in
@@ -81,6 +84,18 @@ export interface LanObserversConfig {
    * killed daemon left behind. Absent: not recorded.
    */
   readonly helperPidFile?: string;
+  /**
+   * IPv4 addresses of other DHCP servers on the LAN whose option 108 offers
+   * count (`devices.observe.dhcpServers`). The router's own DHCP server (the
+   * packets this host sends) always counts; nothing else does.
+   */
+  readonly dhcpServers?: readonly string[];
+  /**
+   * Link-local addresses of other routers whose RAs count
+   * (`devices.observe.routers`), besides this router's own link-local
+   * addresses on the LAN interface; any other RA is ignored.
+   */
+  readonly routers?: readonly string[];
 }
 
 /** Tallies of what the observation did, for logs and tests. */
@@ -194,10 +209,17 @@ export class LanObservation {
     if (config.ipv6Mostly && config.interfaces.length > 0) {
       const { watchIpv6Mostly } = require('../../adapters/observe/ipv6-mostly-detector') as typeof import('../../adapters/observe/ipv6-mostly-detector');
       const interfaceName = config.interfaces[0];
+      // The router's own RAs and DHCP server are the truth (docs/trust-model.md): a LAN host's RA or OFFER states nothing.
+      const ownLinkLocal = (await readHostAddresses().catch(() => [] as HostAddress[])).filter((a) => a.interface === interfaceName && a.scope === 'link-local').map((a) => a.address);
+      const routers = [...ownLinkLocal, ...(config.routers ?? [])];
+      const dhcpServers = config.dhcpServers ?? [];
+      log.info('ipv6-mostly facts trusted from', { routers, dhcpServers: ['this router', ...dhcpServers] });
       const detector = watchIpv6Mostly({
         interfaceName,
         routerAdvertisements: captureRouterAdvertisements({ interfaceName, restart: HELPER_RESTART }),
         dhcp: sniffDhcp(interfaceName, { restart: HELPER_RESTART }),
+        dhcpServers: { addresses: dhcpServers, ownOnly: true },
+        routers,
         onProblem,
         onFacts: (facts) => log.debug('ipv6-mostly facts', { ...facts }),
       });
