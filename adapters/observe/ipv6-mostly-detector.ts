@@ -64,6 +64,8 @@ export const MAX_DHCP_CLIENTS = 1024;
 export const DHCP_CLIENT_TTL_MS = 10 * 60_000;
 /** At most this many IPv6-only MACs are announced; past it the oldest are forgotten here (announced again if seen again). */
 export const MAX_IPV6_ONLY_HOSTS = 4096;
+/** `onFacts` for a changed host list at most this often. */
+const FACTS_INTERVAL_MS = 1000;
 
 export interface WatchIpv6MostlyOptions {
   /** The LAN interface (for the RA capture). */
@@ -153,11 +155,12 @@ export function watchIpv6Mostly(options: WatchIpv6MostlyOptions = {}): Observabl
     let rdnss: string | undefined;
     let offered = false;
     let v6OnlyWait: number | undefined;
-    /** Clients that asked for option 108 themselves -> when last seen (bounded, expiring; Map order is age order). */
+    /** Clients that asked for option 108 themselves, before any trusted offer -> when last seen (bounded, expiring; Map order is age order). */
     const capable = new Map<string, number>();
-    /** MACs a trusted server offered option 108 to (bounded; oldest forgotten first). */
-    const answered = new Set<string>();
-    const announced = new Set<string>();
+    /** MACs known IPv6-only -> whether a trusted server answered them, and when last seen (bounded; Map order is age order). */
+    const marked = new Map<string, { answered: boolean; at: number }>();
+    let factsAt = -Infinity;
+    let factsPending: Subscription | undefined;
     let expiry: Subscription | undefined;
     const trustedServers = new Set((options.dhcpServers?.addresses ?? []).map((a) => canonicalAddress(a) ?? a));
     const trustedServerMacs = new Set((options.dhcpServers?.macs ?? []).map((m) => m.toLowerCase()));
@@ -172,11 +175,12 @@ export function watchIpv6Mostly(options: WatchIpv6MostlyOptions = {}): Observabl
       reported.add(key);
       report({ source: 'ipv6-mostly', message, subject, at: scheduler.now() });
     };
+    /** Marked MACs still believed: those a trusted server answered, and client-only ones seen within the TTL. */
     const ipv6OnlyHosts = (): string[] => {
       const now = scheduler.now();
-      const out = new Set(answered);
-      if (offered) for (const [mac, seenAt] of capable) if (now - seenAt < DHCP_CLIENT_TTL_MS) out.add(mac);
-      return [...out];
+      const out: string[] = [];
+      for (const [mac, m] of marked) if (m.answered || now - m.at < DHCP_CLIENT_TTL_MS) out.push(mac);
+      return out;
     };
 
     const facts = (): Ipv6MostlyFacts => {
@@ -189,7 +193,11 @@ export function watchIpv6Mostly(options: WatchIpv6MostlyOptions = {}): Observabl
       };
     };
 
+    /** Network facts: told at once. */
     const publish = () => {
+      factsAt = scheduler.now();
+      factsPending?.unsubscribe();
+      factsPending = undefined;
       const f = facts();
       options.onFacts?.(f);
       const pref64 = f.pref64 ?? null;
@@ -197,12 +205,25 @@ export function watchIpv6Mostly(options: WatchIpv6MostlyOptions = {}): Observabl
         emittedPref64 = pref64;
         subscriber.next({ type: 'network-changed', pref64 });
       }
-      for (const mac of ipv6OnlyHosts()) {
-        if (announced.has(mac)) continue;
-        if (announced.size >= MAX_IPV6_ONLY_HOSTS) announced.delete(announced.values().next().value as string);
-        announced.add(mac);
-        subscriber.next({ type: 'device-seen', deviceId: `mac:${mac}`, identities: { mac }, ipv6Only: 'dhcpv4-option-108' });
+    };
+    /** The host list changed: `onFacts` at most once a second (a flood of DHCP packets is not a flood of fact lists). */
+    const publishSoon = () => {
+      if (!options.onFacts || factsPending) return;
+      const wait = factsAt + FACTS_INTERVAL_MS - scheduler.now();
+      if (wait <= 0) publish();
+      else subscription.add((factsPending = scheduler.schedule(() => publish(), wait)));
+    };
+    /** A MAC is IPv6-only: announced once (again after it was forgotten); the oldest forgotten past the bound. */
+    const mark = (mac: string, answered: boolean, now: number) => {
+      const previous = marked.get(mac);
+      marked.delete(mac);
+      marked.set(mac, { answered: answered || previous?.answered === true, at: now });
+      for (const [old, m] of marked) {
+        if (marked.size <= MAX_IPV6_ONLY_HOSTS && (m.answered || now - m.at < DHCP_CLIENT_TTL_MS)) break;
+        marked.delete(old);
       }
+      if (!previous) subscriber.next({ type: 'device-seen', deviceId: `mac:${mac}`, identities: { mac }, ipv6Only: 'dhcpv4-option-108' });
+      publishSoon();
     };
 
     const scheduleExpiry = () => {
@@ -287,6 +308,10 @@ export function watchIpv6Mostly(options: WatchIpv6MostlyOptions = {}): Observabl
           refuse('dhcp-client', seen.sourceMac, `DHCP request for ${message.clientMac} sent from ${seen.sourceMac} ignored (a client speaks only for its own MAC)`);
           return;
         }
+        if (offered) {
+          mark(message.clientMac, false, now);
+          return;
+        }
         capable.delete(message.clientMac);
         capable.set(message.clientMac, now);
         // Bounded: expired entries first, then the oldest (a flood of made-up clients forgets made-up clients).
@@ -294,7 +319,7 @@ export function watchIpv6Mostly(options: WatchIpv6MostlyOptions = {}): Observabl
           if (capable.size <= MAX_DHCP_CLIENTS && now - seenAt < DHCP_CLIENT_TTL_MS) break;
           capable.delete(mac);
         }
-        publish();
+        publishSoon();
         return;
       }
       if (message.messageType !== DhcpMessageType.OFFER && message.messageType !== DhcpMessageType.ACK) return;
@@ -304,14 +329,14 @@ export function watchIpv6Mostly(options: WatchIpv6MostlyOptions = {}): Observabl
         refuse('dhcp-server', `${seen.from} ${seen.sourceMac ?? ''}`.trim(), `DHCP ${message.messageType === DhcpMessageType.OFFER ? 'OFFER' : 'ACK'} with option 108 for ${message.clientMac} ignored: ${why}`);
         return;
       }
+      const first = !offered || v6OnlyWait !== message.v6OnlyWait;
       offered = true;
       v6OnlyWait = message.v6OnlyWait;
-      if (message.clientMac) {
-        answered.delete(message.clientMac);
-        answered.add(message.clientMac);
-        if (answered.size > MAX_IPV6_ONLY_HOSTS) answered.delete(answered.values().next().value as string);
-      }
-      publish();
+      // The clients that asked before the server was seen offering it.
+      for (const [mac, seenAt] of capable) if (now - seenAt < DHCP_CLIENT_TTL_MS) mark(mac, false, seenAt);
+      capable.clear();
+      if (message.clientMac) mark(message.clientMac, true, now);
+      if (first) publish();
     };
 
     let querying = false;

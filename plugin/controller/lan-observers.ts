@@ -141,7 +141,8 @@ export async function startDeviceObservers(options: DeviceObserversOptions): Pro
   }
   const networkEvents = detectorEvents.pipe(filter((e): e is NetworkChanged => e.type === 'network-changed'));
   (observers as { events: Observable<ObservedEvent> }).events = new Observable<ObservedEvent>((subscriber) => {
-    const inner = merge(fuseDevices(sources), networkEvents).subscribe((event) => subscriber.next(stamp(event)));
+    // DHCP-learned MACs no other observer backs up are bounded (a host can spoof DISCOVERs for made-up MACs).
+    const inner = merge(fuseDevices(sources, { unconfirmedSources: ['ipv6-mostly'] }), networkEvents).subscribe((event) => subscriber.next(stamp(event)));
     const feed = detector?.subscribe(detectorEvents);
     return () => {
       inner.unsubscribe();

@@ -65,6 +65,8 @@ import type { DeviceSeen, PolicyEvent } from '../../policies/model/event';
 import type { Logger } from './structured-log';
 
 export const PROBLEMS_PER_WINDOW = 20;
+/** DHCP-learned devices no other observer backs up, at most (see `DeviceFusion`). */
+export const MAX_UNCONFIRMED_DHCP_DEVICES = 1024;
 
 export interface LanObservationOptions {
   /** Where fused events go (the daemon's submit: the engine and the admin API's `device_seen`). */
@@ -104,6 +106,8 @@ export interface LanObservationStats {
   submitted: number;
   problems: number;
   nudged: number;
+  /** Unconfirmed DHCP-learned devices forgotten past the bound. */
+  forgotten: number;
 }
 
 /** The capture helpers are started again when they die, a few times, with backoff. */
@@ -132,7 +136,13 @@ export function deprecatedLanPrefixes(addresses: readonly HostAddress[], interfa
 }
 
 export class LanObservation {
-  private readonly fusion = new DeviceFusion();
+  /**
+   * DHCP-learned MACs that no other observer backs up (no neighbour entry,
+   * no mDNS, no configured device) are bounded: a host can spoof DISCOVERs
+   * for any number of made-up MACs. The oldest are forgotten, engine
+   * included (`device-left`): they have no address, kind or need.
+   */
+  private readonly fusion = new DeviceFusion({ unconfirmedSources: ['ipv6-mostly'], maxUnconfirmed: MAX_UNCONFIRMED_DHCP_DEVICES, onForget: (id) => this.forget(id) });
   /** The last fused event per device, unmarked, so a prefix deprecation can re-mark and re-submit it. */
   private readonly last = new Map<string, DeviceSeen>();
   private readonly signatures = new Map<string, string>();
@@ -142,7 +152,7 @@ export class LanObservation {
   private readonly nudged = new Set<string>();
   private readonly problemWindows = new Map<string, { start: number; count: number; suppressed: number }>();
   private stopped = false;
-  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0 };
+  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0, forgotten: 0 };
 
   constructor(private readonly options: LanObservationOptions) {}
 
@@ -170,6 +180,14 @@ export class LanObservation {
       this.emit(out);
       if (source === 'matter-mdns' || isIsolatedKind(out.kinds ?? [])) this.nudge(out.addresses ?? []);
     }
+  }
+
+  /** A fused device the fusion forgot (an unconfirmed DHCP-learned MAC): the engine forgets it too. */
+  private forget(deviceId: string): void {
+    this.last.delete(deviceId);
+    this.signatures.delete(deviceId);
+    this.stats.forgotten++;
+    this.options.submit({ type: 'device-left', deviceId });
   }
 
   /** Starts the observers; resolves once their sockets are open. Failures to start one are logged, not thrown. */
