@@ -14,6 +14,9 @@ import { readHostAddresses } from '../../adapters/observe/host-addresses';
 import { parseDefaultRoutesJson } from '../../adapters/system/route-interfaces';
 import { runCommand } from '../../adapters/system/run-command';
 
+/** First-packet times kept for at most this many mDNS sender addresses. */
+export const MAX_FIRST_PACKET_TIMES = 4096;
+
 export interface DeviceObserversOptions {
   /** The LAN interface to observe (e.g. `eth0`). */
   readonly interfaceName: string;
@@ -93,7 +96,11 @@ export async function startDeviceObservers(options: DeviceObserversOptions): Pro
       onPacket(handler) {
         real.onPacket((packet, from) => {
           const address = canonicalAddress(from.address) ?? from.address;
-          if (!firstPacket.has(address)) firstPacket.set(address, Date.now());
+          if (!firstPacket.has(address)) {
+            // Keyed by sender address (anyone's): bounded, the oldest forgotten first.
+            if (firstPacket.size >= MAX_FIRST_PACKET_TIMES) firstPacket.delete(firstPacket.keys().next().value as string);
+            firstPacket.set(address, Date.now());
+          }
           handler(packet, from);
         });
       },
