@@ -42,7 +42,9 @@ function addressKey(a: AddressInput): string {
  *
  * Groups only grow: a part that joins a group is never emitted under its own
  * id again, and nothing here emits `device-left` (a device that goes quiet
- * keeps its protection).
+ * keeps its protection). The one thing forgotten is a part of an
+ * `unconfirmedSources` observer that no other observer backs up, past a
+ * bound ({@link DeviceFusionOptions}): made-up MACs in spoofed DHCP packets.
  *
  * @example
  * ```ts
@@ -52,9 +54,9 @@ function addressKey(a: AddressInput): string {
  * ]).subscribe((event) => engineInput.next(event));
  * ```
  */
-export function fuseDevices(sources: readonly FusionSource[]): Observable<DeviceSeen> {
+export function fuseDevices(sources: readonly FusionSource[], options: DeviceFusionOptions = {}): Observable<DeviceSeen> {
   return new Observable<DeviceSeen>((subscriber) => {
-    const fusion = new DeviceFusion();
+    const fusion = new DeviceFusion(options);
     const subscription = merge(...sources.map((s) => new Observable<[string, DeviceSeen]>((sub) => s.events.subscribe({
       next: (e) => sub.next([s.name, e]),
       error: (e) => sub.error(e),
@@ -70,13 +72,68 @@ export function fuseDevices(sources: readonly FusionSource[]): Observable<Device
   });
 }
 
-/** The synchronous core of {@link fuseDevices}, usable on its own (tests, replays). */
+/** Bounds on what one LAN host can make the fusion remember (see {@link DeviceFusion}). */
+export interface DeviceFusionOptions {
+  /**
+   * Sources whose parts are second-hand claims about a MAC (the DHCP side of
+   * the IPv6-mostly detector: any host can send a DHCP packet for a made-up
+   * MAC). Such a part that no other source has seen (alone in its group:
+   * no neighbour entry, no mDNS, no configured device) is *unconfirmed*: at
+   * most {@link maxUnconfirmed} are kept, the oldest forgotten first. Default: none.
+   */
+  readonly unconfirmedSources?: readonly string[];
+  /** Default {@link DEFAULT_MAX_UNCONFIRMED}. */
+  readonly maxUnconfirmed?: number;
+  /**
+   * Called with the device id of a forgotten unconfirmed part that had been
+   * emitted (the daemon tells the engine `device-left`: such a device has no
+   * address, no kind and no need, so nothing it was protecting is lost).
+   */
+  readonly onForget?: (deviceId: string) => void;
+}
+
+export const DEFAULT_MAX_UNCONFIRMED = 1024;
+
+/**
+ * The synchronous core of {@link fuseDevices}, usable on its own (tests, replays).
+ *
+ * Nothing one observer says removes what another said: kinds and identities
+ * accumulate over the group, addresses are the union of every part's latest
+ * list, and a part's own event can only change that part. So an mDNS goodbye
+ * (or a DHCP packet) about host X never takes the Matter kind, or an address,
+ * away from a device Y another observer reported.
+ *
+ * Parts are found by an index of their keys (identities and addresses), so
+ * one event costs what it shares, not the number of parts.
+ */
 export class DeviceFusion {
   readonly #parts = new Map<string, Part>();
   /** part key -> group root part key (union-find parent). */
   readonly #parent = new Map<string, string>();
+  /** group root -> its member part keys. */
+  readonly #members = new Map<string, Set<string>>();
+  /** identity/address key -> part keys holding it. */
+  readonly #index = new Map<string, Set<string>>();
+  /** part key -> its current identity/address keys. */
+  readonly #keysOf = new Map<string, string[]>();
   readonly #emitted = new Map<string, string>();
+  /** Unconfirmed part keys, oldest first. */
+  readonly #unconfirmed = new Set<string>();
+  readonly #unconfirmedSources: ReadonlySet<string>;
+  readonly #maxUnconfirmed: number;
+  readonly #onForget: ((deviceId: string) => void) | undefined;
   #order = 0;
+
+  constructor(options: DeviceFusionOptions = {}) {
+    this.#unconfirmedSources = new Set(options.unconfirmedSources ?? []);
+    this.#maxUnconfirmed = options.maxUnconfirmed ?? DEFAULT_MAX_UNCONFIRMED;
+    this.#onForget = options.onForget;
+  }
+
+  /** How many parts (one per observer and device) are held. */
+  get size(): number {
+    return this.#parts.size;
+  }
 
   #find(key: string): string {
     let root = key;
@@ -95,8 +152,45 @@ export class DeviceFusion {
     const rb = this.#find(b);
     if (ra === rb) return;
     // The older group's root stays the root: its device id is the stable one.
-    if (this.#parts.get(ra)!.order <= this.#parts.get(rb)!.order) this.#parent.set(rb, ra);
-    else this.#parent.set(ra, rb);
+    const [root, child] = this.#parts.get(ra)!.order <= this.#parts.get(rb)!.order ? [ra, rb] : [rb, ra];
+    this.#parent.set(child, root);
+    const into = this.#members.get(root)!;
+    for (const m of this.#members.get(child)!) {
+      into.add(m);
+      // A part that joins another source's device is confirmed.
+      this.#unconfirmed.delete(m);
+    }
+    this.#members.delete(child);
+  }
+
+  #reindex(key: string, keys: readonly string[]): void {
+    for (const k of this.#keysOf.get(key) ?? []) {
+      const set = this.#index.get(k);
+      if (!set) continue;
+      set.delete(key);
+      if (set.size === 0) this.#index.delete(k);
+    }
+    this.#keysOf.set(key, [...keys]);
+    for (const k of keys) {
+      let set = this.#index.get(k);
+      if (!set) this.#index.set(k, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  /** Forgets the oldest unconfirmed parts beyond the bound (each is alone in its group). */
+  #bound(): void {
+    for (const key of this.#unconfirmed) {
+      if (this.#unconfirmed.size <= this.#maxUnconfirmed) break;
+      this.#unconfirmed.delete(key);
+      const part = this.#parts.get(key)!;
+      this.#reindex(key, []);
+      this.#keysOf.delete(key);
+      this.#parts.delete(key);
+      this.#parent.delete(key);
+      this.#members.delete(key);
+      if (this.#emitted.delete(key)) this.#onForget?.(part.deviceId);
+    }
   }
 
   /** Adds one observer event; returns the fused events to emit (zero or one). */
@@ -107,6 +201,12 @@ export class DeviceFusion {
       part = { source, deviceId: event.deviceId, identities: {}, kinds: [], addresses: [], order: this.#order++ };
       this.#parts.set(key, part);
       this.#parent.set(key, key);
+      this.#members.set(key, new Set([key]));
+      if (this.#unconfirmedSources.has(source)) this.#unconfirmed.add(key);
+    } else if (this.#unconfirmed.has(key)) {
+      // Seen again: the youngest of the unconfirmed.
+      this.#unconfirmed.delete(key);
+      this.#unconfirmed.add(key);
     }
     if (event.identities) part.identities = { ...part.identities, ...event.identities };
     for (const k of event.kinds ?? []) if (!part.kinds.some((x) => x.kind === k.kind && x.evidence === k.evidence)) part.kinds.push(k);
@@ -116,22 +216,24 @@ export class DeviceFusion {
       else part.ipv6Only = event.ipv6Only;
     }
     // Link to every part that shares an identity key or an address.
-    const keys = new Set(partKeys(part.identities, part.addresses));
-    for (const [otherKey, other] of this.#parts) {
-      if (otherKey === key) continue;
-      const shared = partKeys(other.identities, other.addresses).some((k) => keys.has(k));
-      if (shared) this.#union(key, otherKey);
-    }
+    const keys = [...new Set(partKeys(part.identities, part.addresses))];
+    this.#reindex(key, keys);
+    for (const k of keys) for (const other of this.#index.get(k)!) if (other !== key) this.#union(key, other);
     const root = this.#find(key);
+    if (this.#members.get(root)!.size > 1) this.#unconfirmed.delete(key);
     const fused = this.#fused(root);
     const signature = JSON.stringify(fused);
-    if (this.#emitted.get(root) === signature) return [];
+    if (this.#emitted.get(root) === signature) {
+      this.#bound();
+      return [];
+    }
     this.#emitted.set(root, signature);
+    this.#bound();
     return [fused];
   }
 
   #fused(root: string): DeviceSeen {
-    const members = [...this.#parts.entries()].filter(([k]) => this.#find(k) === root).map(([, p]) => p).sort((a, b) => a.order - b.order);
+    const members = [...this.#members.get(root)!].map((k) => this.#parts.get(k)!).sort((a, b) => a.order - b.order);
     const identities: Record<string, string> = {};
     const kinds: KindEvidence[] = [];
     const addresses = new Map<string, AddressInput>();

@@ -31,6 +31,8 @@ export interface DhcpMessage {
   readonly broadcast: boolean;
   readonly clientAddress: string;
   readonly yourAddress: string;
+  /** giaddr: a relay agent's address, `0.0.0.0` when the message was not relayed. */
+  readonly relayAddress: string;
   /** `aa:bb:cc:dd:ee:ff` for Ethernet. */
   readonly clientMac: string;
   /** Option 53. */
@@ -83,6 +85,7 @@ export function decodeDhcpMessage(packet: Uint8Array): DhcpMessage {
     broadcast: (view.getUint16(10) & 0x8000) !== 0,
     clientAddress: ipv4(packet, 12),
     yourAddress: ipv4(packet, 16),
+    relayAddress: ipv4(packet, 24),
     clientMac: Array.from(packet.subarray(28, 28 + hlen), (b) => b.toString(16).padStart(2, '0')).join(':'),
     ...(type && type.length === 1 ? { messageType: type[0] } : {}),
     requested: Array.from(options.get(55) ?? []),

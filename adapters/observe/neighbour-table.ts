@@ -116,12 +116,16 @@ export function watchNeighbours(options: WatchNeighboursOptions = {}): Observabl
             options.onProblem?.({ source: 'neighbours', message: (error as Error).message, at: Date.now() });
             return;
           }
+          const present = new Set<string>();
           for (const event of neighbourEvents(neighbours.filter((n) => !options.interfaceName || n.interface === options.interfaceName))) {
+            present.add(event.deviceId);
             const signature = JSON.stringify(event);
             if (last.get(event.deviceId) === signature) continue;
             last.set(event.deviceId, signature);
             subscriber.next(event);
           }
+          // Only what the kernel holds now is remembered (the kernel bounds its table; MACs a host rotates through do not pile up here).
+          for (const id of last.keys()) if (!present.has(id)) last.delete(id);
         },
         (error: unknown) => !closed && options.onProblem?.({ source: 'neighbours', message: String(error), at: Date.now() }),
       );

@@ -11,6 +11,11 @@ import { Ipv6MostlyFacts, watchIpv6Mostly } from '../../adapters/observe/ipv6-mo
 import { watchNeighbours } from '../../adapters/observe/neighbour-table';
 import { ObserverProblem } from '../../adapters/observe/observer-problem';
 import { readHostAddresses } from '../../adapters/observe/host-addresses';
+import { parseDefaultRoutesJson } from '../../adapters/system/route-interfaces';
+import { runCommand } from '../../adapters/system/run-command';
+
+/** First-packet times kept for at most this many mDNS sender addresses. */
+export const MAX_FIRST_PACKET_TIMES = 4096;
 
 export interface DeviceObserversOptions {
   /** The LAN interface to observe (e.g. `eth0`). */
@@ -24,6 +29,26 @@ export interface DeviceObserversOptions {
   /** Neighbour table (default true). */
   readonly neighbours?: boolean;
   readonly onProblem?: (problem: ObserverProblem) => void;
+  /**
+   * IPv4 addresses of the DHCP servers whose option 108 offers count.
+   * Default: the IPv4 default gateways on `interfaceName` (in a home, the
+   * router is the DHCP server). A LAN host's forged offer never counts.
+   */
+  readonly dhcpServers?: readonly string[];
+  /** Link-local addresses of the routers whose RAs count (default: any router on the link, RFC 4861). */
+  readonly routers?: readonly string[];
+}
+
+/** The IPv4 default gateways reached through `interfaceName` (`ip -j -4 route show default`); none when it cannot be read. */
+export async function defaultIpv4Gateways(interfaceName: string): Promise<string[]> {
+  try {
+    const { stdout } = await runCommand('ip', ['-j', '-4', 'route', 'show', 'default']);
+    return parseDefaultRoutesJson(stdout, 'ipv4')
+      .filter((r) => r.dev === interfaceName && r.gateway !== undefined)
+      .map((r) => r.gateway as string);
+  } catch {
+    return [];
+  }
 }
 
 /** Everything the observers emit, with where it came from and when (ms since epoch). */
@@ -71,7 +96,11 @@ export async function startDeviceObservers(options: DeviceObserversOptions): Pro
       onPacket(handler) {
         real.onPacket((packet, from) => {
           const address = canonicalAddress(from.address) ?? from.address;
-          if (!firstPacket.has(address)) firstPacket.set(address, Date.now());
+          if (!firstPacket.has(address)) {
+            // Keyed by sender address (anyone's): bounded, the oldest forgotten first.
+            if (firstPacket.size >= MAX_FIRST_PACKET_TIMES) firstPacket.delete(firstPacket.keys().next().value as string);
+            firstPacket.set(address, Date.now());
+          }
           handler(packet, from);
         });
       },
@@ -106,14 +135,21 @@ export async function startDeviceObservers(options: DeviceObserversOptions): Pro
   const detectorEvents = new Subject<DeviceSeen | NetworkChanged>();
   const detector =
     options.ipv6Mostly !== false
-      ? watchIpv6Mostly({ interfaceName: options.interfaceName, onProblem: problems, onFacts: (f) => (observers.facts = f) })
+      ? watchIpv6Mostly({
+          interfaceName: options.interfaceName,
+          onProblem: problems,
+          onFacts: (f) => (observers.facts = f),
+          dhcpServers: { addresses: options.dhcpServers ?? (await defaultIpv4Gateways(options.interfaceName)) },
+          ...(options.routers !== undefined ? { routers: options.routers } : {}),
+        })
       : undefined;
   if (detector) {
     sources.push({ name: 'ipv6-mostly', events: detectorEvents.pipe(filter((e): e is DeviceSeen => e.type === 'device-seen')) });
   }
   const networkEvents = detectorEvents.pipe(filter((e): e is NetworkChanged => e.type === 'network-changed'));
   (observers as { events: Observable<ObservedEvent> }).events = new Observable<ObservedEvent>((subscriber) => {
-    const inner = merge(fuseDevices(sources), networkEvents).subscribe((event) => subscriber.next(stamp(event)));
+    // DHCP-learned MACs no other observer backs up are bounded (a host can spoof DISCOVERs for made-up MACs).
+    const inner = merge(fuseDevices(sources, { unconfirmedSources: ['ipv6-mostly'] }), networkEvents).subscribe((event) => subscriber.next(stamp(event)));
     const feed = detector?.subscribe(detectorEvents);
     return () => {
       inner.unsubscribe();

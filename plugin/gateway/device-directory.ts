@@ -40,11 +40,16 @@ interface Entry {
   signature: string;
 }
 
+/** Learned (not configured) devices the directory keeps lookups for, at most; the oldest are forgotten first. */
+export const MAX_LEARNED_DEVICES = 4096;
+
 export class DeviceDirectory {
   private readonly byId = new Map<string, Entry>();
   private readonly byAddress = new Map<string, string>();
   private readonly byMac = new Map<string, string>();
   private readonly misses = new Map<string, number>();
+  /** Entries learned from the neighbour table and observers (not configured). */
+  private learned = 0;
   private reading?: Promise<void>;
   private readonly now: () => number;
 
@@ -128,6 +133,7 @@ export class DeviceDirectory {
         this.byMac.set(mac, id);
       }
       this.byId.set(id, entry);
+      if (++this.learned > MAX_LEARNED_DEVICES) this.forgetOldestLearned();
     }
     const seen = (event.addresses ?? []).map((a) => canonicalAddress(a.address)).filter((a): a is string => a !== undefined);
     const next = new Set([...(entry.configured?.addresses ?? []), ...seen]);
@@ -138,6 +144,22 @@ export class DeviceDirectory {
       this.misses.delete(a);
     }
     this.publish(entry, event);
+  }
+
+  /**
+   * Forgets the oldest learned (not configured) entry: its address and MAC
+   * lookups only. The engine and the fusion keep the device (and any
+   * protection it has); a later request from it reads the neighbours again.
+   */
+  private forgetOldestLearned(): void {
+    for (const entry of this.byId.values()) {
+      if (entry.configured) continue;
+      this.byId.delete(entry.id);
+      for (const a of entry.addresses) if (this.byAddress.get(a) === entry.id) this.byAddress.delete(a);
+      if (entry.mac && this.byMac.get(entry.mac) === entry.id) this.byMac.delete(entry.mac);
+      this.learned--;
+      return;
+    }
   }
 
   private publish(entry: Entry, from?: DeviceSeen): void {

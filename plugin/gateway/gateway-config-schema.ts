@@ -269,7 +269,15 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
       allow: optional(array(string('a device id'), 'a list')),
       watchNeighbours: optional(flag),
       // LAN observation switches (lan-observation.ts).
-      observe: optional(section('devices.observe', { matter: optional(flag), ipv6Mostly: optional(flag) })),
+      observe: optional(
+        section('devices.observe', {
+          matter: optional(flag),
+          ipv6Mostly: optional(flag),
+          // Who may state DHCP and RA facts besides the router itself (docs/trust-model.md).
+          dhcpServers: optional(array(ipAddress('ipv4'), 'a list of IPv4 addresses')),
+          routers: optional(array(pipe(ipAddress('ipv6'), check((a) => a.startsWith('fe80:'), 'a link-local IPv6 address')), 'a list of link-local IPv6 addresses')),
+        }),
+      ),
     }),
   ),
   log: optional(section('log', {

@@ -69,6 +69,8 @@
  * | `devices.watchNeighbours` | `true` | learn LAN hosts (MAC and every address) from the kernel's neighbour table |
  * | `devices.observe.matter` | `false` | passive Matter mDNS watcher on the LAN interfaces: Matter devices are learned and isolated without being configured (see `lan-observation.ts`) |
  * | `devices.observe.ipv6Mostly` | `false` | IPv6-mostly detector on the first LAN interface: PREF64 / DNS64 facts, and hosts that accept DHCPv4 option 108 are IPv6-only |
+ * | `devices.observe.dhcpServers` | `[]` | IPv4 addresses of other DHCP servers on the LAN whose option 108 offers count; the router's own DHCP server (packets this host sends) always counts, a LAN host's forged offer never (docs/trust-model.md) |
+ * | `devices.observe.routers` | `[]` | link-local addresses of other routers whose RAs (PREF64) count; this router's own link-local addresses always do, any other RA is ignored |
  * | `log.level` | `"info"` | `debug`, `info`, `warn` or `error` |
  * | `log.refusalWindowSeconds` | `60` | repeated refusals of one client for one reason are logged once per window, then as one line with a count |
  *
@@ -156,7 +158,7 @@ export interface GatewayConfig {
     readonly allow: readonly string[];
     readonly watchNeighbours: boolean;
     // LAN observation (Matter mDNS watcher, IPv6-mostly detector): see lan-observation.ts.
-    readonly observe: { readonly matter: boolean; readonly ipv6Mostly: boolean };
+    readonly observe: { readonly matter: boolean; readonly ipv6Mostly: boolean; readonly dhcpServers?: readonly string[]; readonly routers?: readonly string[] };
   };
   readonly log: {
     readonly level: LogLevel;

@@ -298,7 +298,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       fronts.push(() => running.stop());
       const start = options.startLanObservation ?? ((o: LanObservation, c: LanObserversConfig) => o.start(c));
       const helperPidFile = config.journal.path === null ? undefined : join(dirname(config.journal.path), 'observe-helpers.pids');
-      await start(running, { interfaces: config.lan.interfaces, matter: observe.matter, ipv6Mostly: observe.ipv6Mostly, ...(helperPidFile ? { helperPidFile } : {}) });
+      await start(running, { interfaces: config.lan.interfaces, matter: observe.matter, ipv6Mostly: observe.ipv6Mostly, dhcpServers: observe.dhcpServers ?? [], routers: observe.routers ?? [], ...(helperPidFile ? { helperPidFile } : {}) });
     }
     // --- end LAN observation
 

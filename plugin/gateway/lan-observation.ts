@@ -20,6 +20,9 @@
  *   directions) instead of bound on UDP 67/68, where the router's own DHCP
  *   server listens: the client's request for option 108 and the server's
  *   offer with it are both seen, so the client is known IPv6-only (RFC 8925).
+ *   Only offers this router sends count (and those of `dhcpServers`): a LAN
+ *   host's forged OFFER with option 108 for another host's MAC marks nothing.
+ *   Likewise only this router's own RAs (and those of `routers`) set PREF64.
  * - When the router's own LAN address of a prefix is deprecated (a
  *   renumbering: preferred lifetime 0), a device's addresses in that /64 are
  *   submitted as deprecated once the device is seen with a global address in
@@ -62,6 +65,8 @@ import type { DeviceSeen, PolicyEvent } from '../../policies/model/event';
 import type { Logger } from './structured-log';
 
 export const PROBLEMS_PER_WINDOW = 20;
+/** DHCP-learned devices no other observer backs up, at most (see `DeviceFusion`). */
+export const MAX_UNCONFIRMED_DHCP_DEVICES = 1024;
 
 export interface LanObservationOptions {
   /** Where fused events go (the daemon's submit: the engine and the admin API's `device_seen`). */
@@ -81,6 +86,18 @@ export interface LanObserversConfig {
    * killed daemon left behind. Absent: not recorded.
    */
   readonly helperPidFile?: string;
+  /**
+   * IPv4 addresses of other DHCP servers on the LAN whose option 108 offers
+   * count (`devices.observe.dhcpServers`). The router's own DHCP server (the
+   * packets this host sends) always counts; nothing else does.
+   */
+  readonly dhcpServers?: readonly string[];
+  /**
+   * Link-local addresses of other routers whose RAs count
+   * (`devices.observe.routers`), besides this router's own link-local
+   * addresses on the LAN interface; any other RA is ignored.
+   */
+  readonly routers?: readonly string[];
 }
 
 /** Tallies of what the observation did, for logs and tests. */
@@ -89,6 +106,8 @@ export interface LanObservationStats {
   submitted: number;
   problems: number;
   nudged: number;
+  /** Unconfirmed DHCP-learned devices forgotten past the bound. */
+  forgotten: number;
 }
 
 /** The capture helpers are started again when they die, a few times, with backoff. */
@@ -117,7 +136,13 @@ export function deprecatedLanPrefixes(addresses: readonly HostAddress[], interfa
 }
 
 export class LanObservation {
-  private readonly fusion = new DeviceFusion();
+  /**
+   * DHCP-learned MACs that no other observer backs up (no neighbour entry,
+   * no mDNS, no configured device) are bounded: a host can spoof DISCOVERs
+   * for any number of made-up MACs. The oldest are forgotten, engine
+   * included (`device-left`): they have no address, kind or need.
+   */
+  private readonly fusion = new DeviceFusion({ unconfirmedSources: ['ipv6-mostly'], maxUnconfirmed: MAX_UNCONFIRMED_DHCP_DEVICES, onForget: (id) => this.forget(id) });
   /** The last fused event per device, unmarked, so a prefix deprecation can re-mark and re-submit it. */
   private readonly last = new Map<string, DeviceSeen>();
   private readonly signatures = new Map<string, string>();
@@ -127,7 +152,7 @@ export class LanObservation {
   private readonly nudged = new Set<string>();
   private readonly problemWindows = new Map<string, { start: number; count: number; suppressed: number }>();
   private stopped = false;
-  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0 };
+  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0, forgotten: 0 };
 
   constructor(private readonly options: LanObservationOptions) {}
 
@@ -155,6 +180,14 @@ export class LanObservation {
       this.emit(out);
       if (source === 'matter-mdns' || isIsolatedKind(out.kinds ?? [])) this.nudge(out.addresses ?? []);
     }
+  }
+
+  /** A fused device the fusion forgot (an unconfirmed DHCP-learned MAC): the engine forgets it too. */
+  private forget(deviceId: string): void {
+    this.last.delete(deviceId);
+    this.signatures.delete(deviceId);
+    this.stats.forgotten++;
+    this.options.submit({ type: 'device-left', deviceId });
   }
 
   /** Starts the observers; resolves once their sockets are open. Failures to start one are logged, not thrown. */
@@ -194,10 +227,17 @@ export class LanObservation {
     if (config.ipv6Mostly && config.interfaces.length > 0) {
       const { watchIpv6Mostly } = require('../../adapters/observe/ipv6-mostly-detector') as typeof import('../../adapters/observe/ipv6-mostly-detector');
       const interfaceName = config.interfaces[0];
+      // The router's own RAs and DHCP server are the truth (docs/trust-model.md): a LAN host's RA or OFFER states nothing.
+      const ownLinkLocal = (await readHostAddresses().catch(() => [] as HostAddress[])).filter((a) => a.interface === interfaceName && a.scope === 'link-local').map((a) => a.address);
+      const routers = [...ownLinkLocal, ...(config.routers ?? [])];
+      const dhcpServers = config.dhcpServers ?? [];
+      log.info('ipv6-mostly facts trusted from', { routers, dhcpServers: ['this router', ...dhcpServers] });
       const detector = watchIpv6Mostly({
         interfaceName,
         routerAdvertisements: captureRouterAdvertisements({ interfaceName, restart: HELPER_RESTART }),
         dhcp: sniffDhcp(interfaceName, { restart: HELPER_RESTART }),
+        dhcpServers: { addresses: dhcpServers, ownOnly: true },
+        routers,
         onProblem,
         onFacts: (facts) => log.debug('ipv6-mostly facts', { ...facts }),
       });

@@ -3,7 +3,8 @@
 Sees DHCPv4 on an interface in both directions without binding UDP 67/68
 (where a router's own DHCP server listens): a packet socket (root), filtered
 in the kernel. Prints `ready`, then one line per DHCP packet:
-`<source IPv4> <UDP payload hex>`.
+`<source IPv4> <UDP payload hex> <Ethernet source> <in|out>` (`out`: this
+host sent it, e.g. the router's own DHCP server).
 
 usage: dhcp_sniff.py INTERFACE
 """
@@ -22,7 +23,8 @@ except OSError:
 s.bind((iface, 0))
 print('ready', flush=True)
 while True:
-    frame = s.recv(65535)
+    frame, addr = s.recvfrom(65535)
+    direction = 'out' if addr[2] == socket.PACKET_OUTGOING else 'in'
     if len(frame) < 14 + 20 + 8 or frame[12:14] != b'\x08\x00':
         continue
     ip = frame[14:]
@@ -32,4 +34,4 @@ while True:
     sport, dport = struct.unpack('!HH', ip[ihl:ihl + 4])
     if not ({sport, dport} & {67, 68}):
         continue
-    print('%s %s' % (socket.inet_ntoa(ip[12:16]), ip[ihl + 8:].hex()), flush=True)
+    print('%s %s %s %s' % (socket.inet_ntoa(ip[12:16]), ip[ihl + 8:].hex(), frame[6:12].hex(':'), direction), flush=True)

@@ -167,6 +167,43 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
     expect((await probe(lab!, 'console', 'ipv6', 42300, stable('console'))).delivered).toBe(true);
   });
 
+  it("a forged DHCPOFFER with option 108 and console2's MAC, sent from the plug host, changes nothing: console2's IPv4 need stays IPv4 (issue 9)", async () => {
+    const c2mac = (await labExec(lab!.plan, 'console2', ['cat', '/sys/class/net/eth0/address'])).stdout.trim();
+    const c2v4 = lab!.plan.hosts.console2.interfaces[0].ipv4[0].address;
+    await touch(lab!, 'console2', c2v4, lab!.plan.lan.routerIpv4);
+    // A raw Ethernet frame from the plug: the router's IPv4 address as source, option 54 naming the router, option 108, console2's chaddr.
+    const forge = [
+      'import socket,struct,sys',
+      "mac=bytes.fromhex(sys.argv[1].replace(':',''));router=socket.inet_aton(sys.argv[2])",
+      "s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW);s.bind(('eth0',0));src=s.getsockname()[4][:6]",
+      "bootp=struct.pack('!BBBBIHH4s4s4s4s16s64s128s',2,1,6,0,0x9109,0,0x8000,bytes(4),socket.inet_aton(sys.argv[3]),router,bytes(4),mac,b'',b'')",
+      "payload=bootp+struct.pack('!I',0x63825363)+bytes([53,1,2,54,4])+router+bytes([108,4])+struct.pack('!I',1800)+bytes([255])",
+      "udp=struct.pack('!HHHH',67,68,8+len(payload),0)+payload",
+      "ip=struct.pack('!BBHHHBBH4s4s',0x45,0,20+len(udp),0,0,64,17,0,router,bytes([255]*4))",
+      "c=sum(struct.unpack('!10H',ip));c=(c>>16)+(c&0xffff);c+=c>>16;ip=ip[:10]+struct.pack('!H',~c&0xffff)+ip[12:]",
+      "[s.send(bytes([255]*6)+src+bytes([8,0])+ip+udp) for _ in range(3)]",
+    ].join('\n');
+    await labExec(lab!.plan, 'plug', ['python3', '-c', forge, c2mac, lab!.plan.lan.routerIpv4, c2v4]);
+    // The router's sniffer saw it and refused it (so the checks below are about a packet that arrived).
+    const refusal = await until('the forged offer refused in the router log', async () =>
+      readFileSync(router.paths.log, 'utf8').split('\n').find((l) => l.includes(`option 108 for ${c2mac} ignored`)), 15_000);
+    expect(refusal).toContain("only this router's own DHCP server counts");
+    const c2 = await until('console2 known by its IPv4 address', () => deviceWith(c2v4), 15_000);
+    expect(c2.ipv6Only).toBeUndefined();
+    const answer = await adminCommand(lab!, router, 'open_port', { internal_client: c2v4, internal_port: 42350, protocol: 'udp', family: 'ipv4' });
+    expect(answer).toMatchObject({ result: { verdict: 'granted' } });
+    const needId = `admin:ipv4:udp:${c2v4}:42350:42350:*:0`;
+    const decided = (await decisions()).filter((d) => d.needId === needId);
+    expect(decided.length).toBeGreaterThan(0);
+    for (const d of decided) {
+      expect(d.grants.map((g) => g.family)).toEqual(['ipv4']);
+      expect(d.reasons.map((r) => r.code)).not.toContain('ipv6-only-host');
+    }
+    // The console (a real RFC 8925 client, answered by the router's own dnsmasq) is still IPv6-only: the trusted path works.
+    expect((await devices()).some((d) => d.ipv6Only === 'dhcpv4-option-108')).toBe(true);
+    await adminCommand(lab!, router, 'close_port', { need_id: needId });
+  });
+
   it("renumbering moves the console's admin-opened grant to its new stable address and keeps every address of the Matter devices protected", async () => {
     await labMatterDevice({ prefix: lab!.plan.prefix, role: 'lock', action: 'start' }); // running already unless run alone
     const oldConsole = stable('console');

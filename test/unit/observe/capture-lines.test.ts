@@ -16,9 +16,11 @@ describe('the capture helpers’ lines', () => {
 
   it('reads a DHCP sniffer line', () => {
     expect(parseSniffLine('192.168.77.20 0102ff\n')).toEqual({ from: '192.168.77.20', bytes: Uint8Array.from([1, 2, 0xff]) });
+    expect(parseSniffLine('192.168.77.1 0102 06:00:00:00:00:01 out')).toEqual({ from: '192.168.77.1', bytes: Uint8Array.from([1, 2]), sourceMac: '06:00:00:00:00:01', outgoing: true });
+    expect(parseSniffLine('0.0.0.0 0102 06:00:00:00:00:0c in')).toMatchObject({ sourceMac: '06:00:00:00:00:0c', outgoing: false });
   });
 
-  it.each(['ready', '192.168.77 0102', '192.168.77.256 0102', '::1 0102', '192.168.77.20', '192.168.77.20 012', '192.168.77.20 01 02'])('skips DHCP line %j', (line) => {
+  it.each(['ready', '192.168.77 0102', '192.168.77.256 0102', '::1 0102', '192.168.77.20', '192.168.77.20 012', '192.168.77.20 01 02', '192.168.77.20 01 06:00:00:00:00:0c sideways', '192.168.77.20 01 06:00:00:00:0c in'])('skips DHCP line %j', (line) => {
     expect(parseSniffLine(line)).toBeUndefined();
   });
 });

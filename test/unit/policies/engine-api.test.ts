@@ -47,7 +47,7 @@ describe('createPolicyEngine (public API)', () => {
 
   it('rejects malformed events with the field named, and stops after dispose', () => {
     const engine = createPolicyEngine({ scheduler: new VirtualTimeScheduler() });
-    expect(() => engine.submit({ type: 'need-ended' } as never)).toThrow(new InvalidEventError('need-ended.needId must be a non-empty string'));
+    expect(() => engine.submit({ type: 'need-ended' } as never)).toThrow(new InvalidEventError("field 'needId': expected a non-empty string, got nothing"));
     let completed = false;
     engine.decisions$.subscribe({ complete: () => (completed = true) });
     engine.dispose();

@@ -34,11 +34,20 @@ describe('homenet replay', () => {
     writeFileSync(log, ['{"at":0,"type":"gateway-seen","gatewayId":"gw"}', '', '{"at":5,"type":"need-submitted","need":{"id":"x"}}'].join('\n'));
     const c = io();
     expect(await replayCommand.run([log], c.io)).toBe(1);
-    expect(c.err[0]).toBe(`homenet replay: ${log}:3: need-submitted.need.requester must be an object`);
+    expect(c.err[0]).toBe(`homenet replay: ${log}:3: field 'need.requester': expected an object, got nothing`);
     expect(() => parseEventLog('{"at":0,"type":"tick"}\nnot json', 'x')).toThrow(/^x:2: invalid JSON/);
     expect(() => parseEventLog('{"at":5,"type":"tick"}\n{"at":1,"type":"tick"}', 'x')).toThrow('x:2: "at" goes back in time (1 < 5)');
     expect(() => parseEventLog('{"type":"tick"}', 'x')).toThrow(EventLogError);
     expect(() => parseEventLog('{"at":1,"type":"nope"}', 'x')).toThrow("x:1: unknown event type 'nope'");
+  });
+
+  it('refuses an identity of the wrong type with the line and field, not a TypeError', async () => {
+    const log = join(dir, 'EVENTS.jsonl');
+    writeFileSync(log, ['{"at":0,"type":"tick"}', '{"at":1,"type":"device-seen","deviceId":"d","identities":{"mac":42}}'].join('\n'));
+    const c = io();
+    expect(await replayCommand.run([log], c.io)).toBe(1);
+    expect(c.err).toEqual([`homenet replay: ${log}:2: field 'identities.mac': expected a string, got 42`]);
+    expect(c.out).toEqual([]);
   });
 
   it('rejects bad arguments with a UsageError', async () => {
