@@ -1,10 +1,16 @@
 /**
  * `openPort`: opens an inbound port for this host — an IPv6 pinhole
- * (WANIPv6FirewallControl:1) and/or an IPv4 port mapping (WANIPConnection) —
+ * (WANIPv6FirewallControl:1, or a PCP MAP) and/or an IPv4 port mapping
+ * (WANIPConnection, a PCP MAP, or NAT-PMP on a router that speaks only that) —
  * keeps it open (renewal before half of the lease, re-add after a router
  * reboot, follow address changes) and closes it. The result is a reachability
  * verdict per family: the answer a game needs to choose direct connections,
  * hole punching or a relay.
+ *
+ * `via` picks the protocol: `upnp`, `pcp` (to the family's default router),
+ * or `auto` (the default): both at once, the first that proves the port open
+ * wins, and whatever the other one opened is removed again — never both left
+ * open ({@link OpenPortHandle.settled} resolves once the loser is undone).
  *
  * @example
  * ```ts
@@ -30,9 +36,25 @@ import { PinholeOpener } from './pinhole-opener';
 import { PortMappingOpener } from './port-mapping-opener';
 import { Reachability } from './reachability';
 import { parseHttpUrl } from '../../adapters/upnp/http-url';
-import { familyOf } from '../../policies/model/address';
+import { familyOf, splitZone } from '../../policies/model/address';
+import type { PcpTransport } from '../../adapters/pcp/pcp-transport';
+import type { UdpPcpTransportInit } from '../../adapters/pcp/udp-pcp-transport';
+import { DefaultRouter, readDefaultRouter } from './default-router';
+import { PcpKeeper } from './pcp-keeper';
 
 export type PortFamily = 'ipv6' | 'ipv4' | 'both';
+
+/** Which protocol opens the port: UPnP IGD, PCP (NAT-PMP for IPv4 when that is all the router speaks), or whichever proves it open first. */
+export type PortVia = 'auto' | 'upnp' | 'pcp';
+
+/** How the agent finds and talks to a PCP server (tests inject fakes). */
+export interface PcpAccess {
+  /** The default router of a family (default: the kernel's routing table via `ip -j route`). */
+  readonly defaultRouter?: (family: 'ipv4' | 'ipv6') => Promise<DefaultRouter | undefined>;
+  readonly openTransport?: (init: UdpPcpTransportInit) => Promise<PcpTransport>;
+  /** A first PCP request gives up after this long (default 10 000 ms; 3000 ms in an `auto` race). */
+  readonly giveUpAfterMs?: number;
+}
 
 /** Where this host's addresses come from (default: the kernel, via `ip`). */
 export interface HostAddressSource {
@@ -65,6 +87,12 @@ export interface OpenPortOptions {
   readonly addresses?: HostAddressSource;
   readonly discover?: (options: DiscoverGatewayOptions) => Promise<DiscoveredGateway>;
   readonly soap?: SoapCaller;
+  /**
+   * Default 'auto'. With an injected `discover` or `soap` and no `pcp`,
+   * 'upnp' (a test double of UPnP alone must not race the real network).
+   */
+  readonly via?: PortVia;
+  readonly pcp?: PcpAccess;
   /** Renewal and address-change problems that were retried. */
   readonly onProblem?: (error: unknown) => void;
 }
@@ -80,6 +108,8 @@ export interface OpenPortHandle {
   close(): Promise<void>;
   /** Stops renewing and leaves the ports to run out their leases. */
   detach(): void;
+  /** Resolves once whatever lost an `auto` race has been removed from the router again (at once for `upnp` / `pcp`). */
+  settled(): Promise<void>;
 }
 
 const systemAddresses: HostAddressSource = { read: readHostAddresses, watch: () => watchHostAddresses() };
@@ -91,6 +121,14 @@ function validate(options: OpenPortOptions): void {
     throw new RangeError(`external port must be 1-65535, not ${options.externalPort}`);
   }
   if (options.leaseSeconds !== undefined && !(options.leaseSeconds > 0)) throw new RangeError('lease must be a positive number of seconds');
+  if (options.via !== undefined && !['auto', 'upnp', 'pcp'].includes(options.via)) throw new RangeError(`via must be auto, upnp or pcp, not '${String(options.via)}'`);
+}
+
+interface Opened {
+  readonly keeper?: Keeper;
+  readonly verdict: Reachability;
+  /** What opened it. */
+  readonly kind: 'upnp' | 'pcp';
 }
 
 interface FamilyPlan {
@@ -107,6 +145,8 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   const ownsSoap = options.soap === undefined;
   const soap = options.soap ?? new SoapClient();
   const keepOpen = options.keepOpen ?? true;
+  const via: PortVia = options.via ?? ((options.discover || options.soap) && !options.pcp ? 'upnp' : 'auto');
+  const cleanups: Promise<void>[] = [];
 
   const families: FamilyPlan[] = (family === 'both' ? (['ipv6', 'ipv4'] as const) : [family]).map((f) => ({ family: f }));
   // An explicit address is checked before anything is sent: a router only opens
@@ -122,12 +162,18 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   const hostAddresses = early ? Promise.resolve(early) : addresses.read();
   hostAddresses.catch(() => undefined); // awaited (and reported) by each family below
 
-  const keepers: { plan: FamilyPlan; keeper?: Keeper; verdict: Reachability }[] = await Promise.all(
+  const keepers: ({ plan: FamilyPlan } & Opened)[] = await Promise.all(
     families.map(async (plan) => {
-      const opened = await openFamily(plan, options, hostAddresses, discover, soap);
-      return { plan, ...opened };
+      const upnp = (signal?: AbortSignal) => openFamily(plan, options, hostAddresses, discover, soap, signal);
+      const pcp = (giveUpAfterMs?: number) => openFamilyPcp(plan, options, hostAddresses, giveUpAfterMs);
+      if (via === 'upnp') return { plan, ...(await upnp()) };
+      if (via === 'pcp') return { plan, ...(await pcp()) };
+      const race = await raceFamily(upnp, pcp, options.pcp?.giveUpAfterMs ?? 3000);
+      cleanups.push(race.cleanup.catch((e: unknown) => options.onProblem?.(e)));
+      return { plan, ...race.winner };
     }),
   );
+  const settled = Promise.all(cleanups).then(() => undefined);
 
   const subscriptions: Subscription[] = [];
   if (keepOpen && addresses.watch) {
@@ -145,8 +191,9 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   }
   if (keepOpen) {
     // A router that reboots announces a new BOOTID: renew at once instead of
-    // waiting for the next renewal to find the port gone.
-    const gatewayWatch = watchGatewaysQuietly(options);
+    // waiting for the next renewal to find the port gone. (A PCP router's
+    // restart shows in its epoch; the PCP client watches that itself.)
+    const gatewayWatch = keepers.some((k) => k.kind === 'upnp') ? watchGatewaysQuietly(options) : undefined;
     if (gatewayWatch) subscriptions.push(gatewayWatch.subscribe(() => keepers.forEach((k) => void k.keeper?.renewNow().catch((e: unknown) => options.onProblem?.(e)))));
   } else {
     for (const k of keepers) k.keeper?.detach();
@@ -169,9 +216,11 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
     async renewNow() {
       await Promise.all(keepers.flatMap((k) => (k.keeper ? [k.keeper.renewNow()] : [])));
     },
+    settled: () => settled,
     async close() {
       if (done) return;
       try {
+        await settled;
         await Promise.all(keepers.flatMap((k) => (k.keeper ? [k.keeper.close()] : [])));
       } finally {
         finish();
@@ -203,19 +252,22 @@ async function openFamily(
   hostAddresses: Promise<HostAddress[]>,
   discover: (o: DiscoverGatewayOptions) => Promise<DiscoveredGateway>,
   soap: SoapCaller,
-): Promise<{ keeper?: Keeper; verdict: Reachability }> {
+  signal?: AbortSignal,
+): Promise<Opened> {
   let gateway: DiscoveredGateway;
   try {
     gateway = await discover({
       family: plan.family,
+      ...(signal ? { signal } : {}),
       ...(options.interfaces ? { interfaces: options.interfaces } : {}),
       ...(options.discoveryTimeoutMs ? { timeoutMs: options.discoveryTimeoutMs } : {}),
     });
   } catch (error) {
     const offline = error instanceof UpnpNetworkError ? await noNetworkVerdict(plan.family, hostAddresses) : undefined;
-    if (offline) return { verdict: offline };
+    if (offline) return { verdict: offline, kind: 'upnp' };
     if (!(error instanceof GatewayNotFoundError)) throw error;
     return {
+      kind: 'upnp',
       verdict: {
         family: plan.family,
         verdict: 'unsupported',
@@ -224,6 +276,7 @@ async function openFamily(
       },
     };
   }
+  if (signal?.aborted) return { kind: 'upnp', verdict: abandoned(plan.family, 'UPnP') };
   const gatewayHost = parseHttpUrl(gateway.location).host;
   const client = plan.explicit ?? chooseInternalClient(await hostAddresses, { family: plan.family, gateway: gatewayHost }).address;
   const common = {
@@ -237,7 +290,7 @@ async function openFamily(
   let keeper: Keeper;
   if (plan.family === 'ipv6') {
     const control = pinholeControlOf(gateway, soap);
-    if (!control) return { verdict: unsupported('ipv6', gateway, 'the gateway has no WANIPv6FirewallControl service (IGD:1 or pinholes not offered)') };
+    if (!control) return { kind: 'upnp', verdict: unsupported('ipv6', gateway, 'the gateway has no WANIPv6FirewallControl service (IGD:1 or pinholes not offered)') };
     keeper = new LeaseKeeper({
       opener: new PinholeOpener({ ...common, control }),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
@@ -245,7 +298,7 @@ async function openFamily(
     });
   } else {
     const control = portMappingControlOf(gateway, soap);
-    if (!control) return { verdict: unsupported('ipv4', gateway, 'the gateway has no WANIPConnection service') };
+    if (!control) return { kind: 'upnp', verdict: unsupported('ipv4', gateway, 'the gateway has no WANIPConnection service') };
     keeper = new LeaseKeeper({
       opener: new PortMappingOpener({
         ...common,
@@ -258,7 +311,105 @@ async function openFamily(
     });
   }
   const verdict = await keeper.open(client);
-  return { keeper, verdict };
+  return { keeper, verdict, kind: 'upnp' };
+}
+
+/** Opens one family through PCP at the family's default router (NAT-PMP for IPv4 when that is all it speaks). */
+async function openFamilyPcp(plan: FamilyPlan, options: OpenPortOptions, hostAddresses: Promise<HostAddress[]>, giveUpAfterMs?: number): Promise<Opened> {
+  const access = options.pcp ?? {};
+  const routerOf = access.defaultRouter ?? readDefaultRouter;
+  const router = await routerOf(plan.family);
+  if (!router) {
+    const offline = await noNetworkVerdict(plan.family, hostAddresses);
+    return {
+      kind: 'pcp',
+      verdict: offline ?? { family: plan.family, verdict: 'unsupported', grade: 'D', via: 'pcp', reason: `this host has no default ${plan.family} router: no PCP server to ask` },
+    };
+  }
+  const routerAddress = splitZone(router.address).address;
+  const client = plan.explicit ?? chooseInternalClient(await hostAddresses, { family: plan.family, gateway: routerAddress }).address;
+  // miniupnpd announces a restart over IPv4 only: an IPv6 keeper listens for that too.
+  const alias = plan.family === 'ipv6' ? await routerOf('ipv4').catch(() => undefined) : undefined;
+  const giveUp = giveUpAfterMs ?? access.giveUpAfterMs;
+  const keeper = new PcpKeeper({
+    family: plan.family,
+    router: router.address,
+    ...(alias ? { routerAliases: [splitZone(alias.address).address] } : {}),
+    protocol: options.protocol,
+    port: options.port,
+    leaseSeconds: options.leaseSeconds ?? 3600,
+    ...(options.externalPort ? { externalPort: options.externalPort } : {}),
+    ...(options.remoteHost ? { remoteHost: options.remoteHost } : {}),
+    ...(giveUp !== undefined ? { giveUpAfterMs: giveUp } : {}),
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+    ...(access.openTransport ? { openTransport: access.openTransport } : {}),
+    ...(options.onProblem ? { onError: options.onProblem } : {}),
+  });
+  const verdict = await keeper.open(client);
+  return { keeper, verdict, kind: 'pcp' };
+}
+
+const VERDICT_RANK: Record<Reachability['verdict'], number> = { open: 0, 'not-needed': 1, denied: 2, ineffective: 3, unsupported: 4 };
+
+/**
+ * `--via auto` for one family: UPnP and PCP at once; the first `open` wins.
+ * The loser is stopped where it can be (UPnP discovery is aborted before
+ * anything is asked of the router) and undone where it cannot: when both open
+ * nearly at once, the later one is closed again as soon as it answers, so
+ * exactly one stays open. Without any `open`, the most telling verdict wins
+ * (not-needed, then denied, ineffective, unsupported; PCP's on a tie).
+ * `cleanup` resolves when the loser is closed (or detached: it opened nothing).
+ */
+async function raceFamily(
+  upnp: (signal: AbortSignal) => Promise<Opened>,
+  pcp: (giveUpAfterMs: number) => Promise<Opened>,
+  pcpGiveUpMs: number,
+): Promise<{ winner: Opened; cleanup: Promise<void> }> {
+  const stop = new AbortController();
+  const attempts = [pcp(pcpGiveUpMs), upnp(stop.signal)];
+  const winner = await new Promise<Opened>((resolve, reject) => {
+    const results: (Opened | undefined)[] = [];
+    const errors: unknown[] = [];
+    let pending = attempts.length;
+    let decided = false;
+    const settle = () => {
+      pending -= 1;
+      if (decided || pending > 0) return;
+      const done = results.filter((r): r is Opened => r !== undefined).sort((a, b) => VERDICT_RANK[a.verdict.verdict] - VERDICT_RANK[b.verdict.verdict]);
+      decided = true;
+      if (done[0]) resolve(done[0]);
+      else reject(errors[0] instanceof Error ? errors[0] : new Error(String(errors[0])));
+    };
+    attempts.forEach((attempt, i) => {
+      void attempt.then(
+        (r) => {
+          results[i] = r;
+          if (!decided && r.verdict.verdict === 'open') {
+            decided = true;
+            resolve(r);
+          }
+          settle();
+        },
+        (e: unknown) => {
+          errors.push(e);
+          settle();
+        },
+      );
+    });
+  });
+  stop.abort();
+  const cleanup = Promise.allSettled(attempts).then(async (all) => {
+    for (const r of all) {
+      if (r.status !== 'fulfilled' || r.value === winner || !r.value.keeper) continue;
+      if (r.value.verdict.verdict === 'open') await r.value.keeper.close();
+      else r.value.keeper.detach();
+    }
+  });
+  return { winner, cleanup };
+}
+
+function abandoned(family: 'ipv4' | 'ipv6', what: string): Reachability {
+  return { family, verdict: 'unsupported', grade: 'D', reason: `${what} was not tried further: the other protocol answered first` };
 }
 
 /**
@@ -288,8 +439,10 @@ async function follow(keeper: Keeper, family: 'ipv4' | 'ipv6', list: HostAddress
   const now = list.find((a) => a.address === current);
   if (now && !now.deprecated) return;
   try {
-    const gateway = keeper.reachability && 'gateway' in keeper.reachability ? keeper.reachability.gateway : undefined;
-    const gatewayHost = gateway ? parseHttpUrl(gateway).host : undefined;
+    const r = keeper.reachability;
+    const gateway = r && 'gateway' in r ? r.gateway : undefined;
+    const server = r && r.verdict === 'open' ? r.server : undefined;
+    const gatewayHost = server ? splitZone(server).address : gateway && gateway.startsWith('http') ? parseHttpUrl(gateway).host : undefined;
     const next = chooseInternalClient(list, { family, ...(gatewayHost ? { gateway: gatewayHost } : {}) });
     if (next.address !== current) await keeper.moveTo(next.address, now !== undefined);
   } catch (error) {
