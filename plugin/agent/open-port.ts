@@ -41,6 +41,7 @@ import type { PcpTransport } from '../../adapters/pcp/pcp-transport';
 import type { UdpPcpTransportInit } from '../../adapters/pcp/udp-pcp-transport';
 import { DefaultRouter, readDefaultRouter } from './default-router';
 import { PcpKeeper } from './pcp-keeper';
+import { Opened, raceFamily } from './protocol-race';
 
 export type PortFamily = 'ipv6' | 'ipv4' | 'both';
 
@@ -124,12 +125,6 @@ function validate(options: OpenPortOptions): void {
   if (options.via !== undefined && !['auto', 'upnp', 'pcp'].includes(options.via)) throw new RangeError(`via must be auto, upnp or pcp, not '${String(options.via)}'`);
 }
 
-interface Opened {
-  readonly keeper?: Keeper;
-  readonly verdict: Reachability;
-  /** What opened it. */
-  readonly kind: 'upnp' | 'pcp';
-}
 
 interface FamilyPlan {
   readonly family: 'ipv4' | 'ipv6';
@@ -347,65 +342,6 @@ async function openFamilyPcp(plan: FamilyPlan, options: OpenPortOptions, hostAdd
   });
   const verdict = await keeper.open(client);
   return { keeper, verdict, kind: 'pcp' };
-}
-
-const VERDICT_RANK: Record<Reachability['verdict'], number> = { open: 0, 'not-needed': 1, denied: 2, ineffective: 3, unsupported: 4 };
-
-/**
- * `--via auto` for one family: UPnP and PCP at once; the first `open` wins.
- * The loser is stopped where it can be (UPnP discovery is aborted before
- * anything is asked of the router) and undone where it cannot: when both open
- * nearly at once, the later one is closed again as soon as it answers, so
- * exactly one stays open. Without any `open`, the most telling verdict wins
- * (not-needed, then denied, ineffective, unsupported; PCP's on a tie).
- * `cleanup` resolves when the loser is closed (or detached: it opened nothing).
- */
-async function raceFamily(
-  upnp: (signal: AbortSignal) => Promise<Opened>,
-  pcp: (giveUpAfterMs: number) => Promise<Opened>,
-  pcpGiveUpMs: number,
-): Promise<{ winner: Opened; cleanup: Promise<void> }> {
-  const stop = new AbortController();
-  const attempts = [pcp(pcpGiveUpMs), upnp(stop.signal)];
-  const winner = await new Promise<Opened>((resolve, reject) => {
-    const results: (Opened | undefined)[] = [];
-    const errors: unknown[] = [];
-    let pending = attempts.length;
-    let decided = false;
-    const settle = () => {
-      pending -= 1;
-      if (decided || pending > 0) return;
-      const done = results.filter((r): r is Opened => r !== undefined).sort((a, b) => VERDICT_RANK[a.verdict.verdict] - VERDICT_RANK[b.verdict.verdict]);
-      decided = true;
-      if (done[0]) resolve(done[0]);
-      else reject(errors[0] instanceof Error ? errors[0] : new Error(String(errors[0])));
-    };
-    attempts.forEach((attempt, i) => {
-      void attempt.then(
-        (r) => {
-          results[i] = r;
-          if (!decided && r.verdict.verdict === 'open') {
-            decided = true;
-            resolve(r);
-          }
-          settle();
-        },
-        (e: unknown) => {
-          errors.push(e);
-          settle();
-        },
-      );
-    });
-  });
-  stop.abort();
-  const cleanup = Promise.allSettled(attempts).then(async (all) => {
-    for (const r of all) {
-      if (r.status !== 'fulfilled' || r.value === winner || !r.value.keeper) continue;
-      if (r.value.verdict.verdict === 'open') await r.value.keeper.close();
-      else r.value.keeper.detach();
-    }
-  });
-  return { winner, cleanup };
 }
 
 function abandoned(family: 'ipv4' | 'ipv6', what: string): Reachability {
