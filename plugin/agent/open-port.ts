@@ -160,7 +160,7 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   const keepers: ({ plan: FamilyPlan } & Opened)[] = await Promise.all(
     families.map(async (plan) => {
       const upnp = (signal?: AbortSignal) => openFamily(plan, options, hostAddresses, discover, soap, signal);
-      const pcp = (giveUpAfterMs?: number) => openFamilyPcp(plan, options, hostAddresses, giveUpAfterMs);
+      const pcp = (giveUpAfterMs?: number, signal?: AbortSignal) => openFamilyPcp(plan, options, hostAddresses, giveUpAfterMs, signal);
       if (via === 'upnp') return { plan, ...(await upnp()) };
       if (via === 'pcp') return { plan, ...(await pcp()) };
       const race = await raceFamily(upnp, pcp, options.pcp?.giveUpAfterMs ?? 3000);
@@ -310,7 +310,13 @@ async function openFamily(
 }
 
 /** Opens one family through PCP at the family's default router (NAT-PMP for IPv4 when that is all it speaks). */
-async function openFamilyPcp(plan: FamilyPlan, options: OpenPortOptions, hostAddresses: Promise<HostAddress[]>, giveUpAfterMs?: number): Promise<Opened> {
+async function openFamilyPcp(
+  plan: FamilyPlan,
+  options: OpenPortOptions,
+  hostAddresses: Promise<HostAddress[]>,
+  giveUpAfterMs?: number,
+  signal?: AbortSignal,
+): Promise<Opened> {
   const access = options.pcp ?? {};
   const routerOf = access.defaultRouter ?? readDefaultRouter;
   const router = await routerOf(plan.family);
@@ -340,8 +346,26 @@ async function openFamilyPcp(plan: FamilyPlan, options: OpenPortOptions, hostAdd
     ...(access.openTransport ? { openTransport: access.openTransport } : {}),
     ...(options.onProblem ? { onError: options.onProblem } : {}),
   });
-  const verdict = await keeper.open(client);
-  return { keeper, verdict, kind: 'pcp' };
+  if (!signal) return { keeper, verdict: await keeper.open(client), kind: 'pcp' };
+  // In an auto race: if the other protocol wins while the first MAP is still
+  // in flight, stop waiting for it (see PcpKeeper.abandon).
+  let abandoning: Promise<void> | undefined;
+  let answered = false;
+  const onAbort = () => {
+    if (!answered) abandoning = keeper.abandon();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const verdict = await keeper.open(client);
+    answered = true;
+    return { keeper, verdict, kind: 'pcp' };
+  } catch (error) {
+    if (!abandoning) throw error;
+    await abandoning;
+    return { verdict: abandoned(plan.family, 'PCP'), kind: 'pcp' };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function abandoned(family: 'ipv4' | 'ipv6', what: string): Reachability {

@@ -15,12 +15,13 @@
  * await keeper.close();                                    // MAP with lifetime 0
  * ```
  */
+import { randomBytes } from 'node:crypto';
 import { asyncScheduler, BehaviorSubject, Observable, SchedulerLike, Subscription } from 'rxjs';
 import { NatPmpClient } from '../../adapters/pcp/natpmp-client';
 import { PcpClient } from '../../adapters/pcp/pcp-client';
 import { PcpResultError, PcpTimeoutError, PcpUnsupportedVersionError } from '../../adapters/pcp/pcp-errors';
 import { PcpMapping, PcpMappingEvent, PcpMappingState } from '../../adapters/pcp/pcp-mapping';
-import { PCP_SERVER_PORT } from '../../adapters/pcp/pcp-message';
+import { PCP_NONCE_BYTES, PCP_SERVER_PORT } from '../../adapters/pcp/pcp-message';
 import { PcpTransport } from '../../adapters/pcp/pcp-transport';
 import { openUdpPcpTransport, UdpPcpTransportInit } from '../../adapters/pcp/udp-pcp-transport';
 import { classifyExternalIpv4, familyOf, splitZone } from '../../policies/model/address';
@@ -58,6 +59,8 @@ interface Session {
   readonly pcp: PcpClient;
   readonly natpmp?: NatPmpClient;
   held?: Held;
+  /** The nonce of the MAP in flight (or last sent). */
+  nonce?: Buffer;
 }
 
 /** `pcp://192.168.77.1:5351`, `pcp://[2001:db8:77::1]:5351`. */
@@ -147,6 +150,29 @@ export class PcpKeeper {
     });
   }
 
+  /**
+   * Gives up a first MAP still in flight (another protocol won an `auto`
+   * race): a router that has not answered by then almost surely has no PCP
+   * server, so instead of waiting for the give-up time this sends one
+   * best-effort delete (lifetime 0, the same nonce) for the unlikely case that
+   * it did map, and closes. A mapping already granted is deleted as in close.
+   */
+  async abandon(): Promise<void> {
+    const s = this.session;
+    if (!s || s.held || !s.nonce) return this.close();
+    this.closed = true;
+    this.reopen?.unsubscribe();
+    this.session = undefined;
+    const nonce = s.nonce;
+    const request = { protocol: this.init.protocol, internalPort: this.init.port, ...(this.init.family === 'ipv4' ? { suggestedExternalPort: this.init.externalPort ?? this.init.port } : {}) };
+    s.pcp.close(); // the pending map() rejects
+    const rescue = new PcpClient({ transport: s.transport, scheduler: this.scheduler, giveUpAfterMs: 300 });
+    await rescue.release(request, nonce).catch(() => undefined);
+    rescue.close();
+    await s.transport.close();
+    this.subject.complete();
+  }
+
   /** Stops renewing; the router lets the lease run out. */
   detach(): void {
     this.closed = true;
@@ -177,9 +203,11 @@ export class PcpKeeper {
       ...(this.init.family === 'ipv6' && aliases.some((a) => familyOf(splitZone(a).address) === 'ipv4') ? { announceFamilies: ['ipv6', 'ipv4'] as const } : {}),
     });
     const giveUp = this.init.giveUpAfterMs !== undefined ? { giveUpAfterMs: this.init.giveUpAfterMs } : {};
-    const pcp = new PcpClient({ transport, scheduler: this.scheduler, serverAliases: aliases.map((a) => splitZone(a).address), ...giveUp });
-    const natpmp = this.init.family === 'ipv4' ? new NatPmpClient({ transport, scheduler: this.scheduler, ...giveUp }) : undefined;
-    return { client, transport, pcp, ...(natpmp ? { natpmp } : {}) };
+    const session: { -readonly [K in keyof Session]: Session[K] } = { client, transport } as Session;
+    const nonce = () => (session.nonce = randomBytes(PCP_NONCE_BYTES));
+    session.pcp = new PcpClient({ transport, scheduler: this.scheduler, serverAliases: aliases.map((a) => splitZone(a).address), nonce, ...giveUp });
+    if (this.init.family === 'ipv4') session.natpmp = new NatPmpClient({ transport, scheduler: this.scheduler, ...giveUp });
+    return session;
   }
 
   private async map(s: Session): Promise<Reachability> {

@@ -1,7 +1,8 @@
 /**
  * `--via auto` for one address family: UPnP and PCP at once, the first that
  * proves the port open wins, and the other is stopped where it can be (UPnP
- * discovery is aborted before anything is asked of the router) and undone
+ * discovery is aborted before anything is asked of the router, a PCP MAP
+ * still unanswered is given up with a best-effort delete) and undone
  * where it cannot: when both open nearly at once, the later one is closed as
  * soon as it answers, so exactly one stays open. Without any `open`, the most
  * telling verdict wins (not-needed, then denied, ineffective, unsupported;
@@ -31,11 +32,11 @@ const VERDICT_RANK: Record<Reachability['verdict'], number> = { open: 0, 'not-ne
 /** Races the two attempts; see the module comment. */
 export async function raceFamily<K extends Pick<Keeper, 'close' | 'detach'>>(
   upnp: (signal: AbortSignal) => Promise<Opened<K>>,
-  pcp: (giveUpAfterMs: number) => Promise<Opened<K>>,
+  pcp: (giveUpAfterMs: number, signal: AbortSignal) => Promise<Opened<K>>,
   pcpGiveUpMs: number,
 ): Promise<{ winner: Opened<K>; cleanup: Promise<void> }> {
   const stop = new AbortController();
-  const attempts = [pcp(pcpGiveUpMs), upnp(stop.signal)];
+  const attempts = [pcp(pcpGiveUpMs, stop.signal), upnp(stop.signal)];
   const winner = await new Promise<Opened<K>>((resolve, reject) => {
     const results: (Opened<K> | undefined)[] = [];
     const errors: unknown[] = [];

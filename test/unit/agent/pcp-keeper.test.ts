@@ -123,6 +123,21 @@ describe('PcpKeeper', () => {
     keeper.detach();
   });
 
+  it('abandon (another protocol won the race) sends one delete with the in-flight nonce instead of waiting', async () => {
+    const { scheduler, keeper, transport, lastRequest, local } = setup('ipv6', { giveUpAfterMs: 3000 });
+    const opened = keeper.open(local).catch((e: unknown) => e);
+    await settle();
+    const map = lastRequest();
+    const abandoned = keeper.abandon();
+    expect(await opened).toBeInstanceOf(Error);
+    const del = lastRequest();
+    expect(del.lifetime).toBe(0);
+    expect(del.mapping.nonce.equals(map.mapping.nonce)).toBe(true);
+    advance(scheduler, 400); // no answer: gives up after 300 ms, not 3000
+    await abandoned;
+    expect(transport().closed).toBe(true);
+  });
+
   it('an IPv4 mapping behind another NAT is ineffective and is deleted again', async () => {
     const { keeper, answer, lastRequest, local } = setup('ipv4');
     const opened = keeper.open(local);
