@@ -6,7 +6,7 @@
  * where it cannot: when both open nearly at once, the later one is closed as
  * soon as it answers, so exactly one stays open. Without any `open`, the most
  * telling verdict wins (not-needed, then denied, ineffective, unsupported;
- * PCP's on a tie). `cleanup` resolves once the loser is closed (or detached,
+ * UPnP's on a tie: a UPnP refusal carries the router's own errorDescription). `cleanup` resolves once the loser is closed (or detached,
  * when it opened nothing).
  *
  * @example
@@ -45,7 +45,8 @@ export async function raceFamily<K extends Pick<Keeper, 'close' | 'detach'>>(
     const settle = () => {
       pending -= 1;
       if (decided || pending > 0) return;
-      const done = results.filter((r): r is Opened<K> => r !== undefined).sort((a, b) => VERDICT_RANK[a.verdict.verdict] - VERDICT_RANK[b.verdict.verdict]);
+      const done = results.filter((r): r is Opened<K> => r !== undefined).reverse() // UPnP's first: its verdict wins a tie
+        .sort((a, b) => VERDICT_RANK[a.verdict.verdict] - VERDICT_RANK[b.verdict.verdict]);
       decided = true;
       if (done[0]) resolve(done[0]);
       else reject(errors[0] instanceof Error ? errors[0] : new Error(String(errors[0])));

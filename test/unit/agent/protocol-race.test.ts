@@ -94,6 +94,17 @@ describe('raceFamily (--via auto)', () => {
     expect([pcpKeeper.closed, pcpKeeper.detached]).toEqual([0, 0]);
   });
 
+  it("a tie between two refusals keeps UPnP's (it carries the router's own description)", async () => {
+    const upnpDenied: Reachability = { family: 'ipv6', verdict: 'denied', code: 606, name: 'ActionNotAuthorized', reason: 'The router says: matter-device-isolation' };
+    const pcpDenied: Reachability = { family: 'ipv6', verdict: 'denied', code: 2, name: 'NOT_AUTHORIZED', reason: 'the router refused', via: 'pcp' };
+    const { winner } = await raceFamily<FakeKeeper>(
+      async () => ({ kind: 'upnp', verdict: upnpDenied }),
+      async () => ({ kind: 'pcp', verdict: pcpDenied }),
+      3000,
+    );
+    expect(winner.verdict).toBe(upnpDenied);
+  });
+
   it('a loser that opened nothing is detached (its sockets closed), not closed', async () => {
     const pcpKeeper = new FakeKeeper();
     const upnpKeeper = new FakeKeeper();
