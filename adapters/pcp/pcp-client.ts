@@ -142,6 +142,17 @@ export class PcpClient {
   }
 
   /**
+   * Deletes a mapping this client no longer holds (another process made it,
+   * e.g. `homenet open --once`) by the nonce it was made with: lifetime 0, the
+   * same nonce, protocol and internal port. Resolves on SUCCESS.
+   */
+  release(request: Omit<PcpMapRequest, 'lifetimeSeconds'>, nonce: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the PCP client is closed'));
+    if (nonce.length !== PCP_NONCE_BYTES) return Promise.reject(new PcpRequestError(`a nonce has ${PCP_NONCE_BYTES} bytes, not ${nonce.length}`));
+    return new PcpMapping(this.host, { ...request, lifetimeSeconds: 1 }, nonce).delete();
+  }
+
+  /**
    * Sends an ANNOUNCE request and resolves with the answer (any result code):
    * checks that the server speaks PCP and reads its epoch.
    */

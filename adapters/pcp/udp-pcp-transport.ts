@@ -14,7 +14,7 @@
  * ```
  */
 import { createSocket, Socket } from 'node:dgram';
-import { canonicalAddress, familyOf } from '../../policies/model/address';
+import { canonicalAddress, familyOf, splitZone } from '../../policies/model/address';
 import { PcpRequestError } from './pcp-errors';
 import { PCP_ANNOUNCE_GROUP_IPV4, PCP_ANNOUNCE_GROUP_IPV6, PCP_CLIENT_PORT, PCP_SERVER_PORT } from './pcp-message';
 import { PcpDatagramListener, PcpTransport } from './pcp-transport';
@@ -22,7 +22,7 @@ import { PcpDatagramListener, PcpTransport } from './pcp-transport';
 export interface UdpPcpTransportInit {
   /** This host's address to send from (canonicalised); must be one of its own. */
   readonly localAddress: string;
-  /** The PCP server, usually the default router (same family as `localAddress`). */
+  /** The PCP server, usually the default router (same family as `localAddress`); a link-local one with its zone (`fe80::1%eth0`). */
   readonly serverAddress: string;
   /** Default 5351. */
   readonly serverPort?: number;
@@ -63,6 +63,8 @@ class UdpPcpTransport implements PcpTransport {
     readonly serverPort: number,
     private readonly socket: Socket,
     private readonly announceSockets: readonly Socket[],
+    /** Where datagrams go: the server address with its zone when it has one. */
+    private readonly sendTo: string = serverAddress,
   ) {
     socket.on('message', (data, rinfo) => this.emit({ data, remoteAddress: rinfo.address, remotePort: rinfo.port, via: 'unicast' }));
     for (const a of announceSockets) a.on('message', (data, rinfo) => this.emit({ data, remoteAddress: rinfo.address, remotePort: rinfo.port, via: 'announce' }));
@@ -83,7 +85,7 @@ class UdpPcpTransport implements PcpTransport {
 
   send(data: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the PCP transport is closed'));
-    return new Promise((resolve, reject) => this.socket.send(data, this.serverPort, this.serverAddress, (error) => (error ? reject(error) : resolve())));
+    return new Promise((resolve, reject) => this.socket.send(data, this.serverPort, this.sendTo, (error) => (error ? reject(error) : resolve())));
   }
 
   onDatagram(listener: PcpDatagramListener): () => void {
@@ -109,6 +111,8 @@ export async function openUdpPcpTransport(init: UdpPcpTransportInit): Promise<Pc
   if (local === undefined) throw new PcpRequestError(`local address '${init.localAddress}' is not an IP address`);
   if (server === undefined) throw new PcpRequestError(`server address '${init.serverAddress}' is not an IP address`);
   const v6 = familyOf(local) === 'ipv6';
+  const zone = v6 ? splitZone(init.serverAddress).zone : undefined;
+  const interfaceName = init.interfaceName ?? zone;
   if (familyOf(local) !== familyOf(server)) throw new PcpRequestError(`local address ${local} and server ${server} are of different families`);
   const type = v6 ? 'udp6' : 'udp4';
   const socket = createSocket({ type, ipv6Only: v6 });
@@ -132,12 +136,12 @@ export async function openUdpPcpTransport(init: UdpPcpTransportInit): Promise<Pc
       throw new Error(`cannot listen for PCP announcements on ${family} port ${port}: ${(error as Error).message}`);
     }
     try {
-      if (six) announce.addMembership(PCP_ANNOUNCE_GROUP_IPV6, init.interfaceName ? `::%${init.interfaceName}` : undefined);
+      if (six) announce.addMembership(PCP_ANNOUNCE_GROUP_IPV6, interfaceName ? `::%${interfaceName}` : undefined);
       else announce.addMembership(PCP_ANNOUNCE_GROUP_IPV4, v6 ? undefined : local);
     } catch {
       // All-hosts groups are joined by the kernel on every interface; an
       // explicit join may fail (EADDRINUSE) and is then not needed.
     }
   }
-  return new UdpPcpTransport(local, server, init.serverPort ?? PCP_SERVER_PORT, socket, announceSockets);
+  return new UdpPcpTransport(local, server, init.serverPort ?? PCP_SERVER_PORT, socket, announceSockets, zone ? `${server}%${zone}` : server);
 }

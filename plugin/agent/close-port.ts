@@ -5,8 +5,12 @@ import { SoapCaller, SoapClient } from '../../adapters/upnp/soap-client';
 import { WanIpConnectionClient } from '../../adapters/upnp/wan-ip-connection';
 import { pinholeControlOf, routerFaultOf } from './connect-gateway';
 import { chooseInternalClient } from './internal-client';
-import { HostAddressSource, PortFamily } from './open-port';
-import { OpenedPortsStore } from './opened-ports-store';
+import { HostAddressSource, PcpAccess, PortFamily } from './open-port';
+import { OpenedPortRecord, OpenedPortsStore } from './opened-ports-store';
+import { NatPmpClient } from '../../adapters/pcp/natpmp-client';
+import { PcpClient } from '../../adapters/pcp/pcp-client';
+import { openUdpPcpTransport } from '../../adapters/pcp/udp-pcp-transport';
+import { splitZone } from '../../policies/model/address';
 import { parseHttpUrl } from '../../adapters/upnp/http-url';
 import { familyOf } from '../../policies/model/address';
 
@@ -22,6 +26,8 @@ export interface ClosePortOptions {
   readonly discover?: (options: DiscoverGatewayOptions) => Promise<DiscoveredGateway>;
   readonly soap?: SoapCaller;
   readonly interfaces?: readonly string[];
+  /** How PCP / NAT-PMP records are closed (tests inject a transport). */
+  readonly pcp?: Pick<PcpAccess, 'openTransport' | 'giveUpAfterMs'>;
 }
 
 export interface ClosedPort {
@@ -35,7 +41,10 @@ export interface ClosedPort {
  * host): the pinhole by the UniqueID that was recorded — or, with no record,
  * the one the router returns for the same 5-tuple (AddPinhole is idempotent
  * and returns the existing UniqueID) — and the IPv4 mapping by the external
- * port the router gave, after checking that it points at this host.
+ * port the router gave, after checking that it points at this host. A port
+ * opened through PCP is deleted by its recorded nonce (a MAP with lifetime
+ * 0 at the same router), one opened through NAT-PMP with a lifetime-0 map;
+ * neither needs UPnP discovery.
  *
  * @example
  * ```ts
@@ -51,13 +60,32 @@ export async function closePort(options: ClosePortOptions): Promise<ClosedPort[]
   const hostAddresses = await addresses.read();
   const results: ClosedPort[] = [];
   try {
+    const records = (await options.store?.list()) ?? [];
+    const own = new Set(hostAddresses.map((a) => a.address));
     for (const f of families) {
       if (options.address && familyOf(options.address) !== f) continue;
+      const viaPcp = records.find(
+        (r) =>
+          r.family === f &&
+          r.protocol === options.protocol &&
+          r.internalPort === options.port &&
+          (r.via === 'pcp' || r.via === 'natpmp') &&
+          (options.address ? r.internalClient === options.address : own.has(r.internalClient)),
+      );
+      if (viaPcp) {
+        try {
+          results.push(await closeByPcp(viaPcp, options));
+          await options.store?.remove(viaPcp);
+        } catch (error) {
+          results.push({ family: f, closed: false, detail: (error as Error).message });
+        }
+        continue;
+      }
       const gateway = await discover({ family: f, ...(options.interfaces ? { interfaces: options.interfaces } : {}) });
       const gatewayHost = parseHttpUrl(gateway.location).host;
       const client = chooseInternalClient(hostAddresses, { family: f, gateway: gatewayHost, ...(options.address ? { address: options.address } : {}) }).address;
       const key = { family: f, protocol: options.protocol, internalClient: client, internalPort: options.port };
-      const record = (await options.store?.list())?.find(
+      const record = records.find(
         (r) => r.family === f && r.protocol === options.protocol && r.internalClient === client && r.internalPort === options.port,
       );
       try {
@@ -115,4 +143,32 @@ async function closeMapping(gateway: DiscoveredGateway, soap: SoapCaller, client
   }
   await ipc.deletePortMapping(key);
   return { family: 'ipv4', closed: true, detail: `mapping ${externalPort} -> ${client}:${options.port} deleted` };
+}
+
+/** Deletes a PCP mapping by its recorded nonce, or a NAT-PMP one with a lifetime-0 map, at the router it was asked of. */
+async function closeByPcp(record: OpenedPortRecord, options: ClosePortOptions): Promise<ClosedPort> {
+  if (!record.server) throw new Error(`the record of ${record.family} ${record.protocol}/${record.internalPort} names no PCP server; remove it from the state file`);
+  const open = options.pcp?.openTransport ?? openUdpPcpTransport;
+  const transport = await open({ localAddress: record.internalClient, serverAddress: record.server, announcements: false });
+  const giveUp = options.pcp?.giveUpAfterMs !== undefined ? { giveUpAfterMs: options.pcp.giveUpAfterMs } : {};
+  const router = splitZone(record.server).address;
+  try {
+    if (record.via === 'natpmp') {
+      await new NatPmpClient({ transport, ...giveUp }).unmap(record.protocol, record.internalPort);
+      return { family: record.family, closed: true, detail: `NAT-PMP mapping ${record.externalPort} -> ${record.internalClient}:${record.internalPort} deleted at ${router}` };
+    }
+    if (!record.nonce || !/^[0-9a-f]{24}$/i.test(record.nonce)) throw new Error(`the record of ${record.family} ${record.protocol}/${record.internalPort} has no valid PCP nonce`);
+    const client = new PcpClient({ transport, ...giveUp });
+    try {
+      await client.release(
+        { protocol: record.protocol, internalPort: record.internalPort, ...(record.family === 'ipv4' ? { suggestedExternalPort: record.externalPort } : {}) },
+        Buffer.from(record.nonce, 'hex'),
+      );
+    } finally {
+      client.close();
+    }
+    return { family: record.family, closed: true, detail: `PCP mapping for ${record.family === 'ipv6' ? `[${record.internalClient}]` : record.internalClient}:${record.internalPort} deleted at ${router} (lifetime 0)` };
+  } finally {
+    await transport.close();
+  }
 }

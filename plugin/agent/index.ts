@@ -1,7 +1,8 @@
 /**
  * The agent's public surface (`homenet-controller/agent`): open an inbound
  * port for this host — an IPv6 pinhole and/or an IPv4 port mapping through
- * UPnP IGD — keep it open, and close it, with a reachability verdict per
+ * UPnP IGD or PCP (NAT-PMP for IPv4 when that is all the router speaks) —
+ * keep it open, and close it, with a reachability verdict per
  * address family.
  *
  * Everything here is stable API; the modules it re-exports from are not (do
@@ -18,7 +19,8 @@
  * ```
  */
 export { openPort } from './open-port';
-export type { OpenPortOptions, OpenPortHandle, PortFamily, HostAddressSource } from './open-port';
+export type { OpenPortOptions, OpenPortHandle, PortFamily, PortVia, PcpAccess, HostAddressSource } from './open-port';
+export type { DefaultRouter } from './default-router';
 export { closePort } from './close-port';
 export type { ClosePortOptions, ClosedPort } from './close-port';
 export { OpenedPortsStore, defaultStateDir } from './opened-ports-store';

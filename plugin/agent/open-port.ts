@@ -1,10 +1,16 @@
 /**
  * `openPort`: opens an inbound port for this host — an IPv6 pinhole
- * (WANIPv6FirewallControl:1) and/or an IPv4 port mapping (WANIPConnection) —
+ * (WANIPv6FirewallControl:1, or a PCP MAP) and/or an IPv4 port mapping
+ * (WANIPConnection, a PCP MAP, or NAT-PMP on a router that speaks only that) —
  * keeps it open (renewal before half of the lease, re-add after a router
  * reboot, follow address changes) and closes it. The result is a reachability
  * verdict per family: the answer a game needs to choose direct connections,
  * hole punching or a relay.
+ *
+ * `via` picks the protocol: `upnp`, `pcp` (to the family's default router),
+ * or `auto` (the default): both at once, the first that proves the port open
+ * wins, and whatever the other one opened is removed again — never both left
+ * open ({@link OpenPortHandle.settled} resolves once the loser is undone).
  *
  * @example
  * ```ts
@@ -30,9 +36,26 @@ import { PinholeOpener } from './pinhole-opener';
 import { PortMappingOpener } from './port-mapping-opener';
 import { Reachability } from './reachability';
 import { parseHttpUrl } from '../../adapters/upnp/http-url';
-import { familyOf } from '../../policies/model/address';
+import { familyOf, splitZone } from '../../policies/model/address';
+import type { PcpTransport } from '../../adapters/pcp/pcp-transport';
+import type { UdpPcpTransportInit } from '../../adapters/pcp/udp-pcp-transport';
+import { DefaultRouter, readDefaultRouter } from './default-router';
+import { PcpKeeper } from './pcp-keeper';
+import { Opened, raceFamily } from './protocol-race';
 
 export type PortFamily = 'ipv6' | 'ipv4' | 'both';
+
+/** Which protocol opens the port: UPnP IGD, PCP (NAT-PMP for IPv4 when that is all the router speaks), or whichever proves it open first. */
+export type PortVia = 'auto' | 'upnp' | 'pcp';
+
+/** How the agent finds and talks to a PCP server (tests inject fakes). */
+export interface PcpAccess {
+  /** The default router of a family (default: the kernel's routing table via `ip -j route`). */
+  readonly defaultRouter?: (family: 'ipv4' | 'ipv6') => Promise<DefaultRouter | undefined>;
+  readonly openTransport?: (init: UdpPcpTransportInit) => Promise<PcpTransport>;
+  /** A first PCP request gives up after this long (default 10 000 ms; 3000 ms in an `auto` race). */
+  readonly giveUpAfterMs?: number;
+}
 
 /** Where this host's addresses come from (default: the kernel, via `ip`). */
 export interface HostAddressSource {
@@ -65,6 +88,12 @@ export interface OpenPortOptions {
   readonly addresses?: HostAddressSource;
   readonly discover?: (options: DiscoverGatewayOptions) => Promise<DiscoveredGateway>;
   readonly soap?: SoapCaller;
+  /**
+   * Default 'auto'. With an injected `discover` or `soap` and no `pcp`,
+   * 'upnp' (a test double of UPnP alone must not race the real network).
+   */
+  readonly via?: PortVia;
+  readonly pcp?: PcpAccess;
   /** Renewal and address-change problems that were retried. */
   readonly onProblem?: (error: unknown) => void;
 }
@@ -80,6 +109,8 @@ export interface OpenPortHandle {
   close(): Promise<void>;
   /** Stops renewing and leaves the ports to run out their leases. */
   detach(): void;
+  /** Resolves once whatever lost an `auto` race has been removed from the router again (at once for `upnp` / `pcp`). */
+  settled(): Promise<void>;
 }
 
 const systemAddresses: HostAddressSource = { read: readHostAddresses, watch: () => watchHostAddresses() };
@@ -91,7 +122,9 @@ function validate(options: OpenPortOptions): void {
     throw new RangeError(`external port must be 1-65535, not ${options.externalPort}`);
   }
   if (options.leaseSeconds !== undefined && !(options.leaseSeconds > 0)) throw new RangeError('lease must be a positive number of seconds');
+  if (options.via !== undefined && !['auto', 'upnp', 'pcp'].includes(options.via)) throw new RangeError(`via must be auto, upnp or pcp, not '${String(options.via)}'`);
 }
+
 
 interface FamilyPlan {
   readonly family: 'ipv4' | 'ipv6';
@@ -107,6 +140,8 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   const ownsSoap = options.soap === undefined;
   const soap = options.soap ?? new SoapClient();
   const keepOpen = options.keepOpen ?? true;
+  const via: PortVia = options.via ?? ((options.discover || options.soap) && !options.pcp ? 'upnp' : 'auto');
+  const cleanups: Promise<void>[] = [];
 
   const families: FamilyPlan[] = (family === 'both' ? (['ipv6', 'ipv4'] as const) : [family]).map((f) => ({ family: f }));
   // An explicit address is checked before anything is sent: a router only opens
@@ -122,12 +157,18 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   const hostAddresses = early ? Promise.resolve(early) : addresses.read();
   hostAddresses.catch(() => undefined); // awaited (and reported) by each family below
 
-  const keepers: { plan: FamilyPlan; keeper?: Keeper; verdict: Reachability }[] = await Promise.all(
+  const keepers: ({ plan: FamilyPlan } & Opened)[] = await Promise.all(
     families.map(async (plan) => {
-      const opened = await openFamily(plan, options, hostAddresses, discover, soap);
-      return { plan, ...opened };
+      const upnp = (signal?: AbortSignal) => openFamily(plan, options, hostAddresses, discover, soap, signal);
+      const pcp = (giveUpAfterMs?: number, signal?: AbortSignal) => openFamilyPcp(plan, options, hostAddresses, giveUpAfterMs, signal);
+      if (via === 'upnp') return { plan, ...(await upnp()) };
+      if (via === 'pcp') return { plan, ...(await pcp()) };
+      const race = await raceFamily(upnp, pcp, options.pcp?.giveUpAfterMs ?? 3000);
+      cleanups.push(race.cleanup.catch((e: unknown) => options.onProblem?.(e)));
+      return { plan, ...race.winner };
     }),
   );
+  const settled = Promise.all(cleanups).then(() => undefined);
 
   const subscriptions: Subscription[] = [];
   if (keepOpen && addresses.watch) {
@@ -145,8 +186,9 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   }
   if (keepOpen) {
     // A router that reboots announces a new BOOTID: renew at once instead of
-    // waiting for the next renewal to find the port gone.
-    const gatewayWatch = watchGatewaysQuietly(options);
+    // waiting for the next renewal to find the port gone. (A PCP router's
+    // restart shows in its epoch; the PCP client watches that itself.)
+    const gatewayWatch = keepers.some((k) => k.kind === 'upnp') ? watchGatewaysQuietly(options) : undefined;
     if (gatewayWatch) subscriptions.push(gatewayWatch.subscribe(() => keepers.forEach((k) => void k.keeper?.renewNow().catch((e: unknown) => options.onProblem?.(e)))));
   } else {
     for (const k of keepers) k.keeper?.detach();
@@ -169,9 +211,11 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
     async renewNow() {
       await Promise.all(keepers.flatMap((k) => (k.keeper ? [k.keeper.renewNow()] : [])));
     },
+    settled: () => settled,
     async close() {
       if (done) return;
       try {
+        await settled;
         await Promise.all(keepers.flatMap((k) => (k.keeper ? [k.keeper.close()] : [])));
       } finally {
         finish();
@@ -203,19 +247,22 @@ async function openFamily(
   hostAddresses: Promise<HostAddress[]>,
   discover: (o: DiscoverGatewayOptions) => Promise<DiscoveredGateway>,
   soap: SoapCaller,
-): Promise<{ keeper?: Keeper; verdict: Reachability }> {
+  signal?: AbortSignal,
+): Promise<Opened> {
   let gateway: DiscoveredGateway;
   try {
     gateway = await discover({
       family: plan.family,
+      ...(signal ? { signal } : {}),
       ...(options.interfaces ? { interfaces: options.interfaces } : {}),
       ...(options.discoveryTimeoutMs ? { timeoutMs: options.discoveryTimeoutMs } : {}),
     });
   } catch (error) {
     const offline = error instanceof UpnpNetworkError ? await noNetworkVerdict(plan.family, hostAddresses) : undefined;
-    if (offline) return { verdict: offline };
+    if (offline) return { verdict: offline, kind: 'upnp' };
     if (!(error instanceof GatewayNotFoundError)) throw error;
     return {
+      kind: 'upnp',
       verdict: {
         family: plan.family,
         verdict: 'unsupported',
@@ -224,6 +271,7 @@ async function openFamily(
       },
     };
   }
+  if (signal?.aborted) return { kind: 'upnp', verdict: abandoned(plan.family, 'UPnP') };
   const gatewayHost = parseHttpUrl(gateway.location).host;
   const client = plan.explicit ?? chooseInternalClient(await hostAddresses, { family: plan.family, gateway: gatewayHost }).address;
   const common = {
@@ -237,7 +285,7 @@ async function openFamily(
   let keeper: Keeper;
   if (plan.family === 'ipv6') {
     const control = pinholeControlOf(gateway, soap);
-    if (!control) return { verdict: unsupported('ipv6', gateway, 'the gateway has no WANIPv6FirewallControl service (IGD:1 or pinholes not offered)') };
+    if (!control) return { kind: 'upnp', verdict: unsupported('ipv6', gateway, 'the gateway has no WANIPv6FirewallControl service (IGD:1 or pinholes not offered)') };
     keeper = new LeaseKeeper({
       opener: new PinholeOpener({ ...common, control }),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
@@ -245,7 +293,7 @@ async function openFamily(
     });
   } else {
     const control = portMappingControlOf(gateway, soap);
-    if (!control) return { verdict: unsupported('ipv4', gateway, 'the gateway has no WANIPConnection service') };
+    if (!control) return { kind: 'upnp', verdict: unsupported('ipv4', gateway, 'the gateway has no WANIPConnection service') };
     keeper = new LeaseKeeper({
       opener: new PortMappingOpener({
         ...common,
@@ -258,7 +306,70 @@ async function openFamily(
     });
   }
   const verdict = await keeper.open(client);
-  return { keeper, verdict };
+  return { keeper, verdict, kind: 'upnp' };
+}
+
+/** Opens one family through PCP at the family's default router (NAT-PMP for IPv4 when that is all it speaks). */
+async function openFamilyPcp(
+  plan: FamilyPlan,
+  options: OpenPortOptions,
+  hostAddresses: Promise<HostAddress[]>,
+  giveUpAfterMs?: number,
+  signal?: AbortSignal,
+): Promise<Opened> {
+  const access = options.pcp ?? {};
+  const routerOf = access.defaultRouter ?? readDefaultRouter;
+  const router = await routerOf(plan.family);
+  if (!router) {
+    const offline = await noNetworkVerdict(plan.family, hostAddresses);
+    return {
+      kind: 'pcp',
+      verdict: offline ?? { family: plan.family, verdict: 'unsupported', grade: 'D', via: 'pcp', reason: `this host has no default ${plan.family} router: no PCP server to ask` },
+    };
+  }
+  const routerAddress = splitZone(router.address).address;
+  const client = plan.explicit ?? chooseInternalClient(await hostAddresses, { family: plan.family, gateway: routerAddress }).address;
+  // miniupnpd announces a restart over IPv4 only: an IPv6 keeper listens for that too.
+  const alias = plan.family === 'ipv6' ? await routerOf('ipv4').catch(() => undefined) : undefined;
+  const giveUp = giveUpAfterMs ?? access.giveUpAfterMs;
+  const keeper = new PcpKeeper({
+    family: plan.family,
+    router: router.address,
+    ...(alias ? { routerAliases: [splitZone(alias.address).address] } : {}),
+    protocol: options.protocol,
+    port: options.port,
+    leaseSeconds: options.leaseSeconds ?? 3600,
+    ...(options.externalPort ? { externalPort: options.externalPort } : {}),
+    ...(options.remoteHost ? { remoteHost: options.remoteHost } : {}),
+    ...(giveUp !== undefined ? { giveUpAfterMs: giveUp } : {}),
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+    ...(access.openTransport ? { openTransport: access.openTransport } : {}),
+    ...(options.onProblem ? { onError: options.onProblem } : {}),
+  });
+  if (!signal) return { keeper, verdict: await keeper.open(client), kind: 'pcp' };
+  // In an auto race: if the other protocol wins while the first MAP is still
+  // in flight, stop waiting for it (see PcpKeeper.abandon).
+  let abandoning: Promise<void> | undefined;
+  let answered = false;
+  const onAbort = () => {
+    if (!answered) abandoning = keeper.abandon();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const verdict = await keeper.open(client);
+    answered = true;
+    return { keeper, verdict, kind: 'pcp' };
+  } catch (error) {
+    if (!abandoning) throw error;
+    await abandoning;
+    return { verdict: abandoned(plan.family, 'PCP'), kind: 'pcp' };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function abandoned(family: 'ipv4' | 'ipv6', what: string): Reachability {
+  return { family, verdict: 'unsupported', grade: 'D', reason: `${what} was not tried further: the other protocol answered first` };
 }
 
 /**
@@ -288,8 +399,10 @@ async function follow(keeper: Keeper, family: 'ipv4' | 'ipv6', list: HostAddress
   const now = list.find((a) => a.address === current);
   if (now && !now.deprecated) return;
   try {
-    const gateway = keeper.reachability && 'gateway' in keeper.reachability ? keeper.reachability.gateway : undefined;
-    const gatewayHost = gateway ? parseHttpUrl(gateway).host : undefined;
+    const r = keeper.reachability;
+    const gateway = r && 'gateway' in r ? r.gateway : undefined;
+    const server = r && r.verdict === 'open' ? r.server : undefined;
+    const gatewayHost = server ? splitZone(server).address : gateway && gateway.startsWith('http') ? parseHttpUrl(gateway).host : undefined;
     const next = chooseInternalClient(list, { family, ...(gatewayHost ? { gateway: gatewayHost } : {}) });
     if (next.address !== current) await keeper.moveTo(next.address, now !== undefined);
   } catch (error) {

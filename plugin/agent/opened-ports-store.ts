@@ -6,8 +6,9 @@ import { OpenReachability } from './reachability';
 /**
  * What `homenet open --once` leaves running, so that `homenet close` can
  * remove exactly it later: IGD:2 has no action that lists pinholes (a client
- * must remember its UniqueIDs), and an IPv4 mapping must be deleted by the
- * external port the router gave, which may differ from the local port.
+ * must remember its UniqueIDs), an IPv4 mapping must be deleted by the
+ * external port the router gave, which may differ from the local port, and a
+ * PCP mapping is deleted by its nonce (at the router it was asked of).
  */
 export interface OpenedPortRecord {
   readonly family: 'ipv4' | 'ipv6';
@@ -17,6 +18,12 @@ export interface OpenedPortRecord {
   readonly internalPort: number;
   readonly externalPort: number;
   readonly uniqueId?: number;
+  /** What opened it (absent: UPnP). */
+  readonly via?: 'upnp' | 'pcp' | 'natpmp';
+  /** PCP: the mapping's nonce (hex), which deletes it. */
+  readonly nonce?: string;
+  /** PCP / NAT-PMP: the router the requests went to. */
+  readonly server?: string;
   /** ISO time the lease runs out (0-second leases: never). */
   readonly expiresAt?: string;
 }
@@ -37,6 +44,9 @@ export function recordOf(r: OpenReachability, now: Date): OpenedPortRecord {
     internalPort: r.internalPort,
     externalPort: r.externalPort,
     ...(r.uniqueId !== undefined ? { uniqueId: r.uniqueId } : {}),
+    ...(r.via ? { via: r.via } : {}),
+    ...(r.nonce ? { nonce: r.nonce } : {}),
+    ...(r.server ? { server: r.server } : {}),
     ...(r.leaseSeconds > 0 ? { expiresAt: new Date(now.getTime() + r.leaseSeconds * 1000).toISOString() } : {}),
   };
 }

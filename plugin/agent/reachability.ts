@@ -10,6 +10,8 @@ interface VerdictBase {
   readonly verdict: ReachabilityVerdict;
   /** One sentence for the user. */
   readonly reason: string;
+  /** The protocol that gave this verdict (absent: UPnP IGD). */
+  readonly via?: 'upnp' | 'pcp' | 'natpmp';
 }
 
 export interface OpenReachability extends VerdictBase {
@@ -24,8 +26,12 @@ export interface OpenReachability extends VerdictBase {
   readonly leaseSeconds: number;
   /** The router's pinhole id (IPv6). */
   readonly uniqueId?: number;
-  /** The gateway's description URL. */
+  /** The gateway's description URL (UPnP), or `pcp://<router>:5351` / `natpmp://<router>:5351`. */
   readonly gateway: string;
+  /** PCP: the mapping's nonce (24 hex digits), which deletes it later (`homenet close`). */
+  readonly nonce?: string;
+  /** PCP / NAT-PMP: the router's address the requests went to (a link-local one with its zone). */
+  readonly server?: string;
 }
 
 export interface NotNeededReachability extends VerdictBase {
@@ -49,7 +55,7 @@ export interface IneffectiveReachability extends VerdictBase {
 
 export interface DeniedReachability extends VerdictBase {
   readonly verdict: 'denied';
-  /** The router's UPnP error code (606, 703, 701, ...), when it gave one. */
+  /** The router's UPnP error code (606, 703, 701, ...) or PCP / NAT-PMP result code (2 NOT_AUTHORIZED, 5 UNSUPP_OPTION, ...), when it gave one. */
   readonly code?: number;
   /** The code's standard name. */
   readonly name?: string;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CliCommand, CliIo, withJsonErrors } from '../command';
+import { CliCommand, CliIo, UsageError, withJsonErrors } from '../command';
 import { openPort } from '../../agent/open-port';
 import { defaultStateDir, OpenedPortsStore, recordOf } from '../../agent/opened-ports-store';
 import { Reachability } from '../../agent/reachability';
@@ -7,8 +7,11 @@ import { integer, PORT_OPTIONS, portArgs } from './port-args';
 
 const USAGE = `homenet open --protocol udp|tcp --port N [--lease S] [--family ipv6|ipv4|both]
                     [--address A] [--external-port N] [--remote-host H] [--interface IF[,IF]]
-                    [--discovery-timeout-ms N] [--once] [--json]
+                    [--discovery-timeout-ms N] [--via auto|upnp|pcp] [--once] [--json]
   Opens an inbound port for this host: an IPv6 pinhole and/or an IPv4 port mapping.
+  --via     upnp: UPnP IGD; pcp: PCP at the default router (NAT-PMP for IPv4 when
+            that is all it speaks); auto (default): both at once, the first that opens
+            the port wins and the other is undone (never both left open).
   In the foreground it renews the lease, follows address changes and re-adds after a
   router reboot until interrupted (Ctrl-C), then closes. --once opens and exits,
   leaving the lease to run (close it with 'homenet close').
@@ -57,8 +60,11 @@ export const openCommand: CliCommand = withJsonErrors({
         'remote-host': { type: 'string' },
         'discovery-timeout-ms': { type: 'string' },
         once: { type: 'boolean', default: false },
+        via: { type: 'string', default: 'auto' },
       },
     });
+    const via = values.via;
+    if (via !== 'auto' && via !== 'upnp' && via !== 'pcp') throw new UsageError(`--via must be auto, upnp or pcp, not '${via}'`);
     const args = portArgs(values);
     const leaseSeconds = integer(values.lease, '--lease', 1, 604800, false);
     const discoveryTimeoutMs = integer(values['discovery-timeout-ms'], '--discovery-timeout-ms', 100, 60000, false);
@@ -74,6 +80,7 @@ export const openCommand: CliCommand = withJsonErrors({
       ...(args.interfaces ? { interfaces: args.interfaces } : {}),
       ...(discoveryTimeoutMs ? { discoveryTimeoutMs } : {}),
       keepOpen: !values.once,
+      via,
       onProblem: (e) => io.err(`warning: ${e instanceof Error ? e.message : String(e)}`),
     });
     const store = new OpenedPortsStore(defaultStateDir());
@@ -82,6 +89,7 @@ export const openCommand: CliCommand = withJsonErrors({
     print(io, json, 'opened', handle.reachability);
     const good = handle.reachability.every((r) => r.verdict === 'open' || r.verdict === 'not-needed');
     if (values.once) {
+      await handle.settled(); // whatever lost a --via auto race is removed before exiting
       handle.detach();
       return good ? 0 : 3;
     }

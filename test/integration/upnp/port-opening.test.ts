@@ -36,7 +36,7 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
 
   it('an IPv6 pinhole: dropped before, delivered while open, dropped after close', async () => {
     expect((await probe('ipv6', 41000)).delivered).toBe(false);
-    const opened = await homenetIn(lab, 'console', ['open', '--protocol', 'udp', '--port', '41000', '--family', 'ipv6', '--once', '--json']);
+    const opened = await homenetIn(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41000', '--family', 'ipv6', '--once', '--json']);
     expect(opened.code).toBe(0);
     const verdict = lastJson<Opened>(opened).reachability[0];
     expect(verdict).toMatchObject({ family: 'ipv6', verdict: 'open', internalClient: '2001:db8:77::10', externalPort: 41000, protocol: 'udp' });
@@ -49,7 +49,7 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
 
   it('an IPv4 port mapping: dropped before, delivered while open, dropped after close', async () => {
     expect((await probe('ipv4', 41001)).delivered).toBe(false);
-    const opened = await homenetIn(lab, 'console', ['open', '--protocol', 'udp', '--port', '41001', '--family', 'ipv4', '--once', '--json']);
+    const opened = await homenetIn(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41001', '--family', 'ipv4', '--once', '--json']);
     const verdict = lastJson<Opened>(opened).reachability[0];
     expect(verdict).toMatchObject({ family: 'ipv4', verdict: 'open', externalAddress: '198.51.100.1', externalPort: 41001, internalClient: '192.168.77.10' });
     expect(await probe('ipv4', 41001)).toMatchObject({ delivered: true, from: '198.51.100.2' });
@@ -60,7 +60,7 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
 
   it('TCP too: a pinhole lets a WAN connection in', async () => {
     expect((await probe('ipv6', 41002, { protocol: 'tcp' })).delivered).toBe(false);
-    const opened = await homenetIn(lab, 'console', ['open', '--protocol', 'tcp', '--port', '41002', '--family', 'ipv6', '--once', '--json']);
+    const opened = await homenetIn(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'tcp', '--port', '41002', '--family', 'ipv6', '--once', '--json']);
     expect(lastJson<Opened>(opened).reachability[0]).toMatchObject({ verdict: 'open', protocol: 'tcp' });
     expect((await probe('ipv6', 41002, { protocol: 'tcp' })).delivered).toBe(true);
   });
@@ -69,7 +69,7 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
     const { stdout } = await runCommand('ip', ['-n', lab.plan.hosts.console.namespace, '-j', '-6', 'addr', 'show', 'dev', 'eth0']);
     const temporary = (JSON.parse(stdout) as { addr_info: { local: string; temporary?: boolean }[] }[])[0].addr_info.filter((a) => a.temporary);
     expect(temporary.length).toBeGreaterThan(0);
-    const opened = await homenetIn(lab, 'console', ['open', '--protocol', 'udp', '--port', '41003', '--family', 'ipv6', '--once', '--json']);
+    const opened = await homenetIn(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41003', '--family', 'ipv6', '--once', '--json']);
     const verdict = lastJson<Opened>(opened).reachability[0];
     expect(verdict).toMatchObject({ verdict: 'open', internalClient: '2001:db8:77::10' });
     expect(temporary.map((a) => a.local)).not.toContain((verdict as { internalClient: string }).internalClient);
@@ -82,7 +82,7 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
     await runCommand('ip', ['netns', 'add', ns]);
     try {
       const started = Date.now();
-      const result = await runCommand('ip', ['netns', 'exec', ns, process.execPath, HOMENET, 'open', '--protocol', 'udp', '--port', '41004', '--address', '2001:db8:77::99', '--once'], {
+      const result = await runCommand('ip', ['netns', 'exec', ns, process.execPath, HOMENET, 'open', '--via', 'upnp', '--protocol', 'udp', '--port', '41004', '--address', '2001:db8:77::99', '--once'], {
         allowFailure: true,
       });
       expect(result.code).toBe(1);
@@ -92,21 +92,21 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
     } finally {
       await runCommand('ip', ['netns', 'del', ns]);
     }
-    const inLab = await homenetIn(lab, 'console', ['open', '--protocol', 'udp', '--port', '41004', '--address', '2001:db8:77::11', '--once']);
+    const inLab = await homenetIn(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41004', '--address', '2001:db8:77::11', '--once']);
     expect(inLab.code).toBe(1);
     expect(inLab.stderr).toMatch(/2001:db8:77::11 is not an address of this host/);
   });
 
   it('a port below 1024 comes back as a denied verdict carrying the router\'s 606', async () => {
-    const result = await homenetIn(lab, 'console', ['open', '--protocol', 'udp', '--port', '443', '--family', 'ipv6', '--once', '--json']);
+    const result = await homenetIn(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '443', '--family', 'ipv6', '--once', '--json']);
     expect(result.code).toBe(3);
     expect(lastJson<Opened>(result).reachability[0]).toMatchObject({ family: 'ipv6', verdict: 'denied', code: 606, name: 'ActionNotAuthorized' });
   });
 
   it('an IPv4 external port held by another LAN host: the second host gets another external port, and it works', async () => {
-    const first = await homenetIn(lab, 'console', ['open', '--protocol', 'udp', '--port', '41005', '--family', 'ipv4', '--once', '--json']);
+    const first = await homenetIn(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41005', '--family', 'ipv4', '--once', '--json']);
     expect(lastJson<Opened>(first).reachability[0]).toMatchObject({ verdict: 'open', externalPort: 41005 });
-    const second = await homenetIn(lab, 'console2', ['open', '--protocol', 'udp', '--port', '41005', '--family', 'ipv4', '--once', '--json']);
+    const second = await homenetIn(lab, 'console2', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41005', '--family', 'ipv4', '--once', '--json']);
     const verdict = lastJson<Opened>(second).reachability[0] as Reachability & { externalPort: number };
     expect(verdict).toMatchObject({ verdict: 'open', internalClient: '192.168.77.11', internalPort: 41005 });
     expect(verdict.externalPort).not.toBe(41005);
@@ -116,10 +116,10 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
   });
 
   it('renewal keeps a short lease open past its end; without renewal it expires', async () => {
-    const kept = new ForegroundHomenet(lab, 'console', ['open', '--protocol', 'udp', '--port', '41006', '--family', 'ipv6', '--lease', '4', '--json']);
+    const kept = new ForegroundHomenet(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41006', '--family', 'ipv6', '--lease', '4', '--json']);
     try {
       await kept.waitFor((e) => e.event === 'opened', 10_000, 'opened');
-      const once = await homenetIn(lab, 'console', ['open', '--protocol', 'udp', '--port', '41007', '--family', 'ipv6', '--lease', '4', '--once', '--json']);
+      const once = await homenetIn(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41007', '--family', 'ipv6', '--lease', '4', '--once', '--json']);
       expect(lastJson<Opened>(once).reachability[0]).toMatchObject({ verdict: 'open', leaseSeconds: 4 });
       await sleep(6500);
       expect(kept.events.filter((e) => e.event === 'changed').length).toBeGreaterThanOrEqual(2); // renewed at least twice
@@ -133,7 +133,7 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
   });
 
   it('a router that reboots without its lease files: the open port is restored', async () => {
-    const fg = new ForegroundHomenet(lab, 'console', ['open', '--protocol', 'udp', '--port', '41008', '--family', 'both', '--lease', '6', '--json']);
+    const fg = new ForegroundHomenet(lab, 'console', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41008', '--family', 'both', '--lease', '6', '--json']);
     try {
       await fg.waitFor((e) => e.event === 'opened', 10_000, 'opened');
       expect((await probe('ipv6', 41008)).delivered).toBe(true);
@@ -154,7 +154,7 @@ describeInLab('opening ports on a real router (miniupnpd in the lab)', () => {
 
   it('follows the address: when the stable address is deprecated, the pinhole moves to the new one', async () => {
     const ns = lab.plan.hosts.console2.namespace;
-    const fg = new ForegroundHomenet(lab, 'console2', ['open', '--protocol', 'udp', '--port', '41009', '--family', 'ipv6', '--json']);
+    const fg = new ForegroundHomenet(lab, 'console2', ['open', '--via', 'upnp', '--protocol', 'udp', '--port', '41009', '--family', 'ipv6', '--json']);
     try {
       const opened = await fg.waitFor((e) => e.event === 'opened', 10_000, 'opened');
       expect((opened.reachability as Reachability[])[0]).toMatchObject({ verdict: 'open', internalClient: '2001:db8:77::11' });
