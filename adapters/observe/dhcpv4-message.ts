@@ -58,7 +58,9 @@ export function decodeDhcpMessage(packet: Uint8Array): DhcpMessage {
   if (op !== 1 && op !== 2) throw new DhcpFormatError(`op ${op}`);
   const hlen = packet[2];
   if (hlen > 16) throw new DhcpFormatError(`hardware address length ${hlen}`);
-  const options = new Map<number, Uint8Array>();
+  // RFC 3396: a repeated option's parts are concatenated. They are collected and
+  // joined once at the end, so a packet of many small repeats costs linear time.
+  const parts = new Map<number, Uint8Array[]>();
   let at = 240;
   while (at < packet.length) {
     const code = packet[at];
@@ -70,12 +72,14 @@ export function decodeDhcpMessage(packet: Uint8Array): DhcpMessage {
     if (at + 2 > packet.length) throw new DhcpFormatError(`option ${code} at byte ${at} is cut off`);
     const length = packet[at + 1];
     if (at + 2 + length > packet.length) throw new DhcpFormatError(`option ${code} at byte ${at} runs past the end`);
-    const value = packet.slice(at + 2, at + 2 + length);
-    const previous = options.get(code);
-    // RFC 3396: repeated options are concatenated.
-    options.set(code, previous ? Uint8Array.from([...previous, ...value]) : value);
+    const value = packet.subarray(at + 2, at + 2 + length);
+    const list = parts.get(code);
+    if (list) list.push(value);
+    else parts.set(code, [value]);
     at += 2 + length;
   }
+  const options = new Map<number, Uint8Array>();
+  for (const [code, list] of parts) options.set(code, list.length === 1 ? list[0].slice() : Buffer.concat(list));
   const type = options.get(53);
   const v6 = options.get(DHCP_OPTION_V6ONLY);
   if (v6 && v6.length !== 4) throw new DhcpFormatError(`option 108 has ${v6.length} bytes, not 4`);

@@ -386,10 +386,6 @@ export function dhcpTarget(): ParserTarget {
     seeds: [typical],
     typical,
     crafted: [{ name: '4 KiB of one repeated option (RFC 3396 concatenation)', input: manyRepeats }],
-    knownSlow: {
-      budget: { fixedMs: 100, perKiBMs: 250 },
-      why: 'adapters/observe/dhcpv4-message.ts concatenates a repeated option by copying all earlier parts each time (quadratic: 40-340 ms for 4 KiB depending on load); its owner should collect the parts and join once',
-    },
   };
 }
 
