@@ -92,7 +92,7 @@ describe('the packed package, installed into an empty project', () => {
     expect(installMs).toBeLessThan(60_000);
   });
 
-  it('packs the built tree, the bin and the ip shim, and no sources, tests, maps or V8 cache', () => {
+  it('packs the built tree, the bin, the ip shim and the capture helpers, and no sources, tests, maps or V8 cache', () => {
     for (const f of [
       'package.json',
       'README.md',
@@ -104,10 +104,13 @@ describe('the packed package, installed into an empty project', () => {
       'dist/plugin/gateway/index.js',
       'dist/policies/index.js',
       'adapters/upnp/ip-shim/index.js',
+      'adapters/observe/helpers/ra_capture.py',
+      'adapters/observe/helpers/dhcp_sniff.py',
+      'adapters/observe/helpers/die_with_parent.py',
     ]) {
       expect(packedFiles).toContain(f);
     }
-    const stray = packedFiles.filter((f) => /\.map$|\.cache$|^test\/|^dist\/test\/|^dist\/bench\/|^(plugin|policies)\/|^adapters\/(?!upnp\/ip-shim\/)/.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)));
+    const stray = packedFiles.filter((f) => /\.map$|\.cache$|^test\/|^dist\/test\/|^dist\/bench\/|^(plugin|policies)\/|^adapters\/(?!upnp\/ip-shim\/|observe\/helpers\/[a-z0-9_]+\.py$)/.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)));
     expect(stray).toEqual([]);
   });
 
