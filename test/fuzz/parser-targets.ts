@@ -25,6 +25,7 @@ import { decodeDnsMessage, DnsFormatError, DnsRecord, DnsType } from '../../adap
 import { decodeDhcpMessage, DhcpFormatError, encodeDhcpDiscover } from '../../adapters/observe/dhcpv4-message';
 import { decodeRouterAdvertisement, encodeRouterAdvertisement, RouterAdvertisementFormatError } from '../../adapters/observe/router-advertisement';
 import { Pref64FormatError } from '../../adapters/observe/pref64-option';
+import { decodeNatPmpRequest, decodePcpRequest, PcpParseError } from '../../adapters/pcp';
 
 /** One parser under test. Inputs are bytes; text parsers read them as UTF-8. */
 export interface ParserTarget {
@@ -419,6 +420,48 @@ export function routerAdvertisementTarget(): ParserTarget {
 }
 
 /** Every parser on attacker input. */
+/** The PCP request decoder: what the gateway's PCP listener reads from any LAN host. */
+export function pcpRequestTarget(): ParserTarget {
+  const seeds = fs.readdirSync(path.join(FIXTURES, 'pcp')).filter((n) => n.endsWith('.request.bin')).sort().map((n) => Uint8Array.from(fixture('pcp', n)));
+  const typical = Uint8Array.from(fixture('pcp', 'map-v6-udp.request.bin'));
+  // The largest message PCP allows (1100 bytes), filled with 4-byte options (PREFER_FAILURE, no data).
+  const manyOptions = new Uint8Array(1100);
+  manyOptions.set(typical);
+  for (let at = typical.length; at + 4 <= 1100; at += 4) manyOptions.set([2, 0, 0, 0], at);
+  return {
+    name: 'pcp-request',
+    maxBytes: 1100,
+    run: (input) => decodePcpRequest(input),
+    isDeclaredError: (e) => e instanceof PcpParseError,
+    check: (output) => {
+      const m = output as ReturnType<typeof decodePcpRequest>;
+      if (!['map', 'peer', 'announce'].includes(m.opcode)) fail('pcp-request', `opcode ${JSON.stringify(m.opcode)}`);
+      if (!Array.isArray(m.options)) fail('pcp-request', 'options');
+    },
+    seeds,
+    typical,
+    crafted: [{ name: '1100 bytes: a MAP and 263 PREFER_FAILURE options', input: manyOptions }],
+  };
+}
+
+/** The NAT-PMP request decoder (version 0 on the same port). */
+export function natpmpRequestTarget(): ParserTarget {
+  const typical = Uint8Array.from([0, 1, 0, 0, 0x0b, 0xb8, 0x0b, 0xb8, 0, 0, 0x0e, 0x10]); // map UDP 3000 -> 3000, 3600 s
+  return {
+    name: 'natpmp-request',
+    maxBytes: 1100,
+    run: (input) => decodeNatPmpRequest(input),
+    isDeclaredError: (e) => e instanceof PcpParseError,
+    check: (output) => {
+      const m = output as ReturnType<typeof decodeNatPmpRequest>;
+      if (!['public-address', 'map-udp', 'map-tcp'].includes(m.opcode)) fail('natpmp-request', `opcode ${JSON.stringify(m)}`);
+    },
+    seeds: [typical, Uint8Array.from([0, 0])],
+    typical,
+    crafted: [{ name: '1100 bytes of a map request and padding', input: Uint8Array.from([...typical, ...new Uint8Array(1088)]) }],
+  };
+}
+
 export function parserTargets(): ParserTarget[] {
-  return [soapRequestTarget(), soapResponseTarget(), ssdpTarget(), deviceDescriptionTarget(), mdnsTarget(), dhcpTarget(), routerAdvertisementTarget()];
+  return [soapRequestTarget(), soapResponseTarget(), ssdpTarget(), deviceDescriptionTarget(), mdnsTarget(), dhcpTarget(), routerAdvertisementTarget(), pcpRequestTarget(), natpmpRequestTarget()];
 }

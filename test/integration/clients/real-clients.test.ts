@@ -25,7 +25,7 @@ jest.setTimeout(240_000);
  * Flip to true once the gateway's PCP/NAT-PMP listener (UDP 5351, LAN side) is on main: the
  * natpmpc case then runs against the gateway too.
  */
-const GATEWAY_SERVES_NATPMP = false;
+const GATEWAY_SERVES_NATPMP = true;
 
 const NAT_PORT_MAPPER = resolve(__dirname, '../../../node_modules/@achingbrain/nat-port-mapper/dist/src/index.js');
 const ROUTERS = [
