@@ -103,7 +103,9 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
     expect((await probe(lab!, 'console', 'ipv6', 42100, consoleTemp)).delivered).toBe(true);
 
     const plugTemp = await temporaryAddress(lab!, 'plug');
-    const refused = await upnpc(lab!, 'plug', ['-6', '-A', '', '0', plugTemp, '5540', 'UDP', '300']);
+    // Not 5540: matter.js holds UDP 5540 on the plug, so a probe listener there could not bind and
+    // "dropped" would prove nothing. Matter isolation refuses any port of the device.
+    const refused = await upnpc(lab!, 'plug', ['-6', '-A', '', '0', plugTemp, '40420', 'UDP', '300']);
     expect(refused.stdout).toContain('failed with code 606');
     const denial = (await decisions()).find((d) => d.needId.includes(plugTemp) && d.verdict === 'denied');
     expect(denial).toBeDefined();
@@ -113,8 +115,8 @@ describeInLab('gateway mode: Matter and IPv6-mostly awareness through the engine
     const named = (await devices()).find((d) => d.id === reason.conflictsWith!.id)!;
     expect(named.addresses.map((a) => a.address)).toEqual(expect.arrayContaining([stable('plug'), plugTemp]));
     expect(reason.detail).toMatch(new RegExp(`^${named.id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is matter \\(mdns:_matter\\._tcp [0-9A-F]{16}-[0-9A-F]{16}\\)$`));
-    expect((await probe(lab!, 'plug', 'ipv6', 5540, plugTemp)).delivered).toBe(false);
-    expect((await kernelEntries(lab!)).filter((e) => e.internalPort === 5540)).toEqual([]);
+    expect((await probe(lab!, 'plug', 'ipv6', 40420, plugTemp)).delivered).toBe(false);
+    expect((await kernelEntries(lab!)).filter((e) => e.internalPort === 40420)).toEqual([]);
     await upnpc(lab!, 'console', ['-6', '-D', /Pinhole ID = (\d+)/.exec(granted.stdout)![1]]);
   });
 
