@@ -2,7 +2,7 @@
  * The two ends of a reachability probe, run inside lab namespaces as
  * `node probe-agent.js listen|send ...`. The listener prints `ready`, then one
  * JSON line for the first datagram or connection it gets, and exits 0; it exits
- * 3 when nothing arrives in time. The sender prints `sent` once its first
+ * 3 when nothing arrives in time, 4 when it cannot listen. The sender prints `sent` once its first
  * datagram (or SYN) is out and keeps trying (a datagram or a TCP connect every
  * 100 ms) until it is killed or its time runs out.
  */
@@ -17,13 +17,20 @@ function listen(protocol: Protocol, family: 4 | 6, port: number, timeoutMs: numb
     process.stdout.write(`${JSON.stringify({ from })}\n`);
     process.exit(0);
   };
+  // A listener that cannot listen must not look like a dropped packet: exit 4 with the reason.
+  const cannotListen = (error: Error) => {
+    process.stderr.write(`cannot listen on ${protocol} port ${port}: ${error.message}\n`);
+    process.exit(4);
+  };
   setTimeout(() => process.exit(3), timeoutMs).unref();
   if (protocol === 'udp') {
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+    socket.on('error', cannotListen);
     socket.on('message', (_msg, rinfo) => done(rinfo.address));
     socket.bind(port, host, () => process.stdout.write('ready\n'));
   } else {
     const server = createServer((sock) => done(sock.remoteAddress ?? '?'));
+    server.on('error', cannotListen);
     server.listen({ port, host, ipv6Only: family === 6 }, () => process.stdout.write('ready\n'));
   }
   setInterval(() => undefined, 1000);
