@@ -53,8 +53,10 @@ async function agentAct(stage: DemoStage): Promise<void> {
     await stage.expectDelivered({ to: 'console2', family: 'ipv4', port: 3074, externalPort: alt.externalPort });
   }
 
-  stage.step('a privileged port (443) is refused by the router: a clear verdict, not a silent failure');
-  const refused = await stage.open('console', ['--protocol', 'tcp', '--port', '443', '--family', 'ipv6']);
+  // Over UPnP: miniupnpd's secure mode refuses ports below 1024 there, while its PCP server
+  // grants them (so `--via auto`, which takes whichever protocol opens first, would get it).
+  stage.step('a privileged port (443) asked over UPnP is refused by the router: a clear verdict, not a silent failure');
+  const refused = await stage.open('console', ['--protocol', 'tcp', '--port', '443', '--family', 'ipv6', '--via', 'upnp']);
   stage.check('the router refuses port 443', refused.length > 0 && refused.every((r) => r.verdict === 'denied'));
 
   stage.step('the console closes its port: homenet close --protocol udp --port 3074');
