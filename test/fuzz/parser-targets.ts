@@ -25,6 +25,7 @@ import { decodeDnsMessage, DnsFormatError, DnsRecord, DnsType } from '../../adap
 import { decodeDhcpMessage, DhcpFormatError, encodeDhcpDiscover } from '../../adapters/observe/dhcpv4-message';
 import { decodeRouterAdvertisement, encodeRouterAdvertisement, RouterAdvertisementFormatError } from '../../adapters/observe/router-advertisement';
 import { Pref64FormatError } from '../../adapters/observe/pref64-option';
+import { readReference, REFERENCE_DIR } from '../support/reference-fixtures';
 import { decodeNatPmpRequest, decodePcpRequest, PcpParseError } from '../../adapters/pcp';
 
 /** One parser under test. Inputs are bytes; text parsers read them as UTF-8. */
@@ -51,22 +52,9 @@ export interface ParserTarget {
   readonly knownSlow?: { readonly budget: { readonly fixedMs: number; readonly perKiBMs: number }; readonly why: string };
 }
 
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && /"name":\s*"homenet-controller"/.test(fs.readFileSync(pkg, 'utf8'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`package.json of homenet-controller not found above ${__dirname}`);
-    dir = up;
-  }
-}
+const FIXTURES = REFERENCE_DIR;
 
-const FIXTURES = path.join(repoRoot(), 'test', 'fixtures', 'miniupnpd-2.3.1');
-
-function fixture(...parts: string[]): Buffer {
-  return fs.readFileSync(path.join(FIXTURES, ...parts));
-}
+const fixture = readReference;
 
 const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'utf8'));
