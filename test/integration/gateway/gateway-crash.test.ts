@@ -5,13 +5,12 @@
  * restart the kernel table, the journal and the engine must agree: zero
  * orphans, zero lost grants, no lease longer than its client's deadline.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describeInLab, startTestLab, stopTestLab } from '../support/lab-fixture';
 import { LabHandle } from '../../../plugin/lab/lab';
 import { HomenetRouter, restartHomenetRouter, useHomenetRouter } from '../../../plugin/lab/homenet-router';
-import { adminGet, entryKeyOf, kernelEntries } from './gateway-lab-support';
+import { adminGet, entryKeyOf, kernelEntries, streamUntilRouterKilled } from './gateway-lab-support';
 
 jest.setTimeout(300_000);
 
@@ -92,17 +91,8 @@ describeInLab('homenet gateway survives kill -9 (issue 5 crash test)', () => {
     for (let round = 1; round <= ROUNDS; round++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
       const killAfterMs = seed % 400;
-      const stream = spawn('ip', ['netns', 'exec', plan.hosts.console.namespace, process.execPath, script, plan.lan.routerIpv6, client6, client4, String(seed), '400'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      stream.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      const ended = new Promise<void>((resolve) => stream.on('close', () => resolve()));
-      // Kill at a random point of the stream: once it has started sending.
-      for (const until = Date.now() + 5000; !out.includes('"phase":"start"') && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 5));
-      await new Promise((resolve) => setTimeout(resolve, killAfterMs));
-      process.kill(router.process.pid, 'SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      stream.kill('SIGKILL');
-      await ended;
+      // Kill the daemon at a random point of the stream, once it has started sending.
+      const out = await streamUntilRouterKilled(plan.hosts.console.namespace, script, [plan.lan.routerIpv6, client6, client4, String(seed), '400'], router.process.pid, killAfterMs);
 
       // What the clients were told: 200 to an add/renew = must exist; 200 to a delete = must not; anything else unknown.
       let ops = 0;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { LabHandle } from '../../../plugin/lab/lab';
 import { LabLanRole } from '../../../plugin/lab/lab-plan';
 import { labProbe, LabProbeResult } from '../../../plugin/lab/lab-probe';
@@ -51,4 +52,24 @@ export function probe(lab: LabHandle, to: LabLanRole, family: 'ipv4' | 'ipv6', p
 
 export function entryKeyOf(e: { kind: string; family: string; protocol: string; internalClient: string; internalPort: number; externalPort?: number }): string {
   return `${e.kind}|${e.family}|${e.protocol}|${e.internalClient}|${e.internalPort}|${e.externalPort ?? '-'}`;
+}
+
+/**
+ * Runs a request-stream script (`node SCRIPT ...args`) in a LAN host's namespace and SIGKILLs
+ * the router's daemon `killAfterMs` after the stream's first request (its first
+ * `"phase":"start"` line), then the stream itself; resolves with everything the stream
+ * printed (one JSON line per request started or answered).
+ */
+export async function streamUntilRouterKilled(namespace: string, script: string, args: readonly string[], routerPid: number, killAfterMs: number): Promise<string> {
+  const stream = spawn('ip', ['netns', 'exec', namespace, process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  stream.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const ended = new Promise<void>((resolve) => stream.on('close', () => resolve()));
+  for (const until = Date.now() + 5000; !out.includes('"phase":"start"') && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+  process.kill(routerPid, 'SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  stream.kill('SIGKILL');
+  await ended;
+  return out;
 }

@@ -5,13 +5,12 @@
  * kernel table, the journal and the engine agree, every SUCCESS answered is held and every
  * delete answered SUCCESS is gone.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describeInLab, startTestLab, stopTestLab } from '../support/lab-fixture';
 import { LabHandle } from '../../../plugin/lab/lab';
 import { HomenetRouter, restartHomenetRouter, useHomenetRouter } from '../../../plugin/lab/homenet-router';
-import { adminGet, entryKeyOf, kernelEntries } from './gateway-lab-support';
+import { adminGet, entryKeyOf, kernelEntries, streamUntilRouterKilled } from './gateway-lab-support';
 
 jest.setTimeout(300_000);
 
@@ -86,16 +85,8 @@ describeInLab('homenet gateway PCP front survives kill -9', () => {
     for (let round = 1; round <= ROUNDS; round++) {
       seed = (seed * 1103515245 + 12345) >>> 0;
       const killAfterMs = seed % 300;
-      const stream = spawn('ip', ['netns', 'exec', plan.hosts.console.namespace, process.execPath, script, plan.lan.routerIpv6, plan.lan.routerIpv4, client6, client4, String(seed), '400'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      stream.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      const ended = new Promise<void>((resolve) => stream.on('close', () => resolve()));
-      for (const until = Date.now() + 5000; !out.includes('"phase":"start"') && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 5));
-      await new Promise((resolve) => setTimeout(resolve, killAfterMs));
-      process.kill(router.process.pid, 'SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      stream.kill('SIGKILL');
-      await ended;
+      // Kill the daemon at a random point of the stream, once it has started sending.
+      const out = await streamUntilRouterKilled(plan.hosts.console.namespace, script, [plan.lan.routerIpv6, plan.lan.routerIpv4, client6, client4, String(seed), '400'], router.process.pid, killAfterMs);
 
       let ops = 0;
       for (const line of out.split('\n').filter((l) => l.startsWith('{'))) {
