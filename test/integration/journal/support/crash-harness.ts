@@ -15,6 +15,8 @@ export interface Acknowledged {
   /** grant id -> last acknowledged op and lease. */
   readonly lastOp: Map<string, { op: string; lease: number }>;
   readonly ended: Set<string>;
+  /** Needs whose ending had started when the writer was killed but was not acknowledged: either outcome is right. */
+  readonly ending: Set<string>;
   readonly stderr: string;
   readonly exitSignal: NodeJS.Signals | null;
 }
@@ -44,12 +46,17 @@ export function runAndKill(script: string, args: string[], runMs: number): Promi
       const lines = out.split('\n').filter((l) => l.length > 0);
       const lastOp = new Map<string, { op: string; lease: number }>();
       const ended = new Set<string>();
+      const ending = new Set<string>();
       for (const l of lines) {
         const p = l.split(' ');
         if (p[0] === 'A') lastOp.set(p[2], { op: p[3], lease: Number(p[4]) });
-        if (p[0] === 'E') ended.add(p[1]);
+        if (p[0] === 'S') ending.add(p[1]);
+        if (p[0] === 'E') {
+          ended.add(p[1]);
+          ending.delete(p[1]);
+        }
       }
-      resolve({ lines, lastOp, ended, stderr: err, exitSignal: signal });
+      resolve({ lines, lastOp, ended, ending, stderr: err, exitSignal: signal });
     });
   });
 }

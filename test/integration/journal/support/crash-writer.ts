@@ -3,13 +3,14 @@
  * intents, the firewall change (real nft in a namespace when one is given),
  * and markApplied. Prints one line after each call returns, so the parent
  * knows what was acknowledged before the `kill -9`:
- * `N need` (saved), `A key grant op lease` (applied), `E need` (ended).
+ * `N need` (saved), `A key grant op lease` (applied), `S need` (ending started), `E need` (ended).
  *
  * Usage: node crash-writer.js DB ROUND SEED [NETNS]
  * With HN_CRASH_RETENTION_BYTES set, the journal prunes as it writes (history
  * older than 100 ms, that many bytes, a prune every 7 writes), so kills also
  * land in the middle of prunes.
  */
+import { writeSync } from 'node:fs';
 import type { Action } from '../../../../policies/model/action';
 import { openJournal, desiredEntries } from '../../../../plugin/gateway/journal';
 import { createNftablesAdapter, NftablesAdapter } from '../../../../adapters/nftables';
@@ -24,7 +25,10 @@ function random(): number {
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
-const say = (line: string) => process.stdout.write(line + '\n');
+// Synchronous: a line is in the pipe before the writer goes on, so a kill -9 cannot
+// drop an acknowledgement that was already given (process.stdout queues in user
+// space once the pipe is full, and those lines die with the process).
+const say = (line: string) => writeSync(1, line + '\n');
 
 function act(op: Action['op'], needId: string, i: number, family: 'ipv4' | 'ipv6', key: string, lease: number, generation: number): Action {
   const v6 = family === 'ipv6';
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
       await change([act('renew', n.id, n.i, random() < 0.5 ? 'ipv6' : 'ipv4', `renew|${n.id}|${round}|${counter}`, 3600, 1)]);
     } else {
       const [n] = live.splice(Math.floor(random() * live.length), 1);
+      say(`S ${n.id}`); // ending starts: until 'E', the need may or may not have ended
       journal.endNeed(n.id, 'released');
       say(`E ${n.id}`);
       await change([act('delete', n.id, n.i, 'ipv6', `del|${n.id}|ipv6`, 0, 1), act('delete', n.id, n.i, 'ipv4', `del|${n.id}|ipv4`, 0, 1)]);
