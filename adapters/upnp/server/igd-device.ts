@@ -119,6 +119,20 @@ function checkPath(path: string, what: string): string {
  * // 'urn:schemas-upnp-org:device:InternetGatewayDevice:1'
  * ```
  */
+/**
+ * The control path of the service of `kind` that `igd` serves; throws when it serves none.
+ *
+ * @example
+ * ```ts
+ * controlPathOf(defineIgdDevice({ uuid }), 'wanIpv6FirewallControl'); // '/igd/ctl/IPv6Firewall'
+ * ```
+ */
+export function controlPathOf(igd: IgdDevice, kind: ServedServiceKind): string {
+  const service = igd.services.find((s) => s.definition.kind === kind);
+  if (!service) throw new Error(`this IGD serves no ${kind} service`);
+  return service.controlPath;
+}
+
 export function defineIgdDevice(options: IgdDeviceOptions): IgdDevice {
   const version = options.igdVersion ?? 2;
   if (version !== 1 && version !== 2) throw new RangeError(`igdVersion must be 1 or 2, got ${String(version)}`);

@@ -24,7 +24,7 @@ export {
 export type {
   ActionDefinition, ArgumentDefinition, ServedServiceKind, ServiceDefinition, StateVariableDefinition, UpnpDataType,
 } from './igd-service-definitions';
-export { DEFAULT_IGD_PATHS, allDevices, defineIgdDevice } from './igd-device';
+export { DEFAULT_IGD_PATHS, allDevices, controlPathOf, defineIgdDevice } from './igd-device';
 export type { IgdDevice, IgdDeviceOptions, IgdPaths, ServedDevice, ServedService, ServicePaths } from './igd-device';
 export { buildIgdDocuments, buildScpdXml } from './description-xml';
 export type { IgdDocuments } from './description-xml';

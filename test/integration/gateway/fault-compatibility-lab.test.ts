@@ -6,6 +6,7 @@
  * and ::11/.11), comparing HTTP status and UPnP errorCode with miniupnpd's, and checking the
  * kernel holds exactly what was granted.
  */
+import { controlPathOf } from '../../../adapters/upnp/server/igd-device';
 import { describeInLab, startTestLab, stopTestLab } from '../support/lab-fixture';
 import { LabHandle } from '../../../plugin/lab/lab';
 import { LabLanRole } from '../../../plugin/lab/lab-plan';
@@ -44,8 +45,8 @@ describeInLab('fault compatibility with the captured miniupnpd 2.3.1, against th
   let lab: LabHandle | undefined;
   const igd = defineIgdDevice({ uuid: '00000000-0000-4000-a000-000000000000' });
   const ours: Record<string, string> = {
-    '/ctl/IP6FCtl': igd.services.find((s) => s.definition.kind === 'wanIpv6FirewallControl')!.controlPath,
-    '/ctl/IPConn': igd.services.find((s) => s.definition.kind === 'wanIpConnection')!.controlPath,
+    '/ctl/IP6FCtl': controlPathOf(igd, 'wanIpv6FirewallControl'),
+    '/ctl/IPConn': controlPathOf(igd, 'wanIpConnection'),
   };
 
   beforeAll(async () => {

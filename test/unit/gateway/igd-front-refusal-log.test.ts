@@ -1,5 +1,6 @@
 // Through the real IGD front (HTTP on loopback): a host refused 200 times writes one full line per
 // listener and, at the end of the window (here: on stop), one line with the count (issue 9, item 5).
+import { controlPathOf } from '../../../adapters/upnp/server/igd-device';
 import { SERVICE_WAN_IPV6_FIREWALL_CONTROL_1 } from '../../../adapters/upnp';
 import { DaemonFront, startDaemonFront } from '../upnp-server/daemon-front';
 import { CONSOLE_A, PLUG, exchange, parseRawResponse, soapRequest, sourceFor } from '../upnp-server/server-support';
@@ -14,7 +15,7 @@ describe('refused SOAP calls in the log', () => {
   it('one line per client and reason, then the count; another client is still logged in full', async () => {
     front = await startDaemonFront({ withPlug: true });
     const f = front;
-    const FW = f.igd.services.find((s) => s.definition.kind === 'wanIpv6FirewallControl')!.controlPath;
+    const FW = controlPathOf(f.igd, 'wanIpv6FirewallControl');
     const pinhole = (client: string, port: number) => soapRequest(FW, SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, 'AddPinhole', [
       ['RemoteHost', ''], ['RemotePort', 0], ['InternalClient', client], ['InternalPort', port], ['Protocol', 17], ['LeaseTime', 600],
     ]);

@@ -2,6 +2,7 @@
 // (needs path, engine, in-memory firewall). Each case failed before the fix: the gateway answered
 // 401/402/730, stored a 7200 s lease for a 0 (maximum) request without the engine saying why, or
 // refused nat-port-mapper's unmap while the port stayed open.
+import { controlPathOf } from '../../../adapters/upnp/server/igd-device';
 import { SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, SERVICE_WAN_IP_CONNECTION_1, SERVICE_WAN_IP_CONNECTION_2 } from '../../../adapters/upnp';
 import { Decision } from '../../../policies';
 import { DaemonFront, startDaemonFront } from './daemon-front';
@@ -31,8 +32,8 @@ describe('the gateway accepts what real clients send (issue 10 items 2 and 4)', 
 
   beforeEach(async () => {
     front = await startDaemonFront({ withPlug: true });
-    FW = front.igd.services.find((s) => s.definition.kind === 'wanIpv6FirewallControl')!.controlPath;
-    IPC = front.igd.services.find((s) => s.definition.kind === 'wanIpConnection')!.controlPath;
+    FW = controlPathOf(front.igd, 'wanIpv6FirewallControl');
+    IPC = controlPathOf(front.igd, 'wanIpConnection');
     decisions = [];
     front.daemon.engine.decisions$.subscribe((d) => decisions.push(d));
   });

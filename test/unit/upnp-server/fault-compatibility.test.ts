@@ -14,6 +14,7 @@
 //   the console (…::10 / .10) unless listed in SENDER below.
 // The daemon starts in the captured router's state: the two lab clients known as consoles;
 // state then builds up request by request as it did on the router.
+import { controlPathOf } from '../../../adapters/upnp/server/igd-device';
 import { readReference, soapCases } from '../../support/reference-fixtures';
 import { DaemonFront, startDaemonFront } from './daemon-front';
 import { CONSOLE_A, CONSOLE_B, exchange, parseRawResponse, sourceFor } from './server-support';
@@ -33,8 +34,8 @@ describe('fault compatibility with the captured miniupnpd 2.3.1 (against the gat
   beforeAll(async () => {
     front = await startDaemonFront();
     ours = {
-      '/ctl/IP6FCtl': front.igd.services.find((s) => s.definition.kind === 'wanIpv6FirewallControl')!.controlPath,
-      '/ctl/IPConn': front.igd.services.find((s) => s.definition.kind === 'wanIpConnection')!.controlPath,
+      '/ctl/IP6FCtl': controlPathOf(front.igd, 'wanIpv6FirewallControl'),
+      '/ctl/IPConn': controlPathOf(front.igd, 'wanIpConnection'),
     };
   });
   afterAll(async () => {

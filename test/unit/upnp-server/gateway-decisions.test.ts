@@ -1,6 +1,7 @@
 // The daemon's decisions through its real IGD front (HTTP on loopback, needs path, engine,
 // in-memory firewall): policy decisions become the faults a client sees, with the reason
 // code and the engine's detail in the errorDescription, and the decision in the engine's output.
+import { controlPathOf } from '../../../adapters/upnp/server/igd-device';
 import { SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, SERVICE_WAN_IP_CONNECTION_2 } from '../../../adapters/upnp';
 import { Decision } from '../../../policies';
 import { DaemonFront, startDaemonFront } from './daemon-front';
@@ -24,8 +25,8 @@ describe('the gateway daemon behind its IGD front', () => {
 
   beforeEach(async () => {
     front = await startDaemonFront({ withPlug: true });
-    FW = front.igd.services.find((s) => s.definition.kind === 'wanIpv6FirewallControl')!.controlPath;
-    IPC = front.igd.services.find((s) => s.definition.kind === 'wanIpConnection')!.controlPath;
+    FW = controlPathOf(front.igd, 'wanIpv6FirewallControl');
+    IPC = controlPathOf(front.igd, 'wanIpConnection');
     decisions = [];
     front.daemon.engine.decisions$.subscribe((d) => decisions.push(d));
   });

@@ -1,5 +1,6 @@
 // Hostile input against the IGD front's HTTP server: every case gets a clear status or SOAP
 // fault, nothing crashes, and a well-formed request still works afterwards.
+import { controlPathOf } from '../../../adapters/upnp/server/igd-device';
 import net from 'node:net';
 import { SERVICE_WAN_IPV6_FIREWALL_CONTROL_1 } from '../../../adapters/upnp';
 import { accept, createIgdHttpServer, defineIgdDevice, IgdHttpServer, refuseEverything } from '../../../adapters/upnp/server';
@@ -7,7 +8,7 @@ import { openSlowSockets, percentile } from '../../support/slow-sockets';
 import { exchange, parseRawResponse, soapRequest } from './server-support';
 
 const igd = defineIgdDevice({ uuid: '2f1c9e3a-5b7d-4c1e-9a2b-000000000001' });
-const FW = igd.services.find((s) => s.definition.kind === 'wanIpv6FirewallControl')!.controlPath;
+const FW = controlPathOf(igd, 'wanIpv6FirewallControl');
 const decider = { ...refuseEverything(501), firewallStatus: () => accept({ firewallEnabled: true, inboundPinholeAllowed: false }) };
 const status = soapRequest(FW, SERVICE_WAN_IPV6_FIREWALL_CONTROL_1, 'GetFirewallStatus', []);
 
