@@ -22,7 +22,7 @@ import type net from 'node:net';
 import { networkInterfaces, NetworkInterfaceInfo } from 'node:os';
 import { GatewayDecider } from '../../adapters/upnp/server/gateway-decider';
 import { defineIgdDevice } from '../../adapters/upnp/server/igd-device';
-import { createIgdHttpServer, IgdHttpServer } from '../../adapters/upnp/server/igd-http-server';
+import { createIgdHttpServer, DEFAULT_IGD_HTTP_LIMITS, IgdHttpServer, igdConnectionBudget } from '../../adapters/upnp/server/igd-http-server';
 import { Ipv4SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv4-responder-transport';
 import { Ipv6SsdpResponderTransport } from '../../adapters/upnp/server/ssdp-ipv6-responder-transport';
 import { SsdpResponder } from '../../adapters/upnp/server/ssdp-responder';
@@ -113,12 +113,16 @@ export async function startIgdFront(options: IgdFrontOptions): Promise<IgdFront>
   const log = options.log;
   const quirksSeen = new QuirkMemory();
   const refusals = new RefusalLog({ log, windowMs: options.refusalWindowMs ?? 60_000, now: Date.now });
+  // One budget for the whole front: its caps hold across the per-address servers, so a host cannot
+  // multiply its share by connecting to each of the router's LAN addresses.
+  const budget = igdConnectionBudget(options.connectionLimits ?? DEFAULT_IGD_HTTP_LIMITS);
   const serverFor = (address: { host: string; port: number }) => createIgdHttpServer({
     igd,
     decider: options.decider,
     listen: [address],
     ...(options.peerAddress ? { peerAddress: options.peerAddress } : {}),
     ...(options.connectionLimits ? { limits: { maxConnections: options.connectionLimits.maxConnections, maxConnectionsPerSource: options.connectionLimits.maxConnectionsPerSource } } : {}),
+    budget,
     onControl: (entry) => {
       const fields = { action: entry.action, requester: entry.requester.address, status: entry.status, ms: Number(entry.durationMs.toFixed(2)) };
       for (const quirk of entry.quirks ?? []) {

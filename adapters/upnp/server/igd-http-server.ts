@@ -95,6 +95,12 @@ export interface IgdHttpServerOptions {
    * Tests that play LAN hosts from 127.0.0.x pass `() => false`.
    */
   trustedSources?: (source: string) => boolean;
+  /**
+   * The connection budget to count against, shared by several servers of one front (one per
+   * LAN address) so the caps hold for the front as a whole; default: a budget of this server's own
+   * ({@link igdConnectionBudget} of `limits` and `trustedSources`).
+   */
+  budget?: ConnectionBudget;
   /** Called for each socket the budget refused or evicted (for a rate-limited log line). */
   onRefusedConnection?: (event: { source: string | undefined; reason: RefusalReason | 'evicted' }) => void;
   /** Called after every control request (success or fault). */
@@ -129,6 +135,31 @@ const XML_TYPE = 'text/xml; charset="utf-8"';
  * await s.start();
  * ```
  */
+/**
+ * The per-source connection budget of an IGD front: `maxConnections` in all, `maxConnectionsPerSource`
+ * per source address; every IGD connection is unauthenticated (UPnP has no login). Sources for
+ * which `trusted` holds (default loopback) are outside it.
+ *
+ * @example
+ * ```ts
+ * const budget = igdConnectionBudget({ maxConnections: 128, maxConnectionsPerSource: 16 });
+ * ```
+ */
+export function igdConnectionBudget(
+  limits: Pick<IgdHttpLimits, 'maxConnections' | 'maxConnectionsPerSource'>,
+  trusted: (source: string) => boolean = isLoopbackSource,
+): ConnectionBudget {
+  return new ConnectionBudget(
+    {
+      maxTotal: limits.maxConnections,
+      maxPerSource: limits.maxConnectionsPerSource,
+      maxUnauthenticated: limits.maxConnections,
+      maxUnauthenticatedPerSource: limits.maxConnectionsPerSource,
+    },
+    { trusted },
+  );
+}
+
 export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServer {
   const limits: IgdHttpLimits = { ...DEFAULT_IGD_HTTP_LIMITS, ...(options.limits ?? {}) };
   // A smaller total without a per-source cap of its own: the default cap shrinks with it.
@@ -278,16 +309,9 @@ export function createIgdHttpServer(options: IgdHttpServerOptions): IgdHttpServe
   const servers: http.Server[] = [];
   const sockets = new Set<net.Socket>();
   let started = false;
-  // One budget for every listening address: a host reaching the IGD on its IPv4 and IPv6 addresses is two sources.
-  const budget = new ConnectionBudget(
-    {
-      maxTotal: limits.maxConnections,
-      maxPerSource: limits.maxConnectionsPerSource,
-      maxUnauthenticated: limits.maxConnections,
-      maxUnauthenticatedPerSource: limits.maxConnectionsPerSource,
-    },
-    { trusted: options.trustedSources ?? isLoopbackSource },
-  );
+  // One budget for every listening address (and, when given, for every server of the front):
+  // a host reaching the IGD on its IPv4 and IPv6 addresses is two sources.
+  const budget = options.budget ?? igdConnectionBudget(limits, options.trustedSources);
   const notifyRefused = (source: string | undefined, reason: RefusalReason | 'evicted'): void => {
     try {
       options.onRefusedConnection?.({ source, reason });

@@ -1,5 +1,6 @@
 // Hostile input against the IGD front's HTTP server: every case gets a clear status or SOAP
 // fault, nothing crashes, and a well-formed request still works afterwards.
+import { igdConnectionBudget } from '../../../adapters/upnp/server/igd-http-server';
 import { controlPathOf } from '../../../adapters/upnp/server/igd-device';
 import net from 'node:net';
 import { SERVICE_WAN_IPV6_FIREWALL_CONTROL_1 } from '../../../adapters/upnp';
@@ -196,6 +197,29 @@ describe('IGD HTTP server: per-source connection budget (LAN hosts played by 127
       expect(attack.open()).toBe(16);
     } finally {
       attack.stop();
+    }
+  });
+
+  it('two servers sharing one budget (a front listening on two addresses) hold the per-source cap across both', async () => {
+    const budget = igdConnectionBudget({ maxConnections: 8, maxConnectionsPerSource: 3 }, () => false);
+    const ports: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = createIgdHttpServer({ igd, decider, listen: [{ host: '127.0.0.1', port: 0 }], budget, limits: { headersTimeoutMs: 8000, requestTimeoutMs: 10000 } });
+      await server.start();
+      servers.push(server);
+      ports.push(server.addresses()[0].port);
+    }
+    const first = await openSlowSockets({ host: '127.0.0.1', port: ports[0], localAddress: '127.0.0.2', count: 2, head: 'GET / HTTP/1.1\r\n' });
+    const second = await openSlowSockets({ host: '127.0.0.1', port: ports[1], localAddress: '127.0.0.2', count: 2, head: 'GET / HTTP/1.1\r\n' });
+    try {
+      const deadline = Date.now() + 2000;
+      while (first.closedByServer() + second.closedByServer() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // 4 asked, 3 allowed to one source across both servers: exactly one refused, on the second server.
+      expect([first.closedByServer(), second.closedByServer()]).toEqual([0, 1]);
+      expect(first.open() + second.open()).toBe(3);
+    } finally {
+      first.stop();
+      second.stop();
     }
   });
 
