@@ -21,7 +21,7 @@ import { Decision } from '../../policies/model/decision';
 import { NeedRequest } from '../../policies/model/need';
 
 /** Where a need came from. */
-export type NeedSource = 'upnp' | 'admin' | 'pcp';
+export type NeedSource = 'upnp' | 'admin' | 'pcp' | 'coordination';
 
 /** One need as the journal keeps it. */
 export interface JournaledNeed {
