@@ -215,3 +215,34 @@ export function chooseGatewayInterfaces(state: RouterInterfaces, given: { readon
   if (!byName.has(wan) && given.wan === undefined) throw new InterfaceChoiceError(`the default route leaves through ${wan}, which ip addr does not list`, [wan]);
   return { wan, lan: lan.map((l) => l.name), why: { wan: wanWhy, lan: lanWhy } };
 }
+
+/** A hub's interface and router: the link its default route leaves through, and that route's gateway. */
+export interface HubInterfaceChoice {
+  readonly lan: string;
+  /** The default route's gateway (the home's router), when the route has one. */
+  readonly router?: string;
+  readonly why: string;
+}
+
+/**
+ * Chooses a hub's LAN interface and its router: a hub sits on the home's LAN
+ * beside the router, so its default route (IPv4 first: PCP and IGD:1 talk to
+ * the router's IPv4 address) leaves through the LAN towards the router.
+ *
+ * @throws InterfaceChoiceError when there is no default route to follow.
+ */
+export function chooseHubInterface(state: RouterInterfaces, given: { readonly lan?: string } = {}): HubInterfaceChoice {
+  const ordered = [...state.defaultRoutes].sort((a, b) => (a.family === b.family ? a.metric - b.metric : a.family === 'ipv4' ? -1 : 1));
+  const route = given.lan !== undefined ? ordered.find((r) => r.dev === given.lan) : ordered[0];
+  if (given.lan !== undefined) {
+    return { lan: given.lan, ...(route?.gateway ? { router: route.gateway } : {}), why: `${given.lan}: set by lan.interfaces${route?.gateway ? `; router ${route.gateway} from its default route` : ''}` };
+  }
+  if (!route) {
+    throw new InterfaceChoiceError(
+      `cannot choose the hub's LAN interface: there is no default route towards the home's router. Interfaces: ${candidatesText(state.links)}. ` +
+        `Name it in a config file: {"lan": {"interfaces": ["NAME"]}, "hub": {"router": "ADDRESS"}} (homenet serve --mode hub --config FILE)`,
+      state.links.filter((l) => !l.flags.includes('LOOPBACK')).map((l) => l.name),
+    );
+  }
+  return { lan: route.dev, ...(route.gateway ? { router: route.gateway } : {}), why: `${route.dev}: the ${route.family === 'ipv4' ? 'IPv4' : 'IPv6'} default route${route.gateway ? ` via the router ${route.gateway}` : ''} leaves through it` };
+}

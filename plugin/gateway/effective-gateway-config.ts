@@ -24,7 +24,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chooseGatewayInterfaces, InterfaceChoice, readRouterInterfaces, RouterInterfaces } from '../../adapters/system/route-interfaces';
+import { chooseGatewayInterfaces, chooseHubInterface, InterfaceChoice, readRouterInterfaces, RouterInterfaces } from '../../adapters/system/route-interfaces';
 import { AdminTokenFile, ensureAdminTokenFile, readAdminTokenFile } from './admin-token-file';
 import { GatewayConfig, parseGatewayConfig } from './gateway-config';
 import { checkGatewayConfigFile, GatewayConfigError } from './gateway-config-schema';
@@ -35,6 +35,8 @@ export const DEFAULT_STATE_DIR = '/var/lib/homenet';
 export const ADMIN_TOKEN_FILE_NAME = 'admin-token';
 /** The journal's name in the state directory. */
 export const JOURNAL_FILE_NAME = 'gateway.db';
+/** The hub's journal's name in the state directory. */
+export const HUB_JOURNAL_FILE_NAME = 'hub.db';
 
 export interface EffectiveConfigOptions {
   /** The parsed JSON of the config file; `{}` when there is none. */
@@ -76,8 +78,23 @@ export async function effectiveGatewayConfig(options: EffectiveConfigOptions): P
   // Interfaces.
   const givenLan = file.lan?.interfaces;
   const givenWan = file.wan?.interface;
+  const hub = file.mode === 'hub';
   let interfaces: InterfaceChoice & { detected: boolean };
-  if (givenLan !== undefined && givenWan !== undefined) {
+  let hubRouter: string | undefined;
+  if (hub) {
+    // A hub: one LAN link (its default route's) and the router that route goes through; no WAN of its own.
+    const needState = givenLan === undefined || file.hub?.router === undefined;
+    const state = needState ? await (options.readInterfaces ?? (() => readRouterInterfaces()))() : { links: [], defaultRoutes: [] };
+    let choice;
+    try {
+      choice = chooseHubInterface(state, givenLan !== undefined ? { lan: givenLan[0] } : {});
+    } catch (error) {
+      throw GatewayConfigError.unset('lan.interfaces', (error as Error).message);
+    }
+    const lan = givenLan ?? [choice.lan];
+    interfaces = { wan: lan[0], lan, why: { wan: 'a hub has no WAN of its own: the router reports it', lan: choice.why }, detected: givenLan === undefined };
+    hubRouter = file.hub?.router ?? choice.router;
+  } else if (givenLan !== undefined && givenWan !== undefined) {
     interfaces = { wan: givenWan, lan: givenLan, why: { wan: `${givenWan}: set by wan.interface`, lan: `${givenLan.join(', ')}: set by lan.interfaces` }, detected: false };
   } else {
     const state = await (options.readInterfaces ?? (() => readRouterInterfaces()))();
@@ -97,7 +114,8 @@ export async function effectiveGatewayConfig(options: EffectiveConfigOptions): P
     ...raw,
     lan: { ...(raw.lan ?? {}), interfaces: interfaces.lan },
     wan: { ...(raw.wan ?? {}), interface: interfaces.wan },
-    journal: raw.journal?.path !== undefined ? raw.journal : { ...(raw.journal ?? {}), path: join(stateDir, JOURNAL_FILE_NAME) },
+    journal: raw.journal?.path !== undefined ? raw.journal : { ...(raw.journal ?? {}), path: join(stateDir, hub ? HUB_JOURNAL_FILE_NAME : JOURNAL_FILE_NAME) },
+    ...(hub ? { hub: { ...(raw.hub ?? {}), ...(hubRouter !== undefined ? { router: hubRouter } : {}) } } : {}),
     ...(implicitToken ? { admin: { ...(raw.admin ?? {}), tokenFile: tokenPath } } : {}),
   };
   const parse = (secret: string): GatewayConfig =>

@@ -187,6 +187,8 @@ const capSeconds = section(
 
 /** Every key of the configuration file; absent keys stay absent (defaults are `parseGatewayConfig`'s). */
 export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
+  // Which deployment this file is for (`homenet serve --mode` wins; both given must agree).
+  mode: optional(oneOf(['gateway', 'hub'] as const)),
   stateDir: optional(absolutePath('an absolute directory path')),
   lan: optional(section('lan', { interfaces: optional(pipe(array(interfaceName, 'a list'), minLength(1, 'at least one interface'))) })),
   wan: optional(
@@ -278,6 +280,19 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
           routers: optional(array(pipe(ipAddress('ipv6'), check((a) => a.startsWith('fe80:'), 'a link-local IPv6 address')), 'a list of link-local IPv6 addresses')),
         }),
       ),
+    }),
+  ),
+  // The hub (`homenet serve --mode hub`, plugin/hub/): beside a router it does not run.
+  hub: optional(
+    section('hub', {
+      router: optional(ipAddress()),
+      applier: optional(oneOf(['auto', 'pcp-third-party', 'agents'] as const)),
+      coordinationPort: optional(int(1, 65535)),
+      maxConnections: optional(int(1, 10_000)),
+      maxConnectionsPerSource: optional(int(1, 10_000)),
+      advertise: optional(flag),
+      auditSeconds: optional(int(0, 86_400)),
+      exclusiveRouter: optional(flag),
     }),
   ),
   log: optional(section('log', {

@@ -102,7 +102,33 @@ export interface ConfiguredDevice {
   readonly addresses: readonly string[];
 }
 
+/** How the hub applies settled needs: PCP THIRD_PARTY on the router, or each agent itself; `auto` probes the router. */
+export type HubApplierChoice = 'auto' | 'pcp-third-party' | 'agents';
+
+/** The hub's own settings (`homenet serve --mode hub`; see plugin/hub/hub-daemon.ts). */
+export interface HubSettings {
+  /** The router's LAN address (default: the default route's gateway). */
+  readonly router?: string;
+  readonly applier: HubApplierChoice;
+  /** TCP port of the coordination listener (agents ask here; plugin/hub/coordination-server.ts). */
+  readonly coordinationPort: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerSource: number;
+  /** Advertise the hub over DNS-SD (`_homenet._tcp`). */
+  readonly advertise: boolean;
+  /** How often the router's mappings are audited (0: never). */
+  readonly auditSeconds: number;
+  /** Only the hub may program the router (its UPnP/PCP closed to other hosts): protections are enforced, not advised. */
+  readonly exclusiveRouter: boolean;
+}
+
+/** Where the engine runs: on the router (gateway) or beside it (hub). */
+export type Deployment = 'gateway' | 'hub';
+
 export interface GatewayConfig {
+  /** `gateway` (on the router) or `hub` (beside it); the config's `mode` key or `homenet serve --mode`. */
+  readonly deployment: Deployment;
+  readonly hub: HubSettings;
   /** Where the default journal and admin token file live (`stateDir` key or `--state-dir`; default `/var/lib/homenet`). */
   readonly stateDir?: string;
   readonly lan: { readonly interfaces: readonly string[] };
@@ -167,7 +193,19 @@ export interface GatewayConfig {
   };
 }
 
+export const DEFAULT_HUB_SETTINGS: HubSettings = {
+  applier: 'auto',
+  coordinationPort: 5390,
+  maxConnections: 64,
+  maxConnectionsPerSource: 8,
+  advertise: true,
+  auditSeconds: 30,
+  exclusiveRouter: false,
+};
+
 export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
+  deployment: 'gateway',
+  hub: DEFAULT_HUB_SETTINGS,
   lan: { interfaces: ['lan0'] },
   wan: { interface: 'wan0', ipv4: { source: 'interface' } },
   firewall: { table: 'homenet', enabled: true },
@@ -217,7 +255,9 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
 
   const lanInterfaces = file.lan?.interfaces ?? d.lan.interfaces;
   const wanInterface = file.wan?.interface ?? d.wan.interface;
-  if (lanInterfaces.includes(wanInterface)) throw new GatewayConfigError('wan.interface', wanInterface, 'an interface that is not also in lan.interfaces');
+  const deployment = file.mode ?? 'gateway';
+  // A hub has no WAN of its own (its router's is reported by the router); a gateway's WAN is not a LAN.
+  if (deployment === 'gateway' && lanInterfaces.includes(wanInterface)) throw new GatewayConfigError('wan.interface', wanInterface, 'an interface that is not also in lan.interfaces');
   const ipv4In = file.wan?.ipv4 ?? {};
   let ipv4: GatewayConfig['wan']['ipv4'] = { source: 'interface' };
   if (ipv4In.source === 'static') {
@@ -260,10 +300,13 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
   const upnp = { ...d.upnp, ...defined(file.upnp), maxConnections: upnpBudget.maxConnections, maxConnectionsPerSource: upnpBudget.maxConnectionsPerSource };
   const leases = { ...d.leases, ...defined(file.leases), capSeconds };
   return {
+    deployment,
+    hub: { ...DEFAULT_HUB_SETTINGS, ...defined(file.hub) },
     ...(file.stateDir !== undefined ? { stateDir: file.stateDir } : {}),
     lan: { interfaces: lanInterfaces },
     wan: { interface: wanInterface, ipv4 },
-    firewall: { ...d.firewall, ...defined(file.firewall) },
+    // A hub neither serves IGD/PCP nor owns a firewall: it programs the router it sits beside.
+    firewall: { ...d.firewall, ...(deployment === 'hub' ? { enabled: false } : {}), ...defined(file.firewall) },
     journal: {
       ...d.journal,
       ...defined({ ...file.journal, path: undefined }),
@@ -277,8 +320,8 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
       ...(token !== undefined ? { token } : {}),
       ...(adminIn.tokenFile !== undefined ? { tokenFile: adminIn.tokenFile } : {}),
     },
-    upnp,
-    pcp: { ...d.pcp, ...defined(file.pcp) },
+    upnp: deployment === 'hub' ? { ...upnp, enabled: file.upnp?.enabled ?? false } : upnp,
+    pcp: { ...d.pcp, ...(deployment === 'hub' ? { enabled: false } : {}), ...defined(file.pcp) },
     leases,
     devices: {
       known: known.map((dev) => ({ id: dev.id, kind: dev.kind, ...(dev.mac !== undefined ? { mac: dev.mac } : {}), addresses: dev.addresses })),

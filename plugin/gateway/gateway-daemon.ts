@@ -34,7 +34,7 @@ import { createPolicyEngine, PolicyEngine } from '../../policies/engine';
 import { classifyExternalIpv4 } from '../../policies/model/address';
 import { Action } from '../../policies/model/action';
 import { Decision } from '../../policies/model/decision';
-import { DeviceSeen, PolicyEvent } from '../../policies/model/event';
+import { DeviceSeen, GatewaySeen, PolicyEvent } from '../../policies/model/event';
 import { desiredEntryOf, normalizeEntry } from '../../adapters/nftables/firewall-entry';
 import type { Neighbour } from '../../adapters/observe/neighbour-table';
 import type { GatewayDecider } from '../../adapters/upnp/server/gateway-decider';
@@ -58,7 +58,7 @@ export const LOCAL_GATEWAY_ID = 'local';
 
 /** An event for admin API subscribers: `{event, data}`. */
 export interface GatewayDaemonEvent {
-  readonly event: 'decision' | 'need_opened' | 'need_renewed' | 'need_ended' | 'firewall_applied' | 'device_seen' | 'reconciled';
+  readonly event: 'decision' | 'need_opened' | 'need_renewed' | 'need_ended' | 'firewall_applied' | 'device_seen' | 'reconciled' | 'audit_finding' | 'agent_report';
   readonly data: unknown;
 }
 
@@ -76,6 +76,21 @@ export interface GatewayDaemonServices {
   reconcile(): Promise<ReconcileSummary>;
   /** The WAN IPv4 address ('' when none). */
   externalIpv4(): string;
+  /** Which deployment answers (`gateway` or `hub`) and what it can enforce (a hub adds its applier and router). */
+  deploymentInfo(): DeploymentInfo;
+}
+
+/** What the admin API says about who answers: one API for both deployments. */
+export interface DeploymentInfo {
+  readonly deployment: 'gateway' | 'hub';
+  /** `enforced`: LAN devices cannot get around the decisions (the controller is, or alone programs, the router); `advised`: they can. */
+  readonly enforcement: 'enforced' | 'advised';
+  /** How decisions reach the router: nftables here, PCP THIRD_PARTY from the hub, or the agents themselves. */
+  readonly applier: 'nftables' | 'memory' | 'pcp-third-party' | 'agents';
+  /** The router a hub sits beside. */
+  readonly router?: string;
+  /** A hub's words on what it cannot enforce (shown by the admin API and `homenet devices`). */
+  readonly note?: string;
 }
 
 export interface GatewayDaemon extends GatewayDaemonServices {
@@ -110,6 +125,12 @@ export interface GatewayDaemonOptions {
   readonly interfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
   /** How often needs past their deadline are ended (default 1000 ms). */
   readonly sweepMs?: number;
+  /** The WAN IPv4 address (a hub asks its router; default: the WAN interface's or the configured one). */
+  readonly externalIpv4?: () => string;
+  /** Facts about the router for the engine (a hub: what its probe found); default: this router's own. */
+  readonly gateway?: Partial<Omit<GatewaySeen, 'type' | 'gatewayId'>>;
+  /** Who answers and what it enforces (default: a gateway, enforced, nftables or memory). */
+  readonly deploymentInfo?: () => DeploymentInfo;
   /** Starts the LAN observers (`devices.observe`); `null` disables them whatever the config says. */
   readonly startLanObservation?: ((observation: LanObservation, config: LanObserversConfig) => Promise<void>) | null;
 }
@@ -227,7 +248,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     });
 
     // 3. Seed the engine: this router, its WAN, the devices, then the journal's needs.
-    const externalIpv4 = () => wanIpv4Of(config, interfaces);
+    const externalIpv4 = options.externalIpv4 ?? (() => wanIpv4Of(config, interfaces));
     const wan = externalIpv4();
     engine.submit({
       type: 'gateway-seen',
@@ -239,6 +260,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       pinholeCapacity: config.leases.maxPinholes,
       portMappingCapacity: config.leases.maxPortMappings,
       bootId: String(Math.floor(startedAt / 1000)),
+      ...options.gateway,
     });
     engine.submit({ type: 'network-changed', wanIpv4: classifyExternalIpv4(wan) });
     directory.seed();
@@ -303,7 +325,8 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     // --- end LAN observation
 
     const decider = createNeedsDecider({ needs, externalIpv4, now, startedAt });
-    const services: GatewayDaemonServices = { config, engine, needs, history, firewall, events$, log, startedAt, reconcile, externalIpv4 };
+    const deploymentInfo = options.deploymentInfo ?? ((): DeploymentInfo => ({ deployment: 'gateway', enforcement: 'enforced', applier: config.firewall.enabled ? 'nftables' : 'memory' }));
+    const services: GatewayDaemonServices = { config, engine, needs, history, firewall, events$, log, startedAt, reconcile, externalIpv4, deploymentInfo };
 
     // 5. The IGD front.
     let igdUrls: string[] = [];

@@ -127,7 +127,8 @@ export type NeedChange =
  */
 function grantFor(decision: Decision, family: NeedRequest['family'], source: OpenRequest['source']): GrantView | undefined {
   const same = decision.grants.find((g) => g.family === family);
-  if (same || source !== 'admin' || decision.verdict !== 'granted-with-changes') return same;
+  // A hub's agent asks for reachability too, and applies what the hub settled (family included).
+  if (same || (source !== 'admin' && source !== 'coordination') || decision.verdict !== 'granted-with-changes') return same;
   return decision.grants[0];
 }
 
@@ -135,8 +136,9 @@ function grantFor(decision: Decision, family: NeedRequest['family'], source: Ope
 export function needIdOf(req: OpenRequest): string {
   const remote = `${req.remoteHost || '*'}:${req.remotePort || 0}`;
   if (req.source === 'admin') return `admin:${req.family}:${req.protocol}:${req.internalClient}:${req.internalPort}:${req.externalPort ?? '-'}:${remote}`;
-  if (req.family === 'ipv6') return `upnp6:${req.protocol}:${req.internalClient}:${req.internalPort}:${remote}`;
-  return `upnp4:${req.protocol}:${req.externalPort || req.internalPort}:${req.remoteHost || '*'}:${req.internalClient}`;
+  const kind = req.source === 'coordination' ? 'hub' : 'upnp';
+  if (req.family === 'ipv6') return `${kind}6:${req.protocol}:${req.internalClient}:${req.internalPort}:${remote}`;
+  return `${kind}4:${req.protocol}:${req.externalPort || req.internalPort}:${req.remoteHost || '*'}:${req.internalClient}`;
 }
 
 function firstReason(decision: Decision | undefined, fallback: string): string {
@@ -266,7 +268,8 @@ export class GatewayNeeds {
     const leaseSeconds = this.leaseFor(request.leaseSeconds, cls);
     const deviceId = request.source === 'admin' ? `admin:${request.actor ?? 'api'}` : await this.options.directory.resolve(requesterAddress ?? internalClient);
     // PCP/NAT-PMP needs are held to the requester's own address like UPnP ones (THIRD_PARTY: the requester is the target).
-    const upnp = request.source === 'upnp' || request.source === 'pcp';
+    // Coordination (a hub's agent) too: a host asks only for itself, the TCP source of its request.
+    const upnp = request.source === 'upnp' || request.source === 'pcp' || request.source === 'coordination';
     const needRequest: NeedRequest = {
       id: needId,
       requester: requesterAddress ? { deviceId, address: requesterAddress } : { deviceId },

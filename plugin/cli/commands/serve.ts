@@ -13,9 +13,16 @@
  * token file others can read — exits 2 with a message naming the key and the
  * value.
  *
+ * `--mode hub` runs the same engine, journal and admin API on a LAN host
+ * beside a router it does not run (`plugin/hub/hub-daemon.ts`): it follows its
+ * default route to find the router, programs it with PCP THIRD_PARTY when the
+ * router allows it, otherwise answers agents that apply its settled needs
+ * themselves, and audits the router's mappings.
+ *
  * @example
  * ```sh
  * homenet serve --mode gateway                                   # first start on a router
+ * homenet serve --mode hub                                       # on a home hub beside the router
  * homenet serve --mode gateway --config /etc/homenet/gateway.json
  * homenet serve --mode gateway --check --config gateway.json     # validate, print the effective config
  * ```
@@ -25,8 +32,8 @@ import { CliCommand, UsageError } from '../command';
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  summary: 'run the gateway daemon on the router: a policy-enforcing IGD, nftables, a journal, an admin API',
-  usage: 'homenet serve --mode gateway [--config FILE] [--state-dir DIR] [--check] [--log-level debug|info|warn|error]',
+  summary: 'run the daemon: on the router (--mode gateway: IGD, nftables) or beside it (--mode hub: PCP THIRD_PARTY, agents, audit)',
+  usage: 'homenet serve --mode gateway|hub [--config FILE] [--state-dir DIR] [--check] [--log-level debug|info|warn|error]',
   async run(argv, io) {
     const { values } = parseArgs({
       args: argv,
@@ -40,14 +47,18 @@ export const serveCommand: CliCommand = {
       strict: true,
       allowPositionals: false,
     });
-    if (values.mode !== 'gateway') throw new UsageError(values.mode === undefined ? "--mode is required (only 'gateway' exists)" : `unknown mode '${values.mode}' (only 'gateway' exists)`);
+    if (values.mode !== 'gateway' && values.mode !== 'hub') throw new UsageError(values.mode === undefined ? "--mode is required: 'gateway' (on the router) or 'hub' (beside it)" : `unknown mode '${values.mode}' (use 'gateway' or 'hub')`);
+    const mode = values.mode;
     const { readGatewayConfigFile, GatewayConfigError, LOG_LEVELS } = require('../../gateway/gateway-config') as typeof import('../../gateway/gateway-config');
     const { effectiveGatewayConfig, redactedGatewayConfig } = require('../../gateway/effective-gateway-config') as typeof import('../../gateway/effective-gateway-config');
     const level = values['log-level'];
     if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
     let effective;
     try {
-      const file = values.config ? readGatewayConfigFile(values.config) : {};
+      const read = values.config ? readGatewayConfigFile(values.config) : {};
+      const fileMode = typeof read === 'object' && read !== null && !Array.isArray(read) ? (read as { mode?: unknown }).mode : undefined;
+      if (fileMode !== undefined && fileMode !== mode) throw new GatewayConfigError('mode', fileMode, `"${mode}" as --mode says (or leave "mode" out of the file)`);
+      const file = typeof read === 'object' && read !== null && !Array.isArray(read) ? { ...(read), mode } : read;
       effective = await effectiveGatewayConfig({ file, check: values.check, ...(values['state-dir'] !== undefined ? { stateDir: values['state-dir'] } : {}) });
     } catch (error) {
       if (error instanceof GatewayConfigError || /config file/.test((error as Error).message)) {
@@ -73,6 +84,13 @@ export const serveCommand: CliCommand = {
       slog.info(token.origin === 'created' ? 'admin token created' : 'admin token file', { path: token.path, stateDir, use: `Authorization: Bearer $(cat ${token.path})` });
     }
     const stop = io.interrupted();
+    if (mode === 'hub') {
+      const { startHubDaemonWithDefaults } = require('../../hub/hub-defaults') as typeof import('../../hub/hub-defaults');
+      const hub = await startHubDaemonWithDefaults({ config, log });
+      await stop;
+      await hub.stop();
+      return 0;
+    }
     const daemon = await startGatewayDaemon({ config, log });
     await stop;
     await daemon.stop();

@@ -85,9 +85,19 @@ function needView(need: LiveNeed, verdicts: Map<string, { verdict: string; grant
 }
 
 
+/** Who answers, how it applies, and what it can enforce (snake_case like the rest of the API). */
+function deploymentFields(s: GatewayDaemonServices): Record<string, unknown> {
+  const d = s.deploymentInfo();
+  return { deployment: d.deployment, enforcement: d.enforcement, applier: d.applier, ...(d.router ? { router: d.router } : {}), ...(d.note ? { note: d.note } : {}) };
+}
+
 /** The lists the API serves (also for the plain HTTP GET endpoints). */
 export const listings = {
-  devices: (s: GatewayDaemonServices) => s.engine.snapshot().devices,
+  // Each device says whether the decisions about it are enforced (the router obeys only the controller) or only advised.
+  devices: (s: GatewayDaemonServices) => {
+    const { enforcement } = s.deploymentInfo();
+    return s.engine.snapshot().devices.map((d) => ({ ...d, enforcement }));
+  },
   grants: (s: GatewayDaemonServices) => s.engine.snapshot().grants,
   needs: (s: GatewayDaemonServices) => {
     const verdicts = new Map(s.engine.snapshot().needs.map((n) => [n.need.id, { verdict: n.verdict, grantIds: n.grantIds }]));
@@ -95,7 +105,8 @@ export const listings = {
   },
   decisions: (s: GatewayDaemonServices, limit: number, filter?: { needId?: string; deviceId?: string }) => s.history.recent(limit, filter),
   info: (s: GatewayDaemonServices) => ({
-    server: 'homenet-gateway',
+    server: s.deploymentInfo().deployment === 'hub' ? 'homenet-hub' : 'homenet-gateway',
+    ...deploymentFields(s),
     schema_version: 1,
     started_at: new Date(s.startedAt).toISOString(),
     external_ipv4: s.externalIpv4() || null,

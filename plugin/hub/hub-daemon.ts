@@ -1,0 +1,211 @@
+/**
+ * The hub daemon (`homenet serve --mode hub`): the gateway daemon's engine,
+ * journal, needs path and admin API, run on an ordinary LAN host beside a
+ * commodity router it does not route.
+ *
+ * Start: find the router (UPnP discovery → the gateway report: grade, IGD
+ * version, WAN IPv4) and probe its PCP server for THIRD_PARTY → choose the
+ * applier (`hub.applier`: `auto` takes PCP THIRD_PARTY when the router allows
+ * it, else the agents apply) → start the gateway daemon with that applier as
+ * its firewall, no IGD or PCP front of its own → start the coordination
+ * listener (agents ask here) → advertise it over DNS-SD → audit the router's
+ * mappings every `hub.auditSeconds`.
+ *
+ * Enforcement: a hub cannot stop a LAN host from opening its own ports on a
+ * commodity router (IGD:2 lets every host open its own), so its protections
+ * are `advised` unless the owner says only the hub may program the router
+ * (`hub.exclusiveRouter`); the audit flags what got around it.
+ *
+ * @example
+ * ```ts
+ * import { startHubDaemon } from './hub-daemon';
+ * import { parseGatewayConfig } from '../gateway/gateway-config';
+ * const hub = await startHubDaemon({ config: parseGatewayConfig({ mode: 'hub', hub: { router: '192.168.1.1' }, admin: { token: 'x'.repeat(24) }, journal: { path: null } }) });
+ * hub.coordination.addresses; // [{ host: '::', port: 5390 }]
+ * await hub.stop();
+ * ```
+ */
+import { asyncScheduler, filter, SchedulerLike, Subscription } from 'rxjs';
+import type { GatewaySeen } from '../../policies/model/event';
+import type { Logger } from '../gateway/structured-log';
+import { createLogger } from '../gateway/structured-log';
+import type { GatewayConfig } from '../gateway/gateway-config';
+import { MemoryGatewayFirewall, type GatewayFirewall } from '../gateway/gateway-firewall';
+import { DeploymentInfo, GatewayDaemon, GatewayDaemonOptions, startGatewayDaemon } from '../gateway/gateway-daemon';
+import type { CoordinationApplier, HubInfo } from './coordination-protocol';
+import { CoordinationService } from './coordination-service';
+import { CoordinationServer, startCoordinationServer } from './coordination-server';
+
+/** What the hub learnt of its router at start. */
+export interface RouterFacts {
+  /** The router's LAN address the hub talks PCP/UPnP to. */
+  readonly address?: string;
+  /** Engine facts (grade, pinholes, port mappings). */
+  readonly gateway: Partial<Omit<GatewaySeen, 'type' | 'gatewayId'>>;
+  /** The router's WAN IPv4 ('' when none or unknown). */
+  readonly externalIpv4: string;
+  /** What the router's PCP server says about THIRD_PARTY. */
+  readonly thirdParty: 'allowed' | 'not-authorized' | 'unsupported' | 'unknown';
+  /** A line for the log and the admin API. */
+  readonly summary: string;
+}
+
+/** A running audit of the router's mappings (plugin/hub/router-audit.ts). */
+export interface RunningAudit {
+  stop(): Promise<void> | void;
+}
+
+/** A running DNS-SD advertisement (adapters/dnssd). */
+export interface RunningAdvertisement {
+  stop(): Promise<void> | void;
+}
+
+export interface HubDaemonOptions extends Pick<GatewayDaemonOptions, 'openJournal' | 'startAdminApi' | 'readNeighbours' | 'startLanObservation' | 'interfaces' | 'sweepMs'> {
+  readonly config: GatewayConfig;
+  readonly scheduler?: SchedulerLike;
+  readonly log?: Logger;
+  /** Learns the router's facts (default: UPnP discovery + gateway report + PCP probe). */
+  readonly probeRouter?: (config: GatewayConfig, log: Logger) => Promise<RouterFacts>;
+  /** The PCP THIRD_PARTY applier towards the router (default: plugin/hub/router-pcp-firewall.ts). */
+  readonly openPcpFirewall?: (config: GatewayConfig, facts: RouterFacts, log: Logger, now: () => number) => GatewayFirewall;
+  /** Starts the audit of the router's mappings; `null` disables it. */
+  readonly startAudit?: ((hub: HubServices, log: Logger) => Promise<RunningAudit>) | null;
+  /** Starts the DNS-SD advertisement; `null` disables it. */
+  readonly startAdvertisement?: ((port: number, config: GatewayConfig, log: Logger) => Promise<RunningAdvertisement>) | null;
+  /** Where the coordination listener listens (default `::` on `hub.coordinationPort`: every address of the hub). */
+  readonly coordinationListen?: readonly { readonly host: string; readonly port: number }[];
+}
+
+/** What the audit (and tests) reach of a running hub. */
+export interface HubServices {
+  readonly daemon: GatewayDaemon;
+  readonly coordination: CoordinationService;
+  readonly router: RouterFacts;
+  readonly applier: CoordinationApplier;
+}
+
+export interface HubDaemon extends HubServices {
+  readonly server: CoordinationServer;
+  stop(): Promise<void>;
+}
+
+/** The applier the config and the router's answer allow. */
+export function chooseApplier(config: GatewayConfig, facts: RouterFacts): { applier: CoordinationApplier; why: string } {
+  const choice = config.hub.applier;
+  if (choice === 'agents') return { applier: 'agent', why: 'hub.applier is "agents"' };
+  if (choice === 'pcp-third-party') return { applier: 'hub', why: `hub.applier is "pcp-third-party" (the router says THIRD_PARTY is ${facts.thirdParty})` };
+  return facts.thirdParty === 'allowed'
+    ? { applier: 'hub', why: 'the router allows PCP THIRD_PARTY from the hub' }
+    : { applier: 'agent', why: `the router's PCP THIRD_PARTY is ${facts.thirdParty}: agents apply the hub's settled needs themselves` };
+}
+
+/** Starts the hub; see the module comment for the order of steps. */
+export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaemon> {
+  const { config } = options;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const now = () => scheduler.now();
+  const log = options.log ?? createLogger({ level: config.log.level });
+  const hlog = log.child('hub');
+  const probe = options.probeRouter ?? defaultProbeRouter;
+  const router = await probe(config, log.child('router'));
+  hlog.info('router', { address: router.address ?? null, summary: router.summary, thirdParty: router.thirdParty, externalIpv4: router.externalIpv4 || null });
+  const { applier, why } = chooseApplier(config, router);
+  hlog.info('applier chosen', { applier, why });
+  const externalIpv4 = router.externalIpv4;
+  const enforcement = config.hub.exclusiveRouter ? 'enforced' : 'advised';
+  const deploymentInfo = (): DeploymentInfo => ({
+    deployment: 'hub',
+    enforcement,
+    applier: applier === 'hub' ? 'pcp-third-party' : 'agents',
+    ...(router.address ? { router: router.address } : {}),
+    note: enforcement === 'enforced'
+      ? 'only the hub programs the router (hub.exclusiveRouter): its decisions are enforced'
+      : 'the router lets every LAN host open its own ports: the hub settles and audits, but a host can still get around it',
+  });
+
+  const daemon = await startGatewayDaemon({
+    ...options,
+    config,
+    scheduler,
+    log,
+    startIgdFront: null,
+    startPcpFront: null,
+    externalIpv4: () => externalIpv4,
+    gateway: router.gateway,
+    deploymentInfo,
+    openFirewall: (c, clock, flog) => (applier === 'hub'
+      ? (options.openPcpFirewall ?? defaultPcpFirewall)(c, router, flog, clock)
+      // The agents apply: the hub keeps the settled needs as its own record of what the router should hold.
+      : new MemoryGatewayFirewall(clock)),
+  });
+  const subs = new Subscription();
+  const stops: (() => Promise<void> | void)[] = [() => subs.unsubscribe(), () => daemon.stop()];
+  const stopAll = async () => {
+    for (const step of stops.splice(0).reverse()) await Promise.resolve().then(step).catch((e: unknown) => hlog.warn('stop step failed', { error: String(e) }));
+  };
+  try {
+    const info = (): HubInfo => ({ deployment: 'hub', version: HUB_PROTOCOL_VERSION, applier, enforcement, ...(router.address ? { router: router.address } : {}) });
+    const coordination = new CoordinationService({
+      needs: daemon.needs,
+      applier: () => applier,
+      info,
+      now,
+      onReport: (needId, report) => {
+        hlog.info('agent report', { needId, ok: report.ok, via: report.via, ...(report.externalPort ? { externalPort: report.externalPort } : {}), ...(report.error ? { error: report.error } : {}) });
+        if (daemon.events$.observed) daemon.events$.next({ event: 'agent_report', data: { needId, ...report } });
+      },
+    });
+    subs.add(daemon.events$.pipe(filter((e) => e.event === 'need_ended')).subscribe((e) => coordination.forget((e.data as { needId: string }).needId)));
+    const listen = options.coordinationListen ?? [{ host: '::', port: config.hub.coordinationPort }];
+    const clog = log.child('coordination');
+    const server = await startCoordinationServer({
+      service: coordination,
+      listen,
+      maxConnections: config.hub.maxConnections,
+      maxConnectionsPerSource: config.hub.maxConnectionsPerSource,
+      onRequest: (r) => {
+        if (clog.enabled('debug')) clog.debug('request', { ...r });
+      },
+    });
+    stops.push(() => server.stop());
+    hlog.info('coordination listening', { addresses: server.addresses.map((a) => `[${a.host}]:${a.port}`) });
+    const services: HubServices = { daemon, coordination, router, applier };
+
+    if (config.hub.advertise && options.startAdvertisement !== null && options.startAdvertisement !== undefined) {
+      try {
+        const advertisement = await options.startAdvertisement(server.addresses[0].port, config, log.child('dnssd'));
+        stops.push(() => advertisement.stop());
+      } catch (error) {
+        hlog.warn('DNS-SD advertisement not started (agents need --hub URL)', { error: (error as Error).message });
+      }
+    }
+    if (config.hub.auditSeconds > 0 && options.startAudit !== null && options.startAudit !== undefined) {
+      const audit = await options.startAudit(services, log.child('audit'));
+      stops.push(() => audit.stop());
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      ...services,
+      server,
+      stop() {
+        stopping ??= stopAll();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The coordination protocol's version the hub speaks. */
+export const HUB_PROTOCOL_VERSION = '1';
+
+async function defaultProbeRouter(config: GatewayConfig): Promise<RouterFacts> {
+  const address = config.hub.router;
+  return { ...(address ? { address } : {}), gateway: { pinholes: true, portMappings: true, firewallEnabled: true, inboundPinholeAllowed: true }, externalIpv4: '', thirdParty: 'unknown', summary: 'not probed' };
+}
+
+function defaultPcpFirewall(): GatewayFirewall {
+  throw new Error('no PCP THIRD_PARTY applier is built in yet');
+}
