@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDefaultRoutesJson, parseIpAddrJson, RouterInterfaces } from '../../../adapters/system/route-interfaces';
+import { parseIpAddrJson, RouterInterfaces } from '../../../adapters/system/route-interfaces';
 import { effectiveGatewayConfig } from '../../../plugin/gateway/effective-gateway-config';
 import { GatewayConfigError, parseGatewayConfig } from '../../../plugin/gateway/gateway-config';
 
