@@ -17,7 +17,11 @@ const USAGE = `homenet devices [--interface IF] [--matter-storage DIR] [--for-ms
   --interface IF       the LAN interface (default eth0)
   --matter-storage DIR a Matter fabric to read commissioned nodes from
   --watch              print every observer event as a JSON line until interrupted
-  --no-ipv6-mostly     skip the RA / DHCP / DNS64 observers (they need root)`;
+  --no-ipv6-mostly     skip the RA / DHCP / DNS64 observers (they need root)
+  --daemon URL         instead, read what a running gateway or hub knows (its admin API,
+                       e.g. http://127.0.0.1:8780): devices with enforced/advised, needs,
+                       grants, decisions
+  --token-file FILE    the admin token for --daemon (or HOMENET_ADMIN_TOKEN)`;
 
 function printTable(io: CliIo, devices: readonly DeviceDescription[], network: Record<string, unknown>): void {
   io.out(`network: pref64 ${typeof network.pref64 === 'string' ? network.pref64 : 'none'}${network.option108Offered ? `, DHCPv4 option 108 offered (V6ONLY_WAIT ${String(network.v6OnlyWait)} s)` : ''}`);
@@ -54,8 +58,24 @@ export const devicesCommand: CliCommand = {
         watch: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'no-ipv6-mostly': { type: 'boolean', default: false },
+        daemon: { type: 'string' },
+        'token-file': { type: 'string' },
       },
     });
+    if (values.daemon !== undefined) {
+      const { adminTokenOf, DaemonReadError, printDaemonView, readDaemonView } = require('./devices-from-daemon') as typeof import('./devices-from-daemon');
+      try {
+        const view = await readDaemonView(values.daemon, adminTokenOf(values['token-file']));
+        if (values.json) io.out(JSON.stringify(view, null, 2));
+        else printDaemonView(io, view);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof DaemonReadError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        io.err(`homenet devices: ${(error as Error).message}`);
+        return 1;
+      }
+    }
+    if (values['token-file'] !== undefined) throw new UsageError('--token-file goes with --daemon');
     const forMs = Number(values['for-ms']);
     if (!Number.isInteger(forMs) || forMs < 0 || forMs > 3_600_000) throw new UsageError('--for-ms must be 0-3600000');
     const problems: string[] = [];
