@@ -1,0 +1,132 @@
+/**
+ * The hub in the lab: `homenet serve --mode hub` in the `hub` namespace,
+ * beside the lab's router (Debian's miniupnpd), with the lab's Matter
+ * devices known by address and MAC, its admin API on the hub's LAN address
+ * and its coordination listener on 5390. Tests, the bench and the demo start
+ * it here; `stopLabHub` (SIGTERM) or `killLabHub` (SIGKILL: a crash) end it.
+ *
+ * @example
+ * ```ts
+ * const hub = await startLabHub(lab.plan, { config: { hub: { auditSeconds: 2 } } });
+ * hub.coordinationUrl; // 'http://192.168.77.5:5390/homenet/v1'
+ * await stopLabHub(hub);
+ * ```
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { runCommand } from '../../adapters/system/run-command';
+import { homenetCliScript, homenetRouterConfig } from './homenet-router';
+import type { LabPlan } from './lab-plan';
+import { isPidRunning, LabProcess, startInNamespace, stopLabProcess } from './lab-process';
+
+/** The lab process name of the hub daemon. */
+export const LAB_HUB_DAEMON = 'homenet-hub';
+/** The hub's admin API port (on the hub's LAN address). */
+export const LAB_HUB_ADMIN_PORT = 8781;
+/** The hub's coordination port. */
+export const LAB_HUB_COORDINATION_PORT = 5390;
+
+export interface LabHubPaths {
+  readonly dir: string;
+  readonly config: string;
+  readonly journal: string;
+  readonly token: string;
+  readonly log: string;
+}
+
+export interface LabHub {
+  readonly process: LabProcess;
+  readonly paths: LabHubPaths;
+  readonly admin: { readonly url: string; readonly token: string };
+  /** The coordination API's base URL (what `homenet open --hub URL` takes). */
+  readonly coordinationUrl: string;
+}
+
+export interface LabHubOptions {
+  /** Keys merged into the hub's configuration, a section at a time (e.g. `{ hub: { auditSeconds: 2 } }`). */
+  readonly config?: Record<string, unknown>;
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export function labHubPaths(plan: LabPlan): LabHubPaths {
+  const dir = `${plan.runDir}/homenet-hub`;
+  return { dir, config: `${dir}/hub.json`, journal: `${dir}/hub.db`, token: `${dir}/admin-token`, log: `${dir}/hub.log` };
+}
+
+function hubAddress(plan: LabPlan): string {
+  return plan.hosts.hub.interfaces[0].ipv4[0].address;
+}
+
+/** The hub's configuration for this lab: the router's Matter devices config, the hub's own sections. */
+export async function labHubConfig(plan: LabPlan, options: LabHubOptions = {}): Promise<Record<string, unknown>> {
+  const paths = labHubPaths(plan);
+  const router = await homenetRouterConfig(plan);
+  const known = (router.devices as { known: unknown[] }).known;
+  const base: Record<string, unknown> = {
+    mode: 'hub',
+    lan: { interfaces: ['eth0'] },
+    journal: { path: paths.journal },
+    admin: { listen: `${hubAddress(plan)}:${LAB_HUB_ADMIN_PORT}`, tokenFile: paths.token },
+    hub: { router: plan.lan.routerIpv4, coordinationPort: LAB_HUB_COORDINATION_PORT, auditSeconds: 5 },
+    devices: { known, watchNeighbours: true },
+    log: { level: options.logLevel ?? 'info' },
+  };
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    base[key] = value && typeof value === 'object' && !Array.isArray(value) ? { ...(base[key] as object), ...value } : value;
+  }
+  return base;
+}
+
+async function isListening(namespace: string, port: number): Promise<boolean> {
+  const { stdout } = await runCommand('ip', ['netns', 'exec', namespace, 'ss', '-Hltn', `sport = :${port}`], { allowFailure: true });
+  return stdout.trim().length > 0;
+}
+
+async function tail(file: string): Promise<string> {
+  const { stdout } = await runCommand('tail', ['-n', '40', file], { allowFailure: true });
+  return stdout;
+}
+
+/** Starts the hub and waits until its coordination listener and admin API listen (the journal is kept across starts). */
+export async function startLabHub(plan: LabPlan, options: LabHubOptions = {}): Promise<LabHub> {
+  const paths = labHubPaths(plan);
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  let token: string;
+  try {
+    token = (await readFile(paths.token, 'utf8')).trim();
+  } catch {
+    token = randomBytes(24).toString('hex');
+    await writeFile(paths.token, `${token}\n`, { mode: 0o600 });
+  }
+  await writeFile(paths.config, `${JSON.stringify(await labHubConfig(plan, options), null, 2)}\n`);
+  const ns = plan.hosts.hub.namespace;
+  const proc = startInNamespace(LAB_HUB_DAEMON, ns, [process.execPath, homenetCliScript(), 'serve', '--mode', 'hub', '--config', paths.config], paths.log);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (!isPidRunning(proc.pid)) throw new Error(`homenet serve --mode hub exited during start:\n${await tail(paths.log)}`);
+    if ((await isListening(ns, LAB_HUB_COORDINATION_PORT)) && (await isListening(ns, LAB_HUB_ADMIN_PORT))) break;
+    if (Date.now() > deadline) {
+      await stopLabProcess(proc, 1000, 'SIGKILL');
+      throw new Error(`the hub did not listen within 20 s:\n${await tail(paths.log)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const address = hubAddress(plan);
+  return { process: proc, paths, admin: { url: `http://${address}:${LAB_HUB_ADMIN_PORT}`, token }, coordinationUrl: `http://${address}:${LAB_HUB_COORDINATION_PORT}/homenet/v1` };
+}
+
+/** Stops the hub as a user would (SIGTERM). */
+export async function stopLabHub(hub: LabHub): Promise<void> {
+  await stopLabProcess(hub.process, 5000, 'SIGTERM');
+}
+
+/** Kills the hub (SIGKILL: a crash, nothing flushed). */
+export async function killLabHub(hub: LabHub): Promise<void> {
+  await stopLabProcess(hub.process, 2000, 'SIGKILL');
+}
+
+/** The hub's JSON log lines so far (for tests and the demo). */
+export async function labHubLog(hub: LabHub): Promise<Record<string, unknown>[]> {
+  const text = await readFile(hub.paths.log, 'utf8').catch(() => '');
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
