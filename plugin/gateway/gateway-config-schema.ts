@@ -286,13 +286,18 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
   hub: optional(
     section('hub', {
       router: optional(ipAddress()),
-      applier: optional(oneOf(['auto', 'pcp-third-party', 'agents'] as const)),
+      applier: optional(oneOf(['auto', 'pcp-third-party', 'agents', 'gateway-admin'] as const)),
       coordinationPort: optional(int(1, 65535)),
       maxConnections: optional(int(1, 10_000)),
       maxConnectionsPerSource: optional(int(1, 10_000)),
       advertise: optional(flag),
       auditSeconds: optional(int(0, 86_400)),
       exclusiveRouter: optional(flag),
+      // The router is a homenet gateway: the hub applies through its admin API (plugin/hub/gateway-admin-firewall.ts).
+      gatewayAdmin: optional(section('hub.gatewayAdmin', {
+        url: pipe(string('an http:// URL like "http://192.168.1.1:8780"'), regex(/^http:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'an http:// URL like "http://192.168.1.1:8780"')),
+        tokenFile: filePath('a file path'),
+      })),
     }),
   ),
   log: optional(section('log', {

@@ -103,7 +103,7 @@ export interface ConfiguredDevice {
 }
 
 /** How the hub applies settled needs: PCP THIRD_PARTY on the router, or each agent itself; `auto` probes the router. */
-export type HubApplierChoice = 'auto' | 'pcp-third-party' | 'agents';
+export type HubApplierChoice = 'auto' | 'pcp-third-party' | 'agents' | 'gateway-admin';
 
 /** The hub's own settings (`homenet serve --mode hub`; see plugin/hub/hub-daemon.ts). */
 export interface HubSettings {
@@ -120,6 +120,8 @@ export interface HubSettings {
   readonly auditSeconds: number;
   /** Only the hub may program the router (its UPnP/PCP closed to other hosts): protections are enforced, not advised. */
   readonly exclusiveRouter: boolean;
+  /** The router is a homenet gateway: the hub programs it through its admin API (the gateway enforces). */
+  readonly gatewayAdmin?: { readonly url: string; readonly tokenFile: string };
 }
 
 /** Where the engine runs: on the router (gateway) or beside it (hub). */

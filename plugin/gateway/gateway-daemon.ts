@@ -85,8 +85,8 @@ export interface DeploymentInfo {
   readonly deployment: 'gateway' | 'hub';
   /** `enforced`: LAN devices cannot get around the decisions (the controller is, or alone programs, the router); `advised`: they can. */
   readonly enforcement: 'enforced' | 'advised';
-  /** How decisions reach the router: nftables here, PCP THIRD_PARTY from the hub, or the agents themselves. */
-  readonly applier: 'nftables' | 'memory' | 'pcp-third-party' | 'agents';
+  /** How decisions reach the router: nftables here; from a hub PCP THIRD_PARTY, a homenet gateway's admin API, or the agents themselves. */
+  readonly applier: 'nftables' | 'memory' | 'pcp-third-party' | 'gateway-admin' | 'agents';
   /** The router a hub sits beside. */
   readonly router?: string;
   /** A hub's words on what it cannot enforce (shown by the admin API and `homenet devices`). */

@@ -68,6 +68,8 @@ export interface HubDaemonOptions extends Pick<GatewayDaemonOptions, 'openJourna
   readonly probeRouter?: (config: GatewayConfig, log: Logger) => Promise<RouterFacts>;
   /** The PCP THIRD_PARTY applier towards the router (default: plugin/hub/router-pcp-firewall.ts). */
   readonly openPcpFirewall?: (config: GatewayConfig, facts: RouterFacts, log: Logger, now: () => number) => GatewayFirewall;
+  /** The homenet gateway admin API applier (default: plugin/hub/gateway-admin-firewall.ts). */
+  readonly openGatewayAdminFirewall?: (config: GatewayConfig, facts: RouterFacts, log: Logger, now: () => number) => GatewayFirewall;
   /** Starts the audit of the router's mappings; `null` disables it. */
   readonly startAudit?: ((hub: HubServices, log: Logger) => Promise<RunningAudit>) | null;
   /** Starts the DNS-SD advertisement; `null` disables it. */
@@ -82,6 +84,7 @@ export interface HubServices {
   readonly coordination: CoordinationService;
   readonly router: RouterFacts;
   readonly applier: CoordinationApplier;
+  readonly applierKind: HubApplierKind;
 }
 
 export interface HubDaemon extends HubServices {
@@ -89,14 +92,21 @@ export interface HubDaemon extends HubServices {
   stop(): Promise<void>;
 }
 
-/** The applier the config and the router's answer allow. */
-export function chooseApplier(config: GatewayConfig, facts: RouterFacts): { applier: CoordinationApplier; why: string } {
+/** How the hub's decisions reach the router. */
+export type HubApplierKind = 'pcp-third-party' | 'gateway-admin' | 'agents';
+
+/** The applier the config and the router's answer allow (best first: a homenet gateway's API, PCP THIRD_PARTY, the agents). */
+export function chooseApplier(config: GatewayConfig, facts: RouterFacts): { kind: HubApplierKind; applier: CoordinationApplier; why: string } {
   const choice = config.hub.applier;
-  if (choice === 'agents') return { applier: 'agent', why: 'hub.applier is "agents"' };
-  if (choice === 'pcp-third-party') return { applier: 'hub', why: `hub.applier is "pcp-third-party" (the router says THIRD_PARTY is ${facts.thirdParty})` };
+  if (choice === 'agents') return { kind: 'agents', applier: 'agent', why: 'hub.applier is "agents"' };
+  if (choice === 'gateway-admin' || (choice === 'auto' && config.hub.gatewayAdmin)) {
+    if (!config.hub.gatewayAdmin) throw new Error('hub.applier "gateway-admin" needs hub.gatewayAdmin {url, tokenFile}');
+    return { kind: 'gateway-admin', applier: 'hub', why: `the router is a homenet gateway: its admin API at ${config.hub.gatewayAdmin.url}` };
+  }
+  if (choice === 'pcp-third-party') return { kind: 'pcp-third-party', applier: 'hub', why: `hub.applier is "pcp-third-party" (the router says THIRD_PARTY is ${facts.thirdParty})` };
   return facts.thirdParty === 'allowed'
-    ? { applier: 'hub', why: 'the router allows PCP THIRD_PARTY from the hub' }
-    : { applier: 'agent', why: `the router's PCP THIRD_PARTY is ${facts.thirdParty}: agents apply the hub's settled needs themselves` };
+    ? { kind: 'pcp-third-party', applier: 'hub', why: 'the router allows PCP THIRD_PARTY from the hub' }
+    : { kind: 'agents', applier: 'agent', why: `the router's PCP THIRD_PARTY is ${facts.thirdParty}: agents apply the hub's settled needs themselves` };
 }
 
 /** Starts the hub; see the module comment for the order of steps. */
@@ -109,17 +119,18 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
   const probe = options.probeRouter ?? defaultProbeRouter;
   const router = await probe(config, log.child('router'));
   hlog.info('router', { address: router.address ?? null, summary: router.summary, thirdParty: router.thirdParty, externalIpv4: router.externalIpv4 || null });
-  const { applier, why } = chooseApplier(config, router);
-  hlog.info('applier chosen', { applier, why });
+  const { kind, applier, why } = chooseApplier(config, router);
+  hlog.info('applier chosen', { applier: kind, why });
   const externalIpv4 = router.externalIpv4;
-  const enforcement = config.hub.exclusiveRouter ? 'enforced' : 'advised';
+  // A homenet gateway enforces the decisions itself; a router only the hub may program obeys only the hub.
+  const enforcement = kind === 'gateway-admin' || config.hub.exclusiveRouter ? 'enforced' : 'advised';
   const deploymentInfo = (): DeploymentInfo => ({
     deployment: 'hub',
     enforcement,
-    applier: applier === 'hub' ? 'pcp-third-party' : 'agents',
+    applier: kind,
     ...(router.address ? { router: router.address } : {}),
     note: enforcement === 'enforced'
-      ? 'only the hub programs the router (hub.exclusiveRouter): its decisions are enforced'
+      ? (kind === 'gateway-admin' ? 'the router is a homenet gateway: it enforces the decisions itself' : 'only the hub programs the router (hub.exclusiveRouter): its decisions are enforced')
       : 'the router lets every LAN host open its own ports: the hub settles and audits, but a host can still get around it',
   });
 
@@ -133,10 +144,12 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
     externalIpv4: () => externalIpv4,
     gateway: router.gateway,
     deploymentInfo,
-    openFirewall: (c, clock, flog) => (applier === 'hub'
-      ? (options.openPcpFirewall ?? defaultPcpFirewall)(c, router, flog, clock)
+    openFirewall: (c, clock, flog) => {
+      if (kind === 'pcp-third-party') return (options.openPcpFirewall ?? missing('openPcpFirewall'))(c, router, flog, clock);
+      if (kind === 'gateway-admin') return (options.openGatewayAdminFirewall ?? missing('openGatewayAdminFirewall'))(c, router, flog, clock);
       // The agents apply: the hub keeps the settled needs as its own record of what the router should hold.
-      : new MemoryGatewayFirewall(clock)),
+      return new MemoryGatewayFirewall(clock);
+    },
   });
   const subs = new Subscription();
   const stops: (() => Promise<void> | void)[] = [() => subs.unsubscribe(), () => daemon.stop()];
@@ -169,7 +182,7 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
     });
     stops.push(() => server.stop());
     hlog.info('coordination listening', { addresses: server.addresses.map((a) => `[${a.host}]:${a.port}`) });
-    const services: HubServices = { daemon, coordination, router, applier };
+    const services: HubServices = { daemon, coordination, router, applier, applierKind: kind };
 
     if (config.hub.advertise && options.startAdvertisement !== null && options.startAdvertisement !== undefined) {
       try {
@@ -206,6 +219,8 @@ async function defaultProbeRouter(config: GatewayConfig): Promise<RouterFacts> {
   return { ...(address ? { address } : {}), gateway: { pinholes: true, portMappings: true, firewallEnabled: true, inboundPinholeAllowed: true }, externalIpv4: '', thirdParty: 'unknown', summary: 'not probed' };
 }
 
-function defaultPcpFirewall(): GatewayFirewall {
-  throw new Error('no PCP THIRD_PARTY applier is built in yet');
+function missing(name: string): () => never {
+  return () => {
+    throw new Error(`startHubDaemon: options.${name} is needed for this applier (startHubDaemonWithDefaults gives the real one)`);
+  };
 }
