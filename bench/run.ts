@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- NAME...]`: runs the benchmarks (all, or those named:
- * `upnp`, `policy`, `gateway`, `pcp`, `gateway-pcp`, `parsers`), printing numbers and ratios against a peer measured in the
+ * `upnp`, `policy`, `gateway`, `pcp`, `gateway-pcp`, `parsers`, `hub`), printing numbers and ratios against a peer measured in the
  * same run.
  */
 import { benchPolicyEngine } from './policy-engine';
@@ -9,6 +9,7 @@ import { benchGateway } from './gateway';
 import { benchPcp } from './pcp';
 import { benchGatewayPcp } from './gateway-pcp';
 import { benchParsers } from './parsers';
+import { benchHub } from './hub';
 
 const SUITES: Record<string, (log: (line: string) => void) => Promise<void>> = {
   upnp: (log) => benchUpnp(log),
@@ -17,6 +18,7 @@ const SUITES: Record<string, (log: (line: string) => void) => Promise<void>> = {
   pcp: (log) => benchPcp(log),
   'gateway-pcp': (log) => benchGatewayPcp(log),
   parsers: (log) => benchParsers(log),
+  hub: (log) => benchHub(log),
 };
 
 async function main(): Promise<void> {
