@@ -37,7 +37,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { asyncScheduler, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import { entryFromAction, normalizeEntry } from '../../adapters/nftables/firewall-entry';
-import { openUdpPcpTransport, PcpClient, PcpMapping, PcpMappingEvent, PcpMappingState, PcpTransport, scheduleAfter, PCP_NONCE_BYTES } from '../../adapters/pcp';
+import { openUdpPcpTransport, PcpClient, PcpMapping, PcpMappingEvent, PcpMappingState, PcpTransport, PCP_NONCE_BYTES } from '../../adapters/pcp';
 import type { Action } from '../../policies/model/action';
 import type { Family } from '../../policies/model/address';
 import { entryKey } from '../gateway/gateway-firewall';
@@ -99,8 +99,6 @@ interface Held {
   deadlineMs: number | undefined;
   leaseSeconds: number;
   watch: Subscription;
-  /** Deletes the entry at its deadline. */
-  timer: Subscription | undefined;
 }
 
 /** The largest lifetime PCP carries (32-bit seconds); asked leases are capped to it. */
@@ -243,7 +241,6 @@ export class RouterPcpFirewall implements GatewayFirewall {
       held.entry = entry;
       held.deadlineMs = deadlineMs;
       held.leaseSeconds = leaseSeconds;
-      this.armDeadline(key, held);
       return;
     }
     if (held) this.drop(key, held);
@@ -261,10 +258,9 @@ export class RouterPcpFirewall implements GatewayFirewall {
       },
       { nonce: this.nonceOf(entry) },
     );
-    const next: Held = { entry, mapping, deadlineMs, leaseSeconds, watch: new Subscription(), timer: undefined };
+    const next: Held = { entry, mapping, deadlineMs, leaseSeconds, watch: new Subscription() };
     this.held.set(key, next);
     next.watch.add(mapping.changes$.subscribe({ next: (e) => this.onChange(key, next, e), complete: () => this.onComplete(key, next) }));
-    this.armDeadline(key, next);
     await this.checkPortOrDelete(entry, mapping.state.externalPort, key, next);
   }
 
@@ -309,17 +305,10 @@ export class RouterPcpFirewall implements GatewayFirewall {
     }
   }
 
-  /** The mapping stopped on its own (its deadline was reached inside the PCP client). */
+  /** The mapping stopped on its own: the PCP client ends it at its deadline (`untilMs`). */
   private onComplete(key: string, held: Held): void {
     if (this.held.get(key) !== held || this.closed) return;
     this.expire(key, held);
-  }
-
-  private armDeadline(key: string, held: Held): void {
-    held.timer?.unsubscribe();
-    held.timer = undefined;
-    if (held.deadlineMs === undefined) return;
-    held.timer = scheduleAfter(this.scheduler, held.deadlineMs - this.scheduler.now(), () => this.expire(key, held));
   }
 
   /** The deadline: delete on the router (a lifetime the router raised to its minimum would outlive the lease). */
@@ -348,8 +337,6 @@ export class RouterPcpFirewall implements GatewayFirewall {
 
   private forget(held: Held): void {
     held.watch.unsubscribe();
-    held.timer?.unsubscribe();
-    held.timer = undefined;
   }
 }
 
