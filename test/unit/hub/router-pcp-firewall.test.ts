@@ -179,6 +179,20 @@ describe('RouterPcpFirewall: the hub programs the router over PCP THIRD_PARTY', 
     expect(events.filter((e) => e.type === 'remapped')).toHaveLength(1);
   });
 
+  it('after a restart another host holds the port and the router ignores PREFER_FAILURE: the entry is lost, the other port deleted', async () => {
+    const { router, firewall, scheduler, events } = world();
+    router.honourPreferFailure = false;
+    await done(firewall.apply([action({ op: 'add' })]));
+    await pass(scheduler, 10_000);
+    router.taken.add('17|3074'); // another host is quicker after the restart
+    router.restart(true);
+    await pass(scheduler, 1000);
+    expect(events.map((e) => e.type)).toEqual(['lost']);
+    expect(events[0]).toMatchObject({ type: 'lost', error: expect.any(RouterPortMismatchError) });
+    expect(router.alive()).toEqual([]);
+    expect(await firewall.list()).toEqual([]);
+  });
+
   it('a renew with a longer lease keeps the nonce and moves the deadline', async () => {
     const { router, firewall, scheduler } = world();
     await done(firewall.apply([action({ op: 'add', leaseSeconds: 300 })]));
