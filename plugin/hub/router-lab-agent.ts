@@ -1,7 +1,8 @@
 /**
  * The hub's router adapters run inside the lab's `hub` namespace for the
  * integration tests: `node router-lab-agent.js CONFIG_JSON`, where CONFIG_JSON
- * is `{ ipv4?: RouterPcpEndpoint, ipv6?: RouterPcpEndpoint, interfaceName? }`.
+ * is `{ ipv4?: RouterPcpEndpoint, ipv6?: RouterPcpEndpoint, interfaceName?, nonceSecretHex? }`
+ * (the same secret across runs = the same nonces: a restarted hub takes over its mappings).
  * It opens a {@link RouterPcpFirewall} toward the router, prints `{"ready":true}`,
  * then takes one JSON command per line on stdin and answers each with one
  * JSON line (`{"id", "ok", ...}`); the firewall's and the audit's own events
@@ -55,10 +56,10 @@ function errorJson(error: unknown): Record<string, unknown> {
 }
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '{}') as OpenRouterPcpFirewallOptions;
-  const firewall: RouterPcpFirewall = await openRouterPcpFirewall(config);
+  const { nonceSecretHex, ...config } = JSON.parse(process.argv[2] ?? '{}') as OpenRouterPcpFirewallOptions & { nonceSecretHex?: string };
+  const firewall: RouterPcpFirewall = await openRouterPcpFirewall({ ...config, ...(nonceSecretHex ? { nonceSecret: Buffer.from(nonceSecretHex, 'hex') } : {}) });
   firewall.events$.subscribe((e) =>
-    print({ event: `firewall-${e.type}`, wallMs: Date.now(), entry: e.entry, ...(e.type === 'remapped' ? { elapsedMs: e.elapsedMs, state: e.state } : {}), ...(e.type === 'lost' ? { error: errorJson(e.error) } : {}) }),
+    print({ event: `firewall-${e.type}`, wallMs: Date.now(), entry: e.entry, ...(e.type === 'remapped' ? { elapsedMs: e.elapsedMs, state: e.state } : {}), ...(e.type === 'lost' ? { error: errorJson(e.error) } : {}), ...(e.type === 'delete-shortened' ? { lifetimeSeconds: e.lifetimeSeconds, error: errorJson(e.error) } : {}) }),
   );
   let audit: RouterAudit | undefined;
   let accounted: AccountedMapping[] = [];

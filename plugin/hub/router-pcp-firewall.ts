@@ -20,6 +20,14 @@
  * - Nonces are derived from the grant id and a secret (`nonceSecret`): a hub
  *   restarted with the same secret renews and deletes the mappings it made
  *   before, instead of colliding with them.
+ * - miniupnpd 2.3.1 (nftables), captured in the lab: it ignores PREFER_FAILURE
+ *   (it answers the next free port, which this firewall deletes and reports),
+ *   it grants a MAP for an existing mapping whatever its nonce, and it
+ *   refuses (NOT_AUTHORIZED) to delete an IPv6 pinhole that a MAP has
+ *   refreshed. So a held pinhole is renewed by replacing it (delete, then map:
+ *   a gap of one round trip; `replacePinholesOnRenew`), and a pinhole that
+ *   still cannot be deleted is cut to the router's shortest lifetime
+ *   (`delete-shortened`).
  *
  * @example
  * ```ts
@@ -37,7 +45,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { asyncScheduler, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import { entryFromAction, normalizeEntry } from '../../adapters/nftables/firewall-entry';
-import { openUdpPcpTransport, PcpClient, PcpMapping, PcpMappingEvent, PcpMappingState, PcpTransport, PCP_NONCE_BYTES } from '../../adapters/pcp';
+import { openUdpPcpTransport, PcpClient, PcpMapping, PcpMappingEvent, PcpMappingState, PcpMapRequest, PcpResultError, PcpTransport, PCP_NONCE_BYTES } from '../../adapters/pcp';
 import type { Action } from '../../policies/model/action';
 import type { Family } from '../../policies/model/address';
 import { entryKey } from '../gateway/gateway-firewall';
@@ -73,7 +81,9 @@ export type RouterPcpFirewallEvent =
   /** The router refused a renewal or re-map, or no answer came in time: the entry is gone. */
   | { readonly type: 'lost'; readonly entry: FirewallEntry; readonly error: Error }
   /** The entry reached its deadline and was removed. */
-  | { readonly type: 'expired'; readonly entry: FirewallEntry };
+  | { readonly type: 'expired'; readonly entry: FirewallEntry }
+  /** The router refused to delete a pinhole (miniupnpd 2.3.1 after a refresh): it was cut to the router's shortest lifetime instead. */
+  | { readonly type: 'delete-shortened'; readonly entry: FirewallEntry; readonly lifetimeSeconds: number; readonly error: Error };
 
 export interface RouterPcpFirewallInit {
   /** PCP client toward the router's IPv4 address (IPv4 port mappings), from the hub's IPv4 address. */
@@ -88,6 +98,13 @@ export interface RouterPcpFirewallInit {
   readonly nonceSecret?: Buffer;
   /** Lifetime asked for an entry with lease 0 (permanent), renewed until deleted (default 86400 s). */
   readonly permanentLifetimeSeconds?: number;
+  /**
+   * Renew a held IPv6 pinhole by deleting and mapping it again (a gap of one
+   * round trip) instead of refreshing it with the same nonce (default true):
+   * miniupnpd 2.3.1 (nftables) can no longer delete a pinhole a MAP has
+   * refreshed. Turn off for a router that keeps refreshed pinholes deletable.
+   */
+  readonly replacePinholesOnRenew?: boolean;
   /** Called on close (transports the firewall opened). */
   readonly onClose?: () => Promise<void>;
 }
@@ -110,6 +127,7 @@ export class RouterPcpFirewall implements GatewayFirewall {
   private readonly now: () => number;
   private readonly secret: Buffer;
   private readonly permanentLifetime: number;
+  private readonly replacePinholes: boolean;
   private readonly eventsSubject = new Subject<RouterPcpFirewallEvent>();
   private closed = false;
 
@@ -122,6 +140,7 @@ export class RouterPcpFirewall implements GatewayFirewall {
     this.now = init.now ?? Date.now;
     this.secret = init.nonceSecret ?? randomBytes(32);
     this.permanentLifetime = init.permanentLifetimeSeconds ?? 86400;
+    this.replacePinholes = init.replacePinholesOnRenew ?? true;
     if (!Number.isInteger(this.permanentLifetime) || this.permanentLifetime <= 0) throw new Error(`permanentLifetimeSeconds must be a positive integer, got ${this.permanentLifetime}`);
   }
 
@@ -189,7 +208,7 @@ export class RouterPcpFirewall implements GatewayFirewall {
       }
       try {
         const lease = deadlineMs === undefined ? 0 : Math.max(1, Math.ceil((deadlineMs - schedNow) / 1000));
-        await this.put(entry, deadlineMs, lease);
+        await this.put(entry, deadlineMs, lease, { takeOver: held === undefined });
         if (held) summary.corrected++;
         else summary.added++;
       } catch (error) {
@@ -231,11 +250,11 @@ export class RouterPcpFirewall implements GatewayFirewall {
   }
 
   /** Makes the entry exist on the router until `deadlineMs` (scheduler time; undefined = until deleted). */
-  private async put(entry: FirewallEntry, deadlineMs: number | undefined, leaseSeconds: number): Promise<void> {
+  private async put(entry: FirewallEntry, deadlineMs: number | undefined, leaseSeconds: number, options: { readonly takeOver?: boolean } = {}): Promise<void> {
     const key = keyOf(entry);
     const lifetime = Math.min(MAX_PCP_LIFETIME, deadlineMs === undefined ? this.permanentLifetime : Math.max(1, Math.ceil((deadlineMs - this.scheduler.now()) / 1000)));
     const held = this.held.get(key);
-    if (held && held.mapping.isActive) {
+    if (held && held.mapping.isActive && !(entry.kind === 'pinhole' && this.replacePinholes)) {
       const state = await held.mapping.extend(deadlineMs === undefined ? this.permanentLifetime : lifetime, deadlineMs);
       this.checkPort(entry, state.externalPort, held.mapping);
       held.entry = entry;
@@ -243,25 +262,53 @@ export class RouterPcpFirewall implements GatewayFirewall {
       held.leaseSeconds = leaseSeconds;
       return;
     }
-    if (held) this.drop(key, held);
     if (entry.kind === 'pinhole' && entry.family === 'ipv4') throw new Error('an IPv4 pinhole (no NAT) cannot be opened over PCP on a NAT router; only IPv4 port mappings and IPv6 pinholes');
-    const filters = entry.remoteHost === '' ? [] : [{ remotePeerAddress: entry.remoteHost, prefixLength: entry.family === 'ipv4' ? 32 : 128, remotePeerPort: entry.remotePort }];
-    const mapping = await this.clientFor(entry.family).map(
-      {
-        protocol: entry.protocol,
-        internalPort: entry.internalPort,
-        internalAddress: entry.internalClient,
-        lifetimeSeconds: lifetime,
-        ...(deadlineMs !== undefined ? { untilMs: deadlineMs } : {}),
-        ...(entry.kind === 'port-mapping' ? { suggestedExternalPort: entry.externalPort ?? entry.internalPort, preferFailure: true } : { suggestedExternalPort: entry.internalPort }),
-        ...(filters.length > 0 ? { filters } : {}),
-      },
-      { nonce: this.nonceOf(entry) },
-    );
+    if (held) {
+      this.drop(key, held);
+      // A pinhole is replaced rather than refreshed (see `replacePinholesOnRenew`): delete, then map anew.
+      if (held.mapping.isActive) await held.mapping.delete().catch(() => undefined);
+    } else if (options.takeOver && entry.kind === 'pinhole' && this.replacePinholes) {
+      // A pinhole this hub made before a restart (same nonce): replace it too, so it stays deletable.
+      await this.clientFor(entry.family)
+        .release({ protocol: entry.protocol, internalPort: entry.internalPort, internalAddress: entry.internalClient }, this.nonceOf(entry))
+        .catch(() => undefined);
+    }
+    const mapping = await this.clientFor(entry.family).map({ ...this.mapRequest(entry, lifetime), ...(deadlineMs !== undefined ? { untilMs: deadlineMs } : {}) }, { nonce: this.nonceOf(entry) });
     const next: Held = { entry, mapping, deadlineMs, leaseSeconds, watch: new Subscription() };
     this.held.set(key, next);
     next.watch.add(mapping.changes$.subscribe({ next: (e) => this.onChange(key, next, e), complete: () => this.onComplete(key, next) }));
     await this.checkPortOrDelete(entry, mapping.state.externalPort, key, next);
+  }
+
+  /** The PCP MAP request of an entry. */
+  private mapRequest(entry: FirewallEntry, lifetimeSeconds: number): PcpMapRequest {
+    const filters = entry.remoteHost === '' ? [] : [{ remotePeerAddress: entry.remoteHost, prefixLength: entry.family === 'ipv4' ? 32 : 128, remotePeerPort: entry.remotePort }];
+    return {
+      protocol: entry.protocol,
+      internalPort: entry.internalPort,
+      internalAddress: entry.internalClient,
+      lifetimeSeconds,
+      ...(entry.kind === 'port-mapping' ? { suggestedExternalPort: entry.externalPort ?? entry.internalPort, preferFailure: true } : { suggestedExternalPort: entry.internalPort }),
+      ...(filters.length > 0 ? { filters } : {}),
+    };
+  }
+
+  /**
+   * Deletes a mapping on the router. miniupnpd 2.3.1 (nftables) answers
+   * NOT_AUTHORIZED to the delete of an IPv6 pinhole that a MAP has refreshed
+   * (the refresh drops the rule's owner label): the pinhole is then cut to
+   * the router's shortest lifetime with one more MAP of lifetime 1, not
+   * renewed, and `delete-shortened` says how long it stays.
+   */
+  private async unmap(entry: FirewallEntry, nonce: Buffer, remove: () => Promise<void>): Promise<void> {
+    try {
+      await remove();
+    } catch (error) {
+      if (!(entry.kind === 'pinhole' && error instanceof PcpResultError && error.resultName === 'NOT_AUTHORIZED')) throw error;
+      const last = await this.clientFor(entry.family).map(this.mapRequest(entry, 1), { nonce });
+      last.stop();
+      this.eventsSubject.next({ type: 'delete-shortened', entry, lifetimeSeconds: last.state.lifetime, error });
+    }
   }
 
   private async checkPortOrDelete(entry: FirewallEntry, grantedPort: number, key: string, held: Held): Promise<void> {
@@ -315,10 +362,11 @@ export class RouterPcpFirewall implements GatewayFirewall {
   private expire(key: string, held: Held): void {
     if (this.held.get(key) !== held) return;
     this.drop(key, held);
-    void this.clientFor(held.entry.family)
-      .release({ protocol: held.entry.protocol, internalPort: held.entry.internalPort, internalAddress: held.entry.internalClient }, held.mapping.nonce)
-      .catch(() => undefined);
-    this.eventsSubject.next({ type: 'expired', entry: held.entry });
+    const { entry, mapping } = held;
+    void this.unmap(entry, mapping.nonce, () =>
+      this.clientFor(entry.family).release({ protocol: entry.protocol, internalPort: entry.internalPort, internalAddress: entry.internalClient }, mapping.nonce),
+    ).catch((error: unknown) => this.eventsSubject.next({ type: 'lost', entry, error: asError(error) }));
+    this.eventsSubject.next({ type: 'expired', entry });
   }
 
   private async remove(entry: FirewallEntry): Promise<void> {
@@ -326,7 +374,7 @@ export class RouterPcpFirewall implements GatewayFirewall {
     const held = this.held.get(key);
     if (!held) return; // not held: nothing of ours to delete
     this.drop(key, held);
-    if (held.mapping.isActive) await held.mapping.delete();
+    if (held.mapping.isActive) await this.unmap(held.entry, held.mapping.nonce, () => held.mapping.delete());
   }
 
   /** Forgets a held entry: its watchers and timer stop (the mapping itself is left to the caller). */

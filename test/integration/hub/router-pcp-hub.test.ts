@@ -10,11 +10,15 @@
  *   dropped; the settled port held by another host → a clear failure;
  * - miniupnpd restarted without its lease file → every hub-held mapping back
  *   within 1 s (probe loop);
+ * - a lease shorter than miniupnpd's minimum lifetime ends when the lease does;
+ *   a renewed IPv6 pinhole is still closed by the delete; a hub killed with
+ *   -9 and started again (same nonce secret) takes its mappings over;
  * - `RouterAudit` flags a mapping the Matter plug made directly with
  *   `upnpc` within one audit period, and a console's unreported one, and
  *   clears them when they go.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { labDown, labRebootRouter, labUp, LabHandle } from '../../../plugin/lab/lab';
@@ -40,13 +44,14 @@ interface AgentEvent {
 }
 
 /** The hub's router adapters in the hub namespace, one JSON command per line. */
-async function startHubAgent(plan: LabPlan) {
+async function startHubAgent(plan: LabPlan, nonceSecretHex?: string) {
   if (!existsSync(AGENT)) throw new Error(`${AGENT} is missing: run 'npm run build' first`);
   const hub = plan.hosts.hub.interfaces[0];
   const config = {
     ipv4: { localAddress: hub.ipv4[0].address, routerAddress: plan.lan.routerIpv4 },
     ipv6: { localAddress: hub.ipv6.find((a) => a.kind === 'gua-stable')!.address, routerAddress: plan.lan.routerIpv6, routerAliases: [plan.lan.routerIpv4] },
     interfaceName: hub.name,
+    ...(nonceSecretHex ? { nonceSecretHex } : {}),
   };
   const child = spawn('ip', ['netns', 'exec', plan.hosts.hub.namespace, process.execPath, AGENT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const pending = new Map<number, (a: Answer) => void>();
@@ -74,7 +79,11 @@ async function startHubAgent(plan: LabPlan) {
         } else if (typeof msg.event === 'string') {
           const e = msg as AgentEvent;
           events.push(e);
-          for (const w of [...waiters]) if (w.match(e)) (waiters.delete(w), w.resolve(e));
+          for (const w of [...waiters]) {
+            if (!w.match(e)) continue;
+            waiters.delete(w);
+            w.resolve(e);
+          }
         } else if (typeof msg.id === 'number') {
           pending.get(msg.id)?.(msg as Answer);
           pending.delete(msg.id);
@@ -99,6 +108,13 @@ async function startHubAgent(plan: LabPlan) {
         waiters.add(w);
       });
     },
+    /** kill -9: no goodbye, the router keeps what the hub made until its lifetimes end. */
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -131,7 +147,7 @@ function action(op: Action['op'], family: 'ipv4' | 'ipv6', port: number, over: P
     leaseSeconds: 600,
     reason: { rule: 'lease-policy', code: 'need-released' },
     ...over,
-  } as Action;
+  };
 }
 
 describeInLab('the hub programs and audits the real miniupnpd in the lab', () => {
@@ -139,9 +155,11 @@ describeInLab('the hub programs and audits the real miniupnpd in the lab', () =>
   const prefix = `rh${(process.pid % 46656).toString(36)}`.slice(0, 8);
   let hub: Awaited<ReturnType<typeof startHubAgent>>;
 
+  const secret = randomBytes(32).toString('hex');
+
   beforeAll(async () => {
     lab = await labUp({ prefix });
-    hub = await startHubAgent(lab.plan);
+    hub = await startHubAgent(lab.plan, secret);
   });
 
   afterAll(async () => {
@@ -235,6 +253,57 @@ describeInLab('the hub programs and audits the real miniupnpd in the lab', () =>
     expect(v6ms).toBeLessThan(1000);
     expect(await hub.command({ op: 'apply', actions: [action('delete', 'ipv4', 42120), action('delete', 'ipv6', 42121)] })).toMatchObject({ ok: true });
     expect((await probe('ipv4', 42120)).delivered).toBe(false);
+  });
+
+  it("a lease shorter than miniupnpd's min_lifetime (120 s): the hub deletes the mapping when the lease ends", async () => {
+    expect(await hub.command({ op: 'apply', actions: [action('add', 'ipv4', 42150, { leaseSeconds: 3 })] })).toMatchObject({ ok: true });
+    const mappedAt = Date.now();
+    expect(await probe('ipv4', 42150)).toMatchObject({ delivered: true });
+    const expired = await hub.waitForEvent((e) => e.event === 'firewall-expired' && (e.entry as { internalPort: number }).internalPort === 42150, 6000);
+    console.log(`a 3 s lease on a router granting at least 120 s: the hub removed it ${expired.wallMs - mappedAt} ms after the grant`);
+    expect(expired.wallMs - mappedAt).toBeLessThan(3500);
+    await new Promise((r) => setTimeout(r, 300)); // the lifetime-0 MAP is on its way
+    expect((await probe('ipv4', 42150)).delivered).toBe(false);
+    expect(((await hub.command({ op: 'list' })).entries as unknown[]).length).toBe(0);
+  });
+
+  it('the console renews its need: the hub renews the IPv6 pinhole by replacing it, and the close still drops it (miniupnpd 2.3.1 cannot delete a refreshed pinhole)', async () => {
+    await labUp({ prefix, pcpThirdParty: true }); // (a no-op after the tests above)
+    expect(await hub.command({ op: 'apply', actions: [action('add', 'ipv6', 42171)] })).toMatchObject({ ok: true });
+    expect(await probe('ipv6', 42171)).toMatchObject({ delivered: true });
+    expect(await hub.command({ op: 'apply', actions: [action('renew', 'ipv6', 42171, { leaseSeconds: 900 })] })).toMatchObject({ ok: true });
+    expect(await probe('ipv6', 42171)).toMatchObject({ delivered: true });
+    const listed = (await hub.command({ op: 'list' })).entries as { internalPort: number; expiresInSeconds: number }[];
+    expect(listed.find((e) => e.internalPort === 42171)!.expiresInSeconds).toBeGreaterThan(890);
+    expect(await hub.command({ op: 'apply', actions: [action('delete', 'ipv6', 42171)] })).toMatchObject({ ok: true });
+    expect(hub.events.filter((e) => e.event === 'firewall-delete-shortened')).toEqual([]);
+    expect((await probe('ipv6', 42171)).delivered).toBe(false);
+  });
+
+  it('the hub killed with -9 and started again with the same nonce secret: the port stays open meanwhile, reconcile takes the mapping over, delete closes it', async () => {
+    await labUp({ prefix, pcpThirdParty: true }); // (a no-op after the tests above)
+    expect(await hub.command({ op: 'apply', actions: [action('add', 'ipv4', 42160), action('add', 'ipv6', 42161)] })).toMatchObject({ ok: true });
+    await hub.kill();
+    expect(await probe('ipv4', 42160)).toMatchObject({ delivered: true }); // the router keeps it: the console keeps its port
+    hub = await startHubAgent(lab.plan, secret);
+    const desired = (family: 'ipv4' | 'ipv6', port: number) => ({
+      kind: family === 'ipv4' ? 'port-mapping' : 'pinhole',
+      family,
+      protocol: 'udp',
+      internalClient: family === 'ipv4' ? CONSOLE4 : CONSOLE6,
+      internalPort: port,
+      ...(family === 'ipv4' ? { externalPort: port } : {}),
+      remoteHost: '',
+      remotePort: 0,
+      owner: `grant-${family}-${port}`,
+      leaseSeconds: 600,
+    });
+    const taken = await hub.command({ op: 'reconcile', desired: [desired('ipv4', 42160), desired('ipv6', 42161)] });
+    expect(taken).toMatchObject({ ok: true, summary: { added: 2, removed: 0 } });
+    expect(await probe('ipv4', 42160)).toMatchObject({ delivered: true });
+    expect(await hub.command({ op: 'apply', actions: [action('delete', 'ipv4', 42160), action('delete', 'ipv6', 42161)] })).toMatchObject({ ok: true });
+    expect((await probe('ipv4', 42160)).delivered).toBe(false);
+    expect((await probe('ipv6', 42161)).delivered).toBe(false);
   });
 
   it('the audit flags the plug mapping itself with upnpc and a console mapping nobody reported, within one period, and clears them', async () => {

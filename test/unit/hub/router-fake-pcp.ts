@@ -28,6 +28,13 @@ export class FakePcpRouter {
   honourPreferFailure = true;
   minLifetime = 120;
   maxLifetime = 86400;
+  /**
+   * `rfc`: a mapping belongs to its nonce (another nonce: NOT_AUTHORIZED).
+   * `miniupnpd-2.3.1`, as captured in the lab: a MAP for an existing mapping is
+   * granted whatever its nonce; an IPv6 pinhole's refresh loses its owner, so
+   * no delete of it is authorized any more; IPv4 deletes do not check the nonce.
+   */
+  flavour: 'rfc' | 'miniupnpd-2.3.1' = 'rfc';
   /** Requests seen, decoded. */
   readonly requests: PcpRequest[] = [];
   private bootMs: number;
@@ -90,19 +97,21 @@ export class FakePcpRouter {
     this.alive();
     const existing = this.mappings.get(key);
     const nonce = m.nonce.toString('hex');
-    if (existing && existing.nonce !== nonce) return fail(2);
+    const v4 = internal.includes('.');
+    const quirky = this.flavour === 'miniupnpd-2.3.1';
+    if (existing && existing.nonce !== nonce && !quirky) return fail(2);
     if (request.lifetime === 0) {
+      if (existing && quirky && !v4 && existing.nonce !== nonce) return fail(2);
       this.mappings.delete(key);
       return reply({ opcode: 'map', resultCode: 0, lifetime: 0, epoch: this.epoch, options: request.options, mapping: m });
     }
-    const v4 = internal.includes('.');
     let port = existing?.externalPort ?? (m.externalPort || m.internalPort);
     if (!existing && v4 && this.taken.has(`${m.protocol}|${port}`)) {
       if (this.honourPreferFailure && request.options.some((o) => o.type === 'prefer-failure')) return fail(11);
       while (this.taken.has(`${m.protocol}|${port}`)) port++;
     }
     const lifetime = Math.min(this.maxLifetime, Math.max(this.minLifetime, request.lifetime));
-    this.mappings.set(key, { nonce, internalAddress: internal, protocol: m.protocol, internalPort: m.internalPort, externalPort: port, expiresAtMs: this.scheduler.now() + lifetime * 1000 });
+    this.mappings.set(key, { nonce: existing && quirky && !v4 ? '' : nonce, internalAddress: internal, protocol: m.protocol, internalPort: m.internalPort, externalPort: port, expiresAtMs: this.scheduler.now() + lifetime * 1000 });
     reply({ opcode: 'map', resultCode: 0, lifetime, epoch: this.epoch, options: request.options, mapping: { ...m, externalPort: port, externalAddress: v4 ? this.externalIpv4 : internal } });
   }
 }

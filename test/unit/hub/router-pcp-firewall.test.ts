@@ -34,7 +34,7 @@ function action(over: Partial<Action> & Pick<Action, 'op'>): Action {
     leaseSeconds: 3600,
     reason: { rule: 'lease-policy', code: 'need-released' },
     ...over,
-  } as Action;
+  };
 }
 
 function world(options: { secret?: Buffer; router?: FakePcpRouter } = {}) {
@@ -232,6 +232,52 @@ describe('RouterPcpFirewall: the hub programs the router over PCP THIRD_PARTY', 
     await expect(done(again.firewall.reconcile(desired))).resolves.toMatchObject({ added: 1 });
     const stranger = world({ secret: randomBytes(32), router: first.router });
     await expect(done(stranger.firewall.reconcile(desired))).rejects.toThrow(/NOT_AUTHORIZED/);
+  });
+
+  describe('on a miniupnpd 2.3.1-like router (a refreshed IPv6 pinhole cannot be deleted)', () => {
+    const mini = () => {
+      const scheduler = new VirtualTimeScheduler();
+      const router = new FakePcpRouter(scheduler);
+      router.flavour = 'miniupnpd-2.3.1';
+      return world({ router, secret: Buffer.alloc(32, 7) });
+    };
+
+    it('an engine renew replaces the pinhole (delete, map) so a later delete still closes it', async () => {
+      const { router, firewall, scheduler } = mini();
+      await done(firewall.apply([action({ op: 'add', family: 'ipv6', leaseSeconds: 300 })]));
+      await pass(scheduler, 10_000);
+      await done(firewall.apply([action({ op: 'renew', family: 'ipv6', leaseSeconds: 900 })]));
+      expect(router.requests.map((r) => r.lifetime)).toEqual([300, 0, 900]);
+      expect((await firewall.list())[0].expiresInSeconds).toBe(900);
+      await done(firewall.apply([action({ op: 'delete', family: 'ipv6' })]));
+      expect(router.alive()).toEqual([]);
+    });
+
+    it("a pinhole the PCP client refreshed itself: the delete is refused, so it is cut to the router's shortest lifetime", async () => {
+      const { router, firewall, scheduler, events } = mini();
+      router.maxLifetime = 600;
+      await done(firewall.apply([action({ op: 'add', family: 'ipv6', leaseSeconds: 3600 })]));
+      await pass(scheduler, 280_000); // the client's renewal at 270 s refreshes it on the router
+      expect(events.map((e) => e.type)).toEqual(['renewed']);
+      await done(firewall.apply([action({ op: 'delete', family: 'ipv6' })]));
+      expect(router.requests.slice(-2).map((r) => r.lifetime)).toEqual([0, 1]);
+      expect(events[1]).toMatchObject({ type: 'delete-shortened', lifetimeSeconds: 120, error: expect.objectContaining({ resultName: 'NOT_AUTHORIZED' }) });
+      expect(router.alive()[0].expiresAtMs - scheduler.now()).toBe(120_000);
+      await pass(scheduler, 200_000); // and nobody renews it
+      expect(router.alive()).toEqual([]);
+      expect(await firewall.list()).toEqual([]);
+    });
+
+    it('a hub restarted with the same secret takes its pinhole over by replacing it, so it stays deletable', async () => {
+      const first = mini();
+      await done(first.firewall.apply([action({ op: 'add', family: 'ipv6' })]));
+      const again = world({ router: first.router, secret: Buffer.alloc(32, 7) });
+      const desired = { kind: 'pinhole' as const, family: 'ipv6' as const, protocol: 'udp' as const, internalClient: CONSOLE6, internalPort: 3074, remoteHost: '', remotePort: 0, owner: 'grant-1', leaseSeconds: 3600 };
+      await expect(done(again.firewall.reconcile([desired]))).resolves.toMatchObject({ added: 1 });
+      expect(first.router.requests.slice(-2).map((r) => r.lifetime)).toEqual([0, 3600]);
+      await done(again.firewall.apply([action({ op: 'delete', family: 'ipv6' })]));
+      expect(first.router.alive()).toEqual([]);
+    });
   });
 
   it('an IPv6 entry without an IPv6 client, and an IPv4 pinhole, fail with a clear error', async () => {
