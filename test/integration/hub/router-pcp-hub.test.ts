@@ -19,6 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { labDown, labRebootRouter, labUp, LabHandle } from '../../../plugin/lab/lab';
@@ -202,6 +203,24 @@ describeInLab('the hub programs and audits the real miniupnpd in the lab', () =>
     }
     // A delete of a mapping the hub does not hold is success.
     expect(await hub.command({ op: 'apply', actions: [action('delete', 'ipv4', 42199)] })).toMatchObject({ ok: true });
+  });
+
+  it('measured: one THIRD_PARTY MAP applied by the hub, and its delete (round trip through the agent, median of 15)', async () => {
+    const times: { add: number; del: number }[] = [];
+    for (let i = 0; i < 15; i++) {
+      const port = 42200 + i;
+      const t0 = performance.now();
+      expect(await hub.command({ op: 'apply', actions: [action('add', 'ipv4', port)] })).toMatchObject({ ok: true });
+      const t1 = performance.now();
+      expect(await hub.command({ op: 'apply', actions: [action('delete', 'ipv4', port)] })).toMatchObject({ ok: true });
+      times.push({ add: t1 - t0, del: performance.now() - t1 });
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const add = median(times.map((t) => t.add));
+    const del = median(times.map((t) => t.del));
+    console.log(`hub THIRD_PARTY MAP on miniupnpd 2.3.1 (apply via the lab agent's stdin, IPv4 mapping): add p50 ${add.toFixed(1)} ms, delete p50 ${del.toFixed(1)} ms`);
+    expect(add).toBeLessThan(100);
+    expect(del).toBeLessThan(100);
   });
 
   it('the settled port held by another host: the hub fails clearly instead of taking another port (PREFER_FAILURE on 2.3.1, captured)', async () => {
