@@ -130,10 +130,13 @@ export class PcpClient {
    * rejects with `PcpResultError` (e.g. UNSUPP_OPTION for a THIRD_PARTY the
    * router does not allow), `PcpTimeoutError`, `PcpUnsupportedVersionError`
    * or `PcpRequestError` (bad arguments, before anything is sent).
+   * `options.nonce` names the mapping's nonce (a controller that derives it
+   * from its own lease id, so it can renew or delete the mapping after a
+   * restart); default a fresh one from the nonce source.
    */
-  async map(request: PcpMapRequest): Promise<PcpMapping> {
+  async map(request: PcpMapRequest, options: { readonly nonce?: Buffer } = {}): Promise<PcpMapping> {
     if (this.closed) throw new Error('the PCP client is closed');
-    const nonce = this.nonce();
+    const nonce = options.nonce ?? this.nonce();
     if (nonce.length !== PCP_NONCE_BYTES) throw new PcpRequestError(`the nonce source gave ${nonce.length} bytes, not ${PCP_NONCE_BYTES}`);
     const mapping = new PcpMapping(this.host, request, nonce);
     this.mappings.add(mapping);

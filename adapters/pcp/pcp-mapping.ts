@@ -42,6 +42,13 @@ export interface PcpMapRequest {
   readonly preferFailure?: boolean;
   /** Only let these remote peers in (FILTER options). */
   readonly filters?: readonly { readonly remotePeerAddress: string; readonly prefixLength: number; readonly remotePeerPort?: number }[];
+  /**
+   * Scheduler time (ms) by which the mapping must be gone (a controller's
+   * lease deadline): every request asks for at most the time left, and no
+   * renewal is sent once a grant reaches it; the mapping then completes
+   * `changes$` at that moment. Absent: renewed until deleted.
+   */
+  readonly untilMs?: number;
 }
 
 /** A granted mapping as the router gave it. */
@@ -92,6 +99,8 @@ export class PcpMapping {
   private pending: PcpTransaction | undefined;
   private renewal: Subscription | undefined;
   private active = true;
+  private lifetimeSeconds: number;
+  private untilMs: number | undefined;
 
   /** Renewals, re-maps after a router restart, failures. Completes when the mapping is deleted or lost. */
   readonly changes$: Observable<PcpMappingEvent> = this.events.asObservable();
@@ -108,6 +117,9 @@ export class PcpMapping {
     if (!Number.isInteger(request.lifetimeSeconds) || request.lifetimeSeconds <= 0) {
       throw new PcpRequestError(`lifetimeSeconds must be a positive integer, got ${request.lifetimeSeconds} (delete with mapping.delete())`);
     }
+    if (request.untilMs !== undefined && !Number.isFinite(request.untilMs)) throw new PcpRequestError(`untilMs must be a finite time, got ${request.untilMs}`);
+    this.lifetimeSeconds = request.lifetimeSeconds;
+    this.untilMs = request.untilMs;
     // Validates every field once, before anything is sent.
     this.bytes(request.lifetimeSeconds);
   }
@@ -183,11 +195,27 @@ export class PcpMapping {
     return this.current;
   }
 
+  /** The lifetime to ask for now: the requested one, cut to the time left before `untilMs`. */
+  private askLifetime(): number {
+    if (this.untilMs === undefined) return this.lifetimeSeconds;
+    return Math.min(this.lifetimeSeconds, Math.ceil((this.untilMs - this.host.scheduler.now()) / 1000));
+  }
+
+  /** The deadline (scheduler ms) the mapping is kept to, if any. */
+  get deadlineMs(): number | undefined {
+    return this.untilMs;
+  }
+
   /** Sends the first request; resolves on SUCCESS, rejects with a typed error. */
   start(): Promise<PcpMappingState> {
+    const lifetime = this.askLifetime();
+    if (lifetime <= 0) {
+      this.end();
+      return Promise.reject(new PcpRequestError(`${this.what()}: its deadline has already passed`));
+    }
     return new Promise((resolve, reject) => {
       this.send(
-        this.request.lifetimeSeconds,
+        lifetime,
         undefined,
         this.host.giveUpAfterMs,
         (r) => {
@@ -207,6 +235,11 @@ export class PcpMapping {
     this.renewal?.unsubscribe();
     const s = this.current;
     if (!s || s.lifetime === 0 || !this.active) return;
+    if (this.untilMs !== undefined && s.grantedAtMs + s.lifetime * 1000 >= this.untilMs) {
+      // The grant covers the deadline: nothing more to renew; the mapping ends there.
+      this.renewal = scheduleAfter(this.host.scheduler, this.untilMs - this.host.scheduler.now(), () => this.end());
+      return;
+    }
     const at = s.lifetime * 1000 * this.host.renewFraction;
     this.renewal = scheduleAfter(this.host.scheduler, at, () => this.renew('renewed'));
   }
@@ -219,9 +252,11 @@ export class PcpMapping {
   private renew(kind: 'renewed' | 'remapped', lostAtMs?: number): void {
     if (!this.active || !this.current) return;
     const s = this.current;
+    const lifetime = this.askLifetime();
+    if (lifetime <= 0) return this.end();
     const giveUp = kind === 'remapped' ? Math.max(this.host.giveUpAfterMs, this.remaining()) : Math.max(1, this.remaining());
     this.send(
-      this.request.lifetimeSeconds,
+      lifetime,
       { port: s.externalPort, address: s.externalAddress },
       giveUp,
       (r) => {
@@ -244,6 +279,54 @@ export class PcpMapping {
         this.end();
       },
     );
+  }
+
+  /**
+   * Asks the router now for a new lifetime and deadline (a controller's lease
+   * was renewed), with the same nonce and the assigned external port as the
+   * suggestion. Resolves with the new grant; on an error the mapping keeps
+   * its current grant and renewal schedule, and the promise rejects.
+   *
+   * @example
+   * ```ts
+   * await mapping.extend(3600, scheduler.now() + 3_600_000);
+   * ```
+   */
+  extend(lifetimeSeconds: number, untilMs?: number): Promise<PcpMappingState> {
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0) return Promise.reject(new PcpRequestError(`lifetimeSeconds must be a positive integer, got ${lifetimeSeconds}`));
+    if (!this.active || !this.current) return Promise.reject(new Error(`${this.what()} is not active`));
+    const previous = { lifetimeSeconds: this.lifetimeSeconds, untilMs: this.untilMs };
+    const restore = (): void => {
+      this.lifetimeSeconds = previous.lifetimeSeconds;
+      this.untilMs = previous.untilMs;
+    };
+    this.lifetimeSeconds = lifetimeSeconds;
+    this.untilMs = untilMs;
+    const lifetime = this.askLifetime();
+    if (lifetime <= 0) {
+      restore();
+      return Promise.reject(new PcpRequestError(`${this.what()}: the new deadline has already passed`));
+    }
+    const s = this.current;
+    this.renewal?.unsubscribe();
+    return new Promise((resolve, reject) => {
+      this.send(
+        lifetime,
+        { port: s.externalPort, address: s.externalAddress },
+        this.host.giveUpAfterMs,
+        (r) => {
+          if (r.resultCode === 0) return resolve(this.granted(r));
+          restore();
+          this.scheduleRenewal();
+          reject(new PcpResultError(r.resultCode, r.lifetime, this.what()));
+        },
+        (e) => {
+          restore();
+          this.scheduleRenewal();
+          reject(e);
+        },
+      );
+    });
   }
 
   /** The router lost its state: map again now (called by the client). */
