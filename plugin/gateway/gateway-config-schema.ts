@@ -286,6 +286,8 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
   hub: optional(
     section('hub', {
       router: optional(ipAddress()),
+      // The router's IPv6 address for PCP pinholes (default: the IPv6 default route's gateway).
+      routerIpv6: optional(ipAddress('ipv6')),
       applier: optional(oneOf(['auto', 'pcp-third-party', 'agents', 'gateway-admin'] as const)),
       coordinationPort: optional(int(1, 65535)),
       maxConnections: optional(int(1, 10_000)),

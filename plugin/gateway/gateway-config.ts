@@ -109,6 +109,8 @@ export type HubApplierChoice = 'auto' | 'pcp-third-party' | 'agents' | 'gateway-
 export interface HubSettings {
   /** The router's LAN address (default: the default route's gateway). */
   readonly router?: string;
+  /** The router's IPv6 address its PCP server answers on (default: the IPv6 default route's gateway). */
+  readonly routerIpv6?: string;
   readonly applier: HubApplierChoice;
   /** TCP port of the coordination listener (agents ask here; plugin/hub/coordination-server.ts). */
   readonly coordinationPort: number;
