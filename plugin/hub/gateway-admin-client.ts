@@ -178,7 +178,18 @@ export class GatewayAdminClient {
     }
   }
 
-  private request(method: 'GET' | 'POST', path: string, body?: string): Promise<Answer> {
+  private async request(method: 'GET' | 'POST', path: string, body?: string): Promise<Answer> {
+    try {
+      return await this.requestOnce(method, path, body);
+    } catch (error) {
+      // A kept-alive connection the gateway closed meanwhile (it restarted, or timed the idle socket out): once more on a new one.
+      // Safe to repeat: open_port of the same port is a renewal, close_port of a closed need is not_found.
+      if (error instanceof StaleConnection) return this.requestOnce(method, path, body);
+      throw error;
+    }
+  }
+
+  private requestOnce(method: 'GET' | 'POST', path: string, body?: string): Promise<Answer> {
     const what = `${method} ${path}`;
     const transport = this.base.protocol === 'https:' ? https : http;
     return new Promise<Answer>((resolve, reject) => {
@@ -229,15 +240,23 @@ export class GatewayAdminClient {
         },
       );
       const timer = setTimeout(() => finish(new GatewayAdminError(`gateway ${this.url} did not answer ${what} within ${this.timeoutMs} ms`, 'timeout')), this.timeoutMs);
-      req.on('error', (e: NodeJS.ErrnoException) =>
-        finish(new GatewayAdminError(`gateway ${this.url} unreachable: ${what}: ${e.code ?? ''}${e.code ? ' ' : ''}${e.message}`, 'unreachable')),
-      );
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        const message = `gateway ${this.url} unreachable: ${what}: ${e.code ?? ''}${e.code ? ' ' : ''}${e.message}`;
+        finish(req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') ? new StaleConnection(message) : new GatewayAdminError(message, 'unreachable'));
+      });
       req.end(body);
     });
   }
 
   private tooLarge(what: string, size: number): GatewayAdminError {
     return new GatewayAdminError(`gateway ${this.url}: ${what}: the answer is over ${this.maxAnswerBytes} bytes (${size} read); dropped`, 'answer_too_large');
+  }
+}
+
+/** A reused keep-alive socket the server had closed: the request never reached it. */
+class StaleConnection extends GatewayAdminError {
+  constructor(message: string) {
+    super(message, 'unreachable');
   }
 }
 
