@@ -13,6 +13,7 @@ import { FirewallApplier } from '../../../plugin/gateway/firewall-applier';
 import { GatewayAdminError, GatewayAdminFirewall, probeHomenetGateway } from '../../../plugin/hub/gateway-admin-firewall';
 import type { Action, ActionOp } from '../../../policies/model/action';
 import { reason } from '../../../policies/model/reason';
+import { EMPTY_STEP } from '../../../policies/output';
 import type { PolicyEvent } from '../../../policies/model/event';
 import { advance, CONSOLE, CONSOLE_V4, CONSOLE2_V4, PLUG, requester, startTestDaemon, testConfig, testWorld, TOKEN, type TestWorld } from '../gateway/support';
 
@@ -189,7 +190,7 @@ describe('GatewayAdminFirewall against a real gateway daemon', () => {
   it('through the firewall applier, the hub\'s engine gets action-failed with the gateway\'s reason', async () => {
     const events: PolicyEvent[] = [];
     const applier = new FirewallApplier({
-      engine: { submit: (e: PolicyEvent) => { events.push(e); return { decisions: [], actions: [] } as never; } },
+      engine: { submit: (e: PolicyEvent) => { events.push(e); return EMPTY_STEP; } },
       firewall: fw,
       deadlineOf: () => now() + 600_000,
       now,
