@@ -26,8 +26,11 @@
  * else. Bounded: one call at a time per action, a 3 s deadline per call,
  * answers read up to 1 MiB; a gateway that is down is a clear error.
  *
- * Deadlines are compared on the hub's clock (`now`): the hub and the gateway
- * are expected to keep the same wall clock (NTP), within the 2 s tolerance.
+ * Deadlines are compared on the hub's clock (`now`). The gateway's deadlines
+ * are on its own clock: the difference is measured on each fresh `open_port`
+ * granted the lease asked for (its `expires_at` is the gateway's now plus that
+ * lease) and taken off every deadline the gateway shows, so a gateway whose
+ * clock is off by seconds is neither misread nor "corrected" again and again.
  *
  * @example
  * ```ts
@@ -75,7 +78,7 @@ export interface GatewayAdminFirewallOptions extends Omit<GatewayAdminClientOpti
 /** What the hub knows of one of its needs on the gateway. */
 interface Held {
   readonly needId: string;
-  /** When the gateway ends it, in the gateway's answer (ms since the epoch). */
+  /** When the gateway ends it, on the hub's clock (ms since the epoch). */
   readonly deadline: number;
   /** The lease the gateway granted. */
   readonly leaseSeconds: number;
@@ -103,6 +106,8 @@ export class GatewayAdminFirewall implements GatewayFirewall {
   private readonly held = new Map<string, Held>();
   /** The lease cap the gateway showed (a grant shorter than asked); reconcile then wants no more. */
   private capSeconds?: number;
+  /** The gateway's clock minus the hub's (ms), as last measured; 0 until then. */
+  private clockOffsetMs = 0;
 
   constructor(options: GatewayAdminFirewallOptions) {
     this.hubName = options.hubName ?? hubNameOf(hostname());
@@ -246,7 +251,9 @@ export class GatewayAdminFirewall implements GatewayFirewall {
       ...(entry.remotePort ? { remote_port: entry.remotePort } : {}),
       description: this.descriptionOf(entry.owner),
     };
+    const sentAt = this.now();
     const result = await this.client.command('open_port', args);
+    const answeredAt = this.now();
     if (!isRecord(result) || typeof result.need_id !== 'string' || typeof result.expires_at !== 'number' || typeof result.lease_seconds !== 'number') {
       throw new GatewayAdminError(`gateway ${this.client.url}: open_port answered without need_id, expires_at and lease_seconds`, 'bad_answer');
     }
@@ -265,9 +272,13 @@ export class GatewayAdminFirewall implements GatewayFirewall {
         { needId },
       );
     }
+    // A fresh need granted the lease asked: expires_at is the gateway's now + that lease, which gives its clock.
+    if (result.renewed === false && lease > 0 && result.lease_seconds === lease) {
+      this.clockOffsetMs = Math.round(result.expires_at - lease * 1000 - (sentAt + answeredAt) / 2);
+    }
     // The gateway's engine capped the lease (its class cap): reconcile wants no more than that.
     if (hasReason(result.decision, 'lease-capped')) this.capSeconds = result.lease_seconds;
-    this.held.set(key, { needId, deadline: result.expires_at, leaseSeconds: result.lease_seconds, ...(entry.owner !== undefined ? { owner: entry.owner } : {}) });
+    this.held.set(key, { needId, deadline: result.expires_at - this.clockOffsetMs, leaseSeconds: result.lease_seconds, ...(entry.owner !== undefined ? { owner: entry.owner } : {}) });
   }
 
   private async remove(entry: FirewallEntry): Promise<void> {
@@ -302,8 +313,8 @@ export class GatewayAdminFirewall implements GatewayFirewall {
       const need: OurNeed = {
         entry: owner !== undefined ? { ...entry, owner } : entry,
         needId: n.id,
-        deadline: n.deadline,
-        leaseSeconds: known?.needId === n.id ? known.leaseSeconds : Math.max(0, Math.ceil((n.deadline - this.now()) / 1000)),
+        deadline: n.deadline - this.clockOffsetMs,
+        leaseSeconds: known?.needId === n.id ? known.leaseSeconds : Math.max(0, Math.ceil((n.deadline - this.clockOffsetMs - this.now()) / 1000)),
         ...(owner !== undefined ? { owner } : {}),
       };
       out.set(key, need);

@@ -173,6 +173,26 @@ describe('GatewayAdminFirewall against a real gateway daemon', () => {
     expect((await fw.list()).map((e) => entryKey(e)).sort()).toHaveLength(3);
   });
 
+  it('a hub clock 30 s ahead of the gateway\'s: deadlines are read on the hub\'s clock, and reconcile does not correct them again and again', async () => {
+    const ahead = firewallFor({ now: () => world.scheduler.now() + 30_000 });
+    try {
+      await ahead.apply([action('add', PINHOLE, 600)]);
+      expect(gatewayNeeds()[0].deadline).toBe(now() + 600_000);
+      expect((await ahead.list())[0].expiresInSeconds).toBe(600);
+      const a = action('add', PINHOLE);
+      const wanted: DesiredEntry = { kind: 'pinhole', family: 'ipv6', protocol: 'udp', internalClient: CONSOLE, internalPort: 3074, remoteHost: '', remotePort: 0,
+        owner: a.grantId, leaseSeconds: 600, expiresAt: now() + 30_000 + 600_000 };
+      expect(await ahead.reconcile([wanted])).toEqual({ added: 0, removed: 0, corrected: 0, unchanged: 1 });
+      // A hub restarted with the skew unmeasured corrects once (a renewal), and then agrees.
+      const restarted = firewallFor({ now: () => world.scheduler.now() + 30_000 });
+      await restarted.reconcile([{ ...wanted, internalPort: 3075 }, wanted]);
+      expect(await restarted.reconcile([{ ...wanted, internalPort: 3075 }, wanted])).toEqual({ added: 0, removed: 0, corrected: 0, unchanged: 2 });
+      await restarted.close();
+    } finally {
+      await ahead.close();
+    }
+  });
+
   it('the gateway refuses a Matter device: the error names the gateway\'s rule, code and device, and nothing is held', async () => {
     const plug = { family: 'ipv6' as const, internalClient: PLUG, internalPort: 5540, protocol: 'tcp' as const };
     const error = await fw.apply([action('add', plug)]).then(() => undefined, (e: unknown) => e);
