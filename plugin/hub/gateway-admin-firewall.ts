@@ -194,7 +194,7 @@ export class GatewayAdminFirewall implements GatewayFirewall {
       if (await attempt(`open ${key}`, () => this.open({ ...w.entry }, this.leaseLeft(w.expiresAt, w.leaseSeconds)))) added++;
     }
     if (failures.length > 0) {
-      throw new GatewayAdminError(`reconcile with gateway ${this.client.url}: ${failures.length} of ${ours.size + want.size} changes failed (${added} added, ${removed} removed, ${corrected} corrected): ${failures.join('; ').slice(0, 2000)}`, 'reconcile_failed');
+      throw new GatewayAdminError(`reconcile with gateway ${this.client.url}: ${failures.length} change(s) failed (${added} added, ${removed} removed, ${corrected} corrected): ${failures.join('; ').slice(0, 2000)}`, 'reconcile_failed');
     }
     return { added, removed, corrected, unchanged };
   }
