@@ -207,6 +207,16 @@ describe('GatewayAdminFirewall against a real gateway daemon', () => {
     expect(await world.firewall.list()).toEqual([]);
   });
 
+  it('reconcile does every change it can and then throws one error naming what the gateway refused', async () => {
+    const entry = (internalClient: string, internalPort: number): DesiredEntry => ({ kind: 'pinhole', family: 'ipv6', protocol: 'udp', internalClient, internalPort,
+      remoteHost: '', remotePort: 0, owner: `g-${internalPort}`, leaseSeconds: 600, expiresAt: now() + 600_000 });
+    const error = await fw.reconcile([entry(PLUG, 5540), entry(CONSOLE, 3074)]).then(() => undefined, (e: unknown) => e as GatewayAdminError);
+    expect(error?.code).toBe('reconcile_failed');
+    expect(error?.message).toContain('1 change(s) failed (1 added, 0 removed, 0 corrected)');
+    expect(error?.message).toContain('matter-isolation/matter-device-isolation (device plug)');
+    expect(gatewayNeeds().map((n) => n.request.internalClient)).toEqual([CONSOLE]);
+  });
+
   it('through the firewall applier, the hub\'s engine gets action-failed with the gateway\'s reason', async () => {
     const events: PolicyEvent[] = [];
     const applier = new FirewallApplier({
