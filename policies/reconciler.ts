@@ -113,7 +113,8 @@ export class Reconciler {
     if (op === 'add') g.addKey = undefined;
     else g.renewKey = undefined;
     const gw = home.gateways.get(g.gatewayId) as GatewayRecord;
-    const outcome = interpretFault(ev.code, op, g.table, g.gatewayId, g.externalPort);
+    // The router's own words (a homenet gateway names its rule and the device) go into the refusal's detail.
+    const outcome = interpretFault(ev.code, op, g.table, g.gatewayId, g.externalPort, ev.description);
     const leg = g.owner;
     const nr = leg.need;
     switch (outcome.kind) {

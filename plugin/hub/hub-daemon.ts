@@ -67,13 +67,15 @@ export interface HubDaemonOptions extends Pick<GatewayDaemonOptions, 'openJourna
   /** Learns the router's facts (default: UPnP discovery + gateway report + PCP probe). */
   readonly probeRouter?: (config: GatewayConfig, log: Logger) => Promise<RouterFacts>;
   /** The PCP THIRD_PARTY applier towards the router (default: plugin/hub/router-pcp-firewall.ts). */
-  readonly openPcpFirewall?: (config: GatewayConfig, facts: RouterFacts, log: Logger, now: () => number) => GatewayFirewall;
+  readonly openPcpFirewall?: (config: GatewayConfig, facts: RouterFacts, log: Logger, now: () => number) => GatewayFirewall | Promise<GatewayFirewall>;
   /** The homenet gateway admin API applier (default: plugin/hub/gateway-admin-firewall.ts). */
-  readonly openGatewayAdminFirewall?: (config: GatewayConfig, facts: RouterFacts, log: Logger, now: () => number) => GatewayFirewall;
+  readonly openGatewayAdminFirewall?: (config: GatewayConfig, facts: RouterFacts, log: Logger, now: () => number) => GatewayFirewall | Promise<GatewayFirewall>;
   /** Starts the audit of the router's mappings; `null` disables it. */
   readonly startAudit?: ((hub: HubServices, log: Logger) => Promise<RunningAudit>) | null;
   /** Starts the DNS-SD advertisement; `null` disables it. */
   readonly startAdvertisement?: ((port: number, config: GatewayConfig, log: Logger) => Promise<RunningAdvertisement>) | null;
+  /** Called once the hub runs (wiring that needs the running daemon, e.g. an applier's events). */
+  readonly onStarted?: (hub: HubServices) => void;
   /** Where the coordination listener listens (default `::` on `hub.coordinationPort`: every address of the hub). */
   readonly coordinationListen?: readonly { readonly host: string; readonly port: number }[];
 }
@@ -134,6 +136,11 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
       : 'the router lets every LAN host open its own ports: the hub settles and audits, but a host can still get around it',
   });
 
+  // The applier towards the router, opened before the daemon (its start reconciles the router to the journal's needs).
+  const flog = log.child('firewall');
+  const routerFirewall = kind === 'pcp-third-party'
+    ? await (options.openPcpFirewall ?? missing('openPcpFirewall'))(config, router, flog, now)
+    : kind === 'gateway-admin' ? await (options.openGatewayAdminFirewall ?? missing('openGatewayAdminFirewall'))(config, router, flog, now) : undefined;
   const daemon = await startGatewayDaemon({
     ...options,
     config,
@@ -144,12 +151,8 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
     externalIpv4: () => externalIpv4,
     gateway: router.gateway,
     deploymentInfo,
-    openFirewall: (c, clock, flog) => {
-      if (kind === 'pcp-third-party') return (options.openPcpFirewall ?? missing('openPcpFirewall'))(c, router, flog, clock);
-      if (kind === 'gateway-admin') return (options.openGatewayAdminFirewall ?? missing('openGatewayAdminFirewall'))(c, router, flog, clock);
-      // The agents apply: the hub keeps the settled needs as its own record of what the router should hold.
-      return new MemoryGatewayFirewall(clock);
-    },
+    // The agents apply: the hub keeps the settled needs as its own record of what the router should hold.
+    openFirewall: (_c, clock) => routerFirewall ?? new MemoryGatewayFirewall(clock),
   });
   const subs = new Subscription();
   const stops: (() => Promise<void> | void)[] = [() => subs.unsubscribe(), () => daemon.stop()];
@@ -196,6 +199,7 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
       const audit = await options.startAudit(services, log.child('audit'));
       stops.push(() => audit.stop());
     }
+    options.onStarted?.(services);
     let stopping: Promise<void> | undefined;
     return {
       ...services,
@@ -219,7 +223,7 @@ async function defaultProbeRouter(config: GatewayConfig): Promise<RouterFacts> {
   return { ...(address ? { address } : {}), gateway: { pinholes: true, portMappings: true, firewallEnabled: true, inboundPinholeAllowed: true }, externalIpv4: '', thirdParty: 'unknown', summary: 'not probed' };
 }
 
-function missing(name: string): () => never {
+function missing(name: string): (...args: unknown[]) => never {
   return () => {
     throw new Error(`startHubDaemon: options.${name} is needed for this applier (startHubDaemonWithDefaults gives the real one)`);
   };

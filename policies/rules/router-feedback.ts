@@ -79,7 +79,7 @@ export type FaultOutcome =
  * capacity, 704/402 on renewal trigger reconciliation, 718 moves the external
  * port, 725 switches to permanent mappings, 702 means no pinhole is needed.
  */
-export function interpretFault(code: number, op: ActionOp, table: Table, gatewayId: string, externalPort?: number): FaultOutcome {
+export function interpretFault(code: number, op: ActionOp, table: Table, gatewayId: string, externalPort?: number, routerSaid?: string): FaultOutcome {
   const family = table === 'pinhole' ? 'ipv6' : 'ipv4';
   const party = gw(gatewayId);
   if (op === 'delete') return { kind: 'ignore' };
@@ -132,6 +132,6 @@ export function interpretFault(code: number, op: ActionOp, table: Table, gateway
   }
   return {
     kind: 'deny',
-    reason: reason('router-feedback', 'router-rejected', { family, conflictsWith: party, faultCode: code, detail: `the router answered ${code} to ${op}` }),
+    reason: reason('router-feedback', 'router-rejected', { family, conflictsWith: party, faultCode: code, detail: `the router answered ${code} to ${op}${routerSaid ? `: ${routerSaid.slice(0, 200)}` : ''}` }),
   };
 }
