@@ -189,7 +189,7 @@ export class HubClient implements HubCalls {
         host,
         port: this.base.port ? Number(this.base.port) : 80,
         path: `${this.base.pathname.replace(/\/$/, '')}${path}`,
-        ...(local !== undefined ? { localAddress: local } : {}),
+        ...(local !== undefined ? { localAddress: local, family: familyOf(local) === 'ipv6' ? 6 : 4 } : {}),
         agent: false,
         headers: {
           accept: 'application/json',
