@@ -30,8 +30,8 @@ export interface HubAccess {
   readonly log?: (message: string) => void;
 }
 
-/** What `openPort`'s `hub` option accepts. */
-export type HubOption = 'auto' | string | HubAccess;
+/** What `openPort`'s `hub` option accepts: `'auto'`, a URL, or a {@link HubAccess}. */
+export type HubOption = string | HubAccess;
 
 export interface ResolvedHub {
   readonly location: HubLocation;
@@ -40,7 +40,7 @@ export interface ResolvedHub {
   /** The hub's host for `family` (to choose the InternalClient on its subnet). */
   hostOf(family: 'ipv4' | 'ipv6'): string | undefined;
   /** Says a message once. */
-  log(message: string): void;
+  readonly log: (message: string) => void;
 }
 
 export interface ResolveHubContext {
