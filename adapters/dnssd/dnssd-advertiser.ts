@@ -56,6 +56,8 @@ export interface DnssdAdvertiserInit {
   readonly now?: () => number;
   /** Announce at start (default true). */
   readonly announce?: boolean;
+  /** How long a read of the addresses is reused (default 5000 ms): a flood of queries must not become a flood of `ip` runs. */
+  readonly addressCacheMs?: number;
 }
 
 /** What the responder did, for tests and the daemon's status. */
@@ -91,6 +93,8 @@ export class DnssdAdvertiser {
   private readonly sources = new Map<string, { windowStart: number; count: number }>();
   private readonly lastMulticast = { ipv4: -Infinity, ipv6: -Infinity };
   private current: readonly HostAddress[] = [];
+  private currentAt = -Infinity;
+  private reading: Promise<readonly HostAddress[]> | undefined;
   private announceTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -119,6 +123,7 @@ export class DnssdAdvertiser {
     const sockets = await openDnssdSockets({ port: init.mdnsPort ?? MDNS_PORT, groupPort: init.mdnsPort ?? MDNS_PORT, interfaces, join: true });
     const ad = new DnssdAdvertiser(init, sockets);
     ad.current = addresses;
+    ad.currentAt = ad.now();
     sockets.onMessage((packet, from) => void ad.onPacket(packet, from));
     if (init.announce !== false) {
       ad.sendAnnouncement();
@@ -185,13 +190,7 @@ export class DnssdAdvertiser {
     // Known-answer suppression (RFC 6762 §7.1): the querier already holds our PTR with at least half its TTL.
     const known = message.answers.some((r) => r.type === DnsType.PTR && same(r.name, this.init.serviceType) && 'target' in r && same(r.target, this.instanceName) && r.ttl >= SHARED_TTL / 2);
     if (known && !legacy) return;
-    let addresses: readonly HostAddress[];
-    try {
-      addresses = usable(await this.init.addresses(), this.init.interfaces);
-      this.current = addresses;
-    } catch {
-      addresses = this.current;
-    }
+    const addresses = await this.addresses();
     if (this.stopped) return;
     const sourceLink = addresses.filter((a) => inPrefix(splitZone(from.address).address, a.address, a.prefixLength));
     const onLink = sourceLink.length > 0 || (from.family === 'ipv6' && isLinkLocalIpv6(splitZone(from.address).address));
@@ -226,6 +225,22 @@ export class DnssdAdvertiser {
     this.stats.answered += 1;
   }
 
+  /** The usable addresses, read again at most every `addressCacheMs` (one read shared by concurrent queries; on failure, the last known). */
+  private async addresses(): Promise<readonly HostAddress[]> {
+    if (this.now() - this.currentAt < (this.init.addressCacheMs ?? 5000)) return this.current;
+    this.reading ??= (async () => {
+      try {
+        this.current = usable(await this.init.addresses(), this.init.interfaces);
+      } catch {
+        /* keep the last known addresses */
+      }
+      this.currentAt = this.now();
+      this.reading = undefined;
+      return this.current;
+    })();
+    return this.reading;
+  }
+
   /** A fixed window per source; the table is bounded (the oldest entries go first). */
   private allow(source: string): boolean {
     const t = this.now();
@@ -240,6 +255,20 @@ export class DnssdAdvertiser {
     entry.count += 1;
     return true;
   }
+}
+
+/**
+ * A host name or text as one DNS label: dots become '-', cut to 63 bytes.
+ *
+ * @example
+ * ```ts
+ * toDnsLabel('hub.home.arpa'); // 'hub-home-arpa'
+ * ```
+ */
+export function toDnsLabel(text: string): string {
+  let label = text.replace(/\./g, '-').trim() || 'homenet';
+  while (Buffer.byteLength(label) > 63) label = label.slice(0, -1);
+  return label;
 }
 
 /** The addresses worth advertising: on the given interfaces, not link-local, temporary, deprecated or tentative. */

@@ -5,7 +5,7 @@
  * instead of 5353, so it cannot disturb a real responder on this host.
  */
 import { createSocket, Socket } from 'node:dgram';
-import { DnssdAdvertiser, DnssdAdvertiserInit } from '../../../adapters/dnssd/dnssd-advertiser';
+import { DnssdAdvertiser, DnssdAdvertiserInit, toDnsLabel } from '../../../adapters/dnssd/dnssd-advertiser';
 import { browseService } from '../../../adapters/dnssd/dnssd-browser';
 import { encodeDnsResponse } from '../../../adapters/dnssd/dns-record-encoder';
 import { DnsType, decodeDnsMessage, encodeDnsQuery } from '../../../adapters/matter/dns-message';
@@ -176,6 +176,30 @@ describe('DNS-SD over IPv4 loopback', () => {
     });
     const found = await browseService({ serviceType: TYPE, interfaces: [{ name: 'lo', ipv4: '127.0.0.1', ipv6: false }], mdnsPort, timeoutMs: 400 });
     expect(found).toBeUndefined();
+  });
+
+  test('a flood of queries reads the host addresses once per cache period, not once per query', async () => {
+    const mdnsPort = port();
+    let reads = 0;
+    let clock = 0;
+    await advertise({ mdnsPort, perSourcePerSecond: 100, now: () => clock, addresses: () => { reads += 1; return [loopback()]; } });
+    expect(reads).toBe(1); // at start
+    const q = await rawSocket();
+    const query = encodeDnsQuery([{ name: TYPE, type: DnsType.PTR, unicastResponse: true }]);
+    for (let i = 0; i < 20; i++) q.socket.send(query, mdnsPort, '224.0.0.251');
+    await sleep(200);
+    expect(q.got).toHaveLength(20);
+    expect(reads).toBe(1);
+    clock = 6000; // past the 5 s cache: the next query reads again (a renumbered host shows)
+    q.socket.send(query, mdnsPort, '224.0.0.251');
+    await sleep(150);
+    expect(reads).toBe(2);
+  });
+
+  test('toDnsLabel makes a host name one label', () => {
+    expect(toDnsLabel('hub.home.arpa')).toBe('hub-home-arpa');
+    expect(Buffer.byteLength(toDnsLabel('x'.repeat(100)))).toBe(63);
+    expect(toDnsLabel('')).toBe('homenet');
   });
 
   test('bad advertiser settings are clear errors', async () => {
