@@ -5,6 +5,7 @@
  * instead of 5353, so it cannot disturb a real responder on this host.
  */
 import { createSocket, Socket } from 'node:dgram';
+import fc from 'fast-check';
 import { DnssdAdvertiser, DnssdAdvertiserInit, toDnsLabel } from '../../../adapters/dnssd/dnssd-advertiser';
 import { browseService } from '../../../adapters/dnssd/dnssd-browser';
 import { encodeDnsResponse } from '../../../adapters/dnssd/dns-record-encoder';
@@ -194,6 +195,24 @@ describe('DNS-SD over IPv4 loopback', () => {
     q.socket.send(query, mdnsPort, '224.0.0.251');
     await sleep(150);
     expect(reads).toBe(2);
+  });
+
+  test('hostile packets (random bytes, truncated queries) get nothing, and the responder keeps answering', async () => {
+    const mdnsPort = port();
+    const ad = await advertise({ mdnsPort, perSourcePerSecond: 1000 });
+    const q = await rawSocket();
+    const valid = encodeDnsQuery([{ name: TYPE, type: DnsType.PTR, unicastResponse: true }]);
+    const junk = [
+      ...fc.sample(fc.uint8Array({ minLength: 0, maxLength: 600 }), { numRuns: 200, seed: 11 }),
+      ...Array.from({ length: valid.length - 1 }, (_, i) => valid.slice(0, i)),
+    ];
+    for (const packet of junk) q.socket.send(packet, mdnsPort, '224.0.0.251');
+    await sleep(300);
+    expect(q.got).toHaveLength(0);
+    expect(ad.stats.answered).toBe(0);
+    q.socket.send(valid, mdnsPort, '224.0.0.251');
+    await sleep(150);
+    expect(q.got).toHaveLength(1);
   });
 
   test('toDnsLabel makes a host name one label', () => {
