@@ -13,6 +13,8 @@ import { openUdpPcpTransport } from '../../adapters/pcp/udp-pcp-transport';
 import { splitZone } from '../../policies/model/address';
 import { parseHttpUrl } from '../../adapters/upnp/http-url';
 import { familyOf } from '../../policies/model/address';
+import { HubOption, resolveHub, ResolvedHub } from './hub-access';
+import type { HostAddress } from '../../adapters/observe/host-address';
 
 export interface ClosePortOptions {
   readonly protocol: 'udp' | 'tcp';
@@ -28,6 +30,13 @@ export interface ClosePortOptions {
   readonly interfaces?: readonly string[];
   /** How PCP / NAT-PMP records are closed (tests inject a transport). */
   readonly pcp?: Pick<PcpAccess, 'openTransport' | 'giveUpAfterMs'>;
+  /**
+   * The hub the port was opened through (`'auto'`, a URL, or a `HubAccess`):
+   * the need is looked up by asking for it again (the same ask renews and
+   * names it), then ended. A need the hub applied is not touched on the router
+   * by the agent; one the agent applied is removed from the router first.
+   */
+  readonly hub?: HubOption;
 }
 
 export interface ClosedPort {
@@ -59,11 +68,33 @@ export async function closePort(options: ClosePortOptions): Promise<ClosedPort[]
   const soap = options.soap ?? new SoapClient();
   const hostAddresses = await addresses.read();
   const results: ClosedPort[] = [];
+  const hub = options.hub !== undefined ? await resolveHub(options.hub, { hostAddresses: Promise.resolve(hostAddresses), ...(options.interfaces ? { interfaces: options.interfaces } : {}) }) : undefined;
   try {
-    const records = (await options.store?.list()) ?? [];
-    const own = new Set(hostAddresses.map((a) => a.address));
     for (const f of families) {
       if (options.address && familyOf(options.address) !== f) continue;
+      const need = hub ? await hubNeedOf(hub, f, hostAddresses, options) : undefined;
+      if (need?.applier === 'hub') {
+        results.push(await endHubNeed(hub!, f, need, { family: f, closed: true, detail: `the hub removes need ${need.needId} from the router` }));
+        continue;
+      }
+      if (need) {
+        const before = results.length;
+        await closeFamily(f);
+        const closed = results[before] ?? { family: f, closed: false, detail: 'nothing to close' };
+        results.splice(before, 1, await endHubNeed(hub!, f, need, closed));
+        continue;
+      }
+      await closeFamily(f);
+    }
+  } finally {
+    if (!options.soap && soap instanceof SoapClient) soap.close();
+  }
+  return results;
+
+  async function closeFamily(f: 'ipv4' | 'ipv6'): Promise<void> {
+    const records = (await options.store?.list()) ?? [];
+    const own = new Set(hostAddresses.map((a) => a.address));
+    {
       const viaPcp = records.find(
         (r) =>
           r.family === f &&
@@ -79,7 +110,7 @@ export async function closePort(options: ClosePortOptions): Promise<ClosedPort[]
         } catch (error) {
           results.push({ family: f, closed: false, detail: (error as Error).message });
         }
-        continue;
+        return;
       }
       const gateway = await discover({ family: f, ...(options.interfaces ? { interfaces: options.interfaces } : {}) });
       const gatewayHost = parseHttpUrl(gateway.location).host;
@@ -96,10 +127,45 @@ export async function closePort(options: ClosePortOptions): Promise<ClosedPort[]
         results.push({ family: f, closed: false, detail: fault ? `${fault.code} ${fault.name}: ${fault.meaning}` : (error as Error).message });
       }
     }
-  } finally {
-    if (!options.soap && soap instanceof SoapClient) soap.close();
   }
-  return results;
+}
+
+/** The hub's need for this port (by asking again), or undefined when the hub cannot be asked, refuses, or is down (then the router is closed as without a hub). */
+async function hubNeedOf(
+  hub: ResolvedHub,
+  family: 'ipv4' | 'ipv6',
+  hostAddresses: readonly HostAddress[],
+  options: ClosePortOptions,
+): Promise<{ needId: string; applier: 'hub' | 'agent'; client: string } | undefined> {
+  const calls = hub.callsFor(family);
+  if (!calls) return undefined;
+  let client: string;
+  try {
+    const host = hub.hostOf(family);
+    client = chooseInternalClient(hostAddresses, { family, ...(options.address ? { address: options.address } : {}), ...(family === 'ipv4' && host ? { gateway: host } : {}) }).address;
+  } catch {
+    return undefined;
+  }
+  try {
+    const answer = await calls.ask(
+      { protocol: options.protocol, internalPort: options.port, family, ...(family === 'ipv4' && options.externalPort ? { externalPort: options.externalPort } : {}) },
+      client,
+    );
+    if (answer.kind !== 'grant') return undefined;
+    return { needId: answer.grant.needId, applier: answer.grant.applier, client };
+  } catch (error) {
+    hub.log(`${(error as Error).message}; closing ${family} on the router without the hub`);
+    return undefined;
+  }
+}
+
+async function endHubNeed(hub: ResolvedHub, family: 'ipv4' | 'ipv6', need: { needId: string; client: string }, closed: ClosedPort): Promise<ClosedPort> {
+  try {
+    const ended = await hub.callsFor(family)!.end(need.needId, need.client);
+    return { ...closed, detail: `${closed.detail}; hub need ${need.needId} ${ended ? 'ended' : 'was already gone'}` };
+  } catch (error) {
+    return { family, closed: false, detail: `${closed.detail}; the hub did not end need ${need.needId}: ${(error as Error).message}` };
+  }
 }
 
 async function closePinhole(gateway: DiscoveredGateway, soap: SoapCaller, client: string, options: ClosePortOptions, recorded?: number): Promise<ClosedPort> {

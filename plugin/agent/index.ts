@@ -37,3 +37,9 @@ export type {
 } from './reachability';
 export type { HostAddress } from '../../adapters/observe/host-address';
 export { UpnpError } from '../../adapters/upnp/upnp-errors';
+export type { HubOption, HubAccess } from './hub-access';
+export type { HubView, HubReachability } from './hub-keeper';
+export type { HubLocation } from './hub-discovery';
+export { discoverHub } from './hub-discovery';
+export { HubClient, HubUnavailableError, HubRequestError } from './hub-client';
+export type { HubCalls, HubAnswer } from './hub-client';

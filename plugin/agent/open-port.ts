@@ -42,6 +42,9 @@ import type { UdpPcpTransportInit } from '../../adapters/pcp/udp-pcp-transport';
 import { DefaultRouter, readDefaultRouter } from './default-router';
 import { PcpKeeper } from './pcp-keeper';
 import { Opened, raceFamily } from './protocol-race';
+import type { PortMappingControl } from './gateway-control';
+import { HubKeeper } from './hub-keeper';
+import { HubOption, resolveHub } from './hub-access';
 
 export type PortFamily = 'ipv6' | 'ipv4' | 'both';
 
@@ -96,6 +99,14 @@ export interface OpenPortOptions {
   readonly pcp?: PcpAccess;
   /** Renewal and address-change problems that were retried. */
   readonly onProblem?: (error: unknown) => void;
+  /**
+   * Ask a hub (`homenet serve --mode hub`) before touching the router:
+   * `'auto'` browses DNS-SD for one (none found: exactly as without a hub),
+   * a URL names it, or a {@link HubAccess} object (tests). A refusal leaves the
+   * router untouched; an unreachable hub is logged once and the agent decides
+   * alone. See `hub-keeper.ts`.
+   */
+  readonly hub?: HubOption;
 }
 
 export interface OpenPortHandle {
@@ -157,15 +168,55 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
   const hostAddresses = early ? Promise.resolve(early) : addresses.read();
   hostAddresses.catch(() => undefined); // awaited (and reported) by each family below
 
+  // Opens one family as the agent does on its own (`exact`: a hub's settled
+  // external port, exactly: no AddAnyPortMapping, no nearby ports).
+  const apply = async (plan: FamilyPlan, opts: OpenPortOptions, exact: boolean): Promise<Opened> => {
+    const upnp = (signal?: AbortSignal) => openFamily(plan, opts, hostAddresses, discover, soap, signal, exact);
+    const pcp = (giveUpAfterMs?: number, signal?: AbortSignal) => openFamilyPcp(plan, opts, hostAddresses, giveUpAfterMs, signal);
+    if (via === 'upnp') return upnp();
+    if (via === 'pcp') return pcp();
+    const race = await raceFamily(upnp, pcp, options.pcp?.giveUpAfterMs ?? 3000);
+    cleanups.push(race.cleanup.catch((e: unknown) => options.onProblem?.(e)));
+    return race.winner;
+  };
+  const hub = options.hub !== undefined ? await resolveHub(options.hub, { hostAddresses, ...(options.interfaces ? { interfaces: options.interfaces } : {}) }) : undefined;
+
   const keepers: ({ plan: FamilyPlan } & Opened)[] = await Promise.all(
     families.map(async (plan) => {
-      const upnp = (signal?: AbortSignal) => openFamily(plan, options, hostAddresses, discover, soap, signal);
-      const pcp = (giveUpAfterMs?: number, signal?: AbortSignal) => openFamilyPcp(plan, options, hostAddresses, giveUpAfterMs, signal);
-      if (via === 'upnp') return { plan, ...(await upnp()) };
-      if (via === 'pcp') return { plan, ...(await pcp()) };
-      const race = await raceFamily(upnp, pcp, options.pcp?.giveUpAfterMs ?? 3000);
-      cleanups.push(race.cleanup.catch((e: unknown) => options.onProblem?.(e)));
-      return { plan, ...race.winner };
+      const calls = hub?.callsFor(plan.family);
+      const client = calls ? await hubClientAddress(plan, hostAddresses, hub!.hostOf(plan.family)) : undefined;
+      if (!calls || client === undefined) {
+        if (hub) hub.log(`the hub at ${hub.location.url} cannot be asked over ${plan.family} from this host; ${plan.family} is decided alone`);
+        return { plan, ...(await apply(plan, options, false)) };
+      }
+      const keeper = new HubKeeper({
+        family: plan.family,
+        hub: calls,
+        ask: {
+          protocol: options.protocol,
+          internalPort: options.port,
+          family: plan.family,
+          ...(plan.family === 'ipv4' && options.externalPort ? { externalPort: options.externalPort } : {}),
+          ...(options.leaseSeconds ? { leaseSeconds: Math.min(604_800, Math.round(options.leaseSeconds)) } : {}),
+          ...(options.description ? { description: options.description.slice(0, 256) } : {}),
+        },
+        applySettled: (grant, address) =>
+          apply(
+            { family: plan.family, explicit: address },
+            {
+              ...options,
+              ...(grant.externalPort !== undefined ? { externalPort: grant.externalPort } : {}),
+              ...(grant.leaseSeconds > 0 ? { leaseSeconds: grant.leaseSeconds } : {}),
+            },
+            true,
+          ),
+        applyAlone: (address) => apply({ family: plan.family, explicit: address }, options, false),
+        log: hub!.log,
+        ...(options.onProblem ? { onProblem: options.onProblem } : {}),
+        ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      });
+      const verdict = await keeper.open(client);
+      return { plan, keeper, verdict, kind: keeper.kind === 'upnp' ? 'upnp' : 'pcp' };
     }),
   );
   const settled = Promise.all(cleanups).then(() => undefined);
@@ -248,6 +299,7 @@ async function openFamily(
   discover: (o: DiscoverGatewayOptions) => Promise<DiscoveredGateway>,
   soap: SoapCaller,
   signal?: AbortSignal,
+  exact = false,
 ): Promise<Opened> {
   let gateway: DiscoveredGateway;
   try {
@@ -292,12 +344,14 @@ async function openFamily(
       ...(options.onProblem ? { onError: options.onProblem } : {}),
     });
   } else {
-    const control = portMappingControlOf(gateway, soap);
-    if (!control) return { kind: 'upnp', verdict: unsupported('ipv4', gateway, 'the gateway has no WANIPConnection service') };
+    const found = portMappingControlOf(gateway, soap);
+    if (!found) return { kind: 'upnp', verdict: unsupported('ipv4', gateway, 'the gateway has no WANIPConnection service') };
+    const control = exact ? (localAddress: string) => exactPortControl(found(localAddress)) : found;
     keeper = new LeaseKeeper({
       opener: new PortMappingOpener({
         ...common,
         control,
+        ...(exact ? { alternatives: 0 } : {}),
         ...(options.externalPort ? { externalPort: options.externalPort } : {}),
         ...(options.description ? { description: options.description } : {}),
       }),
@@ -365,6 +419,29 @@ async function openFamilyPcp(
     return { verdict: abandoned(plan.family, 'PCP'), kind: 'pcp' };
   } finally {
     signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A port mapping control that can only add the exact external port asked (a hub's settlement): no AddAnyPortMapping. */
+function exactPortControl(control: PortMappingControl): PortMappingControl {
+  return {
+    getExternalIPAddress: () => control.getExternalIPAddress(),
+    addPortMapping: (args) => control.addPortMapping(args),
+    deletePortMapping: (args) => control.deletePortMapping(args),
+  };
+}
+
+/**
+ * The address this host asks the hub from, which the hub takes as the
+ * requester: the InternalClient the agent would name to the router (IPv4: on
+ * the hub's subnet). Undefined when this host has none (then it decides alone).
+ */
+async function hubClientAddress(plan: FamilyPlan, hostAddresses: Promise<HostAddress[]>, hubHost: string | undefined): Promise<string | undefined> {
+  if (plan.explicit) return plan.explicit;
+  try {
+    return chooseInternalClient(await hostAddresses, { family: plan.family, ...(plan.family === 'ipv4' && hubHost ? { gateway: hubHost } : {}) }).address;
+  } catch {
+    return undefined;
   }
 }
 

@@ -103,6 +103,8 @@ export interface CoordinationGrant {
   readonly internalPort: number;
   /** IPv4: the external port to use (may differ from the ask: the reason names the need holding it). */
   readonly externalPort?: number;
+  /** IPv4 with `applier: 'hub'`: the router's external address peers use (optional; added by the agent side, issue 11). */
+  readonly externalAddress?: string;
   readonly leaseSeconds: number;
   /** `applier: 'hub'`: true once the router holds it; `agent`: true once the agent reported success. */
   readonly applied: boolean;

@@ -3,12 +3,18 @@ import { CliCommand, CliIo, UsageError, withJsonErrors } from '../command';
 import { openPort } from '../../agent/open-port';
 import { defaultStateDir, OpenedPortsStore, recordOf } from '../../agent/opened-ports-store';
 import { Reachability } from '../../agent/reachability';
+import type { HubReachability } from '../../agent/hub-keeper';
 import { integer, PORT_OPTIONS, portArgs } from './port-args';
 
 const USAGE = `homenet open --protocol udp|tcp --port N [--lease S] [--family ipv6|ipv4|both]
                     [--address A] [--external-port N] [--remote-host H] [--interface IF[,IF]]
-                    [--discovery-timeout-ms N] [--via auto|upnp|pcp] [--once] [--json]
+                    [--discovery-timeout-ms N] [--via auto|upnp|pcp] [--hub auto|URL] [--once] [--json]
   Opens an inbound port for this host: an IPv6 pinhole and/or an IPv4 port mapping.
+  --hub     ask the home's hub first (auto: find it with DNS-SD _homenet._tcp; none
+            found: as without --hub). A refusal is reported as denied with the hub's
+            reason and the router is not touched; the hub may open the port itself,
+            or settle the parameters this host then applies. A hub that does not
+            answer is said once, and this host decides alone until it is back.
   --via     upnp: UPnP IGD; pcp: PCP at the default router (NAT-PMP for IPv4 when
             that is all it speaks); auto (default): both at once, the first that opens
             the port wins and the other is undone (never both left open).
@@ -23,6 +29,8 @@ const USAGE = `homenet open --protocol udp|tcp --port N [--lease S] [--family ip
                 "externalAddress":"2001:db8::10","externalPort":40000,...},...]}
               {"event":"changed","reachability":[...]}   renewals, moves, router reboots
               {"event":"closed"}                         after Ctrl-C (foreground)
+            with --hub each family also says "hub":{"url":"...","applier":"hub"|"agent",
+              "needId":"...","reasons":[{"rule":"...","code":"...","detail":"..."}],"reachable":true}
             one reachability per family asked for; a family this host has no network in is
               {"family":"ipv4","verdict":"unsupported","grade":"D","reason":"no network: ..."}
             a refusal is {"verdict":"denied","code":606,"name":"...","reason":"..."} (exit 3);
@@ -42,9 +50,16 @@ export function formatVerdict(r: Reachability): string {
   }
 }
 
+function hubNote(r: HubReachability): string {
+  const hub = r.hub;
+  if (!hub) return '';
+  if (!hub.reachable) return ` [hub ${hub.url} not reachable: decided alone]`;
+  return ` [hub ${hub.url}${hub.applier ? `: applied by the ${hub.applier}` : ''}${hub.needId ? `, need ${hub.needId}` : ''}]`;
+}
+
 function print(io: CliIo, json: boolean, event: string, reachability: readonly Reachability[]): void {
   if (json) io.out(JSON.stringify({ event, reachability }));
-  else for (const r of reachability) io.out(formatVerdict(r));
+  else for (const r of reachability) io.out(formatVerdict(r) + hubNote(r));
 }
 
 export const openCommand: CliCommand = withJsonErrors({
@@ -81,11 +96,14 @@ export const openCommand: CliCommand = withJsonErrors({
       ...(discoveryTimeoutMs ? { discoveryTimeoutMs } : {}),
       keepOpen: !values.once,
       via,
+      ...(args.hub ? { hub: { url: args.hub, log: (m: string) => io.err(`hub: ${m}`) } } : {}),
       onProblem: (e) => io.err(`warning: ${e instanceof Error ? e.message : String(e)}`),
     });
     const store = new OpenedPortsStore(defaultStateDir());
     const now = new Date();
-    for (const r of handle.reachability) if (r.verdict === 'open') await store.put(recordOf(r, now));
+    // A port the hub holds is the hub's to renew and remove: not recorded for 'homenet close' to delete on the router.
+    const ours = (r: Reachability) => r.verdict === 'open' && (r as HubReachability).hub?.applier !== 'hub';
+    for (const r of handle.reachability) if (r.verdict === 'open' && ours(r)) await store.put(recordOf(r, now));
     print(io, json, 'opened', handle.reachability);
     const good = handle.reachability.every((r) => r.verdict === 'open' || r.verdict === 'not-needed');
     if (values.once) {
@@ -95,6 +113,7 @@ export const openCommand: CliCommand = withJsonErrors({
     }
     const remember = (r: Reachability) =>
       r.verdict === 'open' &&
+      ours(r) &&
       store.put(recordOf(r, new Date())).catch((e: unknown) => io.err(`warning: cannot record the open port: ${(e as Error).message}`));
     const sub = handle.changes$.subscribe((r) => {
       void remember(r);

@@ -1,5 +1,6 @@
 import { UsageError } from '../command';
 import { PortFamily } from '../../agent/open-port';
+import { parseHubUrl } from '../../agent/hub-client';
 
 /** Reads and checks the options `open` and `close` share. */
 export function portArgs(values: Record<string, string | boolean | undefined>) {
@@ -11,7 +12,21 @@ export function portArgs(values: Record<string, string | boolean | undefined>) {
   const externalPort = integer(values['external-port'], '--external-port', 1, 65535, false);
   const address = typeof values.address === 'string' ? values.address : undefined;
   const interfaces = typeof values.interface === 'string' ? values.interface.split(',') : undefined;
-  return { protocol, port, family, externalPort, address, interfaces } as const;
+  const hub = hubArg(values.hub);
+  return { protocol, port, family, externalPort, address, interfaces, hub } as const;
+}
+
+/** `--hub auto|URL`: 'auto', or an http:// URL checked now (a typo is a usage error, not a silent fallback). */
+export function hubArg(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new UsageError('--hub must be auto or the hub URL (http://host:port/homenet/v1)');
+  if (value === 'auto') return value;
+  try {
+    parseHubUrl(value);
+  } catch (error) {
+    throw new UsageError(`--hub: ${(error as Error).message}`);
+  }
+  return value;
 }
 
 export function integer(value: unknown, name: string, min: number, max: number, required: boolean): number | undefined {
@@ -31,5 +46,6 @@ export const PORT_OPTIONS = {
   address: { type: 'string' },
   'external-port': { type: 'string' },
   interface: { type: 'string' },
+  hub: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
