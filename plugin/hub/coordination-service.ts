@@ -43,6 +43,8 @@ export interface CoordinationServiceOptions {
   /** Who applies now (the hub probes its router at start). */
   readonly applier: () => CoordinationApplier;
   readonly info: () => HubInfo;
+  /** The router's WAN IPv4 ('' when unknown): the address peers use for an IPv4 grant. */
+  readonly externalIpv4?: () => string;
   readonly now?: () => number;
   /** Told about each agent report (admin events, logs). */
   readonly onReport?: (needId: string, report: AgentReport) => void;
@@ -60,6 +62,13 @@ function reasonsOf(reasons: readonly Reason[]): CoordinationReason[] {
 function refusalOf(needId: string, decision: Decision): CoordinationRefusal {
   const verdict = decision.verdict === 'ineffective' || decision.verdict === 'queued' ? decision.verdict : 'denied';
   return { verdict, needId, reasons: reasonsOf(decision.reasons) };
+}
+
+/** Where peers reach a grant: the router's WAN IPv4 for a mapping (when known), the host itself for a pinhole. */
+function externalAddressOf(family: 'ipv4' | 'ipv6', internalClient: string, externalIpv4: (() => string) | undefined): { externalAddress?: string } {
+  if (family === 'ipv6') return { externalAddress: internalClient };
+  const wan = externalIpv4?.() ?? '';
+  return wan ? { externalAddress: wan } : {};
 }
 
 /** The coordination answers of one hub; see the module comment. */
@@ -184,6 +193,7 @@ export class CoordinationService {
       internalClient: grant.internalClient,
       internalPort: grant.internalPort,
       ...(grant.family === 'ipv4' && grant.externalPort !== undefined ? { externalPort: grant.externalPort } : {}),
+      ...externalAddressOf(grant.family, grant.internalClient, this.options.externalIpv4),
       leaseSeconds,
       applied: applier === 'hub' || this.reports.get(needId)?.ok === true,
       reasons: reasonsOf(decision.reasons),

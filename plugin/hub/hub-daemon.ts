@@ -165,6 +165,7 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
       needs: daemon.needs,
       applier: () => applier,
       info,
+      externalIpv4: () => daemon.externalIpv4(),
       now,
       onReport: (needId, report) => {
         hlog.info('agent report', { needId, ok: report.ok, via: report.via, ...(report.externalPort ? { externalPort: report.externalPort } : {}), ...(report.error ? { error: report.error } : {}) });

@@ -17,7 +17,7 @@ import type { DiscoveredGateway } from '../../adapters/upnp/gateway';
 import type { GatewayConfig } from '../gateway/gateway-config';
 import type { Logger } from '../gateway/structured-log';
 import type { GatewayFirewall } from '../gateway/gateway-firewall';
-import { HubDaemon, HubDaemonOptions, HubServices, RouterFacts, RunningAudit, startHubDaemon } from './hub-daemon';
+import { HubDaemon, HubDaemonOptions, HubServices, RouterFacts, RunningAdvertisement, RunningAudit, startHubDaemon } from './hub-daemon';
 
 /** How long the hub looks for its router's IGD at start. */
 const DISCOVERY_TIMEOUT_MS = 3000;
@@ -197,6 +197,26 @@ function auditStarter(igd: () => DiscoveredGateway | undefined) {
   };
 }
 
+/** Advertises the coordination listener over DNS-SD (`_homenet._tcp`) on the hub's LAN interfaces. */
+async function startAdvertisement(port: number, config: GatewayConfig, log: Logger): Promise<RunningAdvertisement> {
+  const { hostname } = require('node:os') as typeof import('node:os');
+  const { DnssdAdvertiser, toDnsLabel } = require('../../adapters/dnssd/dnssd-advertiser') as typeof import('../../adapters/dnssd/dnssd-advertiser');
+  const { readHostAddresses } = require('../../adapters/observe/host-addresses') as typeof import('../../adapters/observe/host-addresses');
+  const { HUB_SERVICE_TYPE, COORDINATION_PATH } = require('./coordination-protocol') as typeof import('./coordination-protocol');
+  const interfaces = config.lan.interfaces;
+  const advertiser = await DnssdAdvertiser.start({
+    serviceType: HUB_SERVICE_TYPE,
+    instance: toDnsLabel(`homenet hub on ${hostname()}`),
+    host: toDnsLabel(hostname()),
+    port,
+    txt: [`path=${COORDINATION_PATH}`, 'deployment=hub'],
+    interfaces,
+    addresses: async () => (await readHostAddresses()).filter((a) => interfaces.includes(a.interface)),
+  });
+  log.info('advertised', { service: HUB_SERVICE_TYPE, port, interfaces });
+  return { stop: () => advertiser.stop() };
+}
+
 /** Starts the hub with the real parts (see the module comment); `options` may still override any. */
 export async function startHubDaemonWithDefaults(options: HubDaemonOptions): Promise<HubDaemon> {
   let igd: DiscoveredGateway | undefined;
@@ -209,6 +229,7 @@ export async function startHubDaemonWithDefaults(options: HubDaemonOptions): Pro
     openPcpFirewall,
     openGatewayAdminFirewall,
     startAudit: auditStarter(() => igd),
+    startAdvertisement,
     onStarted: (hub) => watchApplierEvents(hub, options.log),
     ...options,
   });

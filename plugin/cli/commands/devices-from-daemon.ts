@@ -64,9 +64,10 @@ export async function readDaemonView(daemonUrl: string, token: string, timeoutMs
     throw new DaemonReadError(`--daemon must be a URL like http://127.0.0.1:8780, got '${daemonUrl}'`);
   }
   if (base.protocol !== 'http:') throw new DaemonReadError(`--daemon must be an http:// URL, got '${daemonUrl}'`);
-  const [info, devices, needs, grants, decisions] = await Promise.all(
-    ['/api/info', '/api/devices', '/api/needs', '/api/grants', '/api/decisions?limit=20'].map((p) => getJson(base, p, token, timeoutMs)),
-  );
+  // One request at a time: the admin API holds each source to a few unauthenticated connections at once.
+  const answers: unknown[] = [];
+  for (const path of ['/api/info', '/api/devices', '/api/needs', '/api/grants', '/api/decisions?limit=20']) answers.push(await getJson(base, path, token, timeoutMs));
+  const [info, devices, needs, grants, decisions] = answers;
   return { info: (info ?? {}) as Record<string, unknown>, devices: list(devices), needs: list(needs), grants: list(grants), decisions: list(decisions) };
 }
 
