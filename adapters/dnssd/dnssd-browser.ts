@@ -29,7 +29,7 @@ export interface BrowseOptions {
   /** `_service._tcp.local`. */
   readonly serviceType: string;
   readonly interfaces: readonly DnssdInterface[];
-  /** How long to wait for a complete answer (default 1500 ms). */
+  /** How long to wait for a complete answer (default 500 ms). */
   readonly timeoutMs?: number;
   /** The responders' port (default 5353; tests use another). */
   readonly mdnsPort?: number;
@@ -105,7 +105,7 @@ function complete(c: Collected, from: string): BrowsedService | undefined {
  * opened on any interface.
  */
 export async function browseService(options: BrowseOptions): Promise<BrowsedService | undefined> {
-  const timeoutMs = options.timeoutMs ?? 1500;
+  const timeoutMs = options.timeoutMs ?? 500;
   if (!(timeoutMs > 0) || timeoutMs > 60_000) throw new RangeError('timeoutMs must be 1-60000');
   if (options.interfaces.length === 0) return undefined;
   const mdnsPort = options.mdnsPort ?? MDNS_PORT;

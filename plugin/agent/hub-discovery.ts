@@ -34,7 +34,7 @@ export interface HubLocation {
 export interface DiscoverHubOptions {
   /** Interfaces to browse on (default: every non-loopback interface with an address). */
   readonly interfaces?: readonly string[];
-  /** Default 1500 ms. */
+  /** Default 500 ms: a hub on the link answers its QU query in tens of ms; a home without one pays this once per start. */
   readonly timeoutMs?: number;
   /** This host's addresses (default: the kernel's). */
   readonly addresses?: () => Promise<readonly HostAddress[]>;
@@ -90,7 +90,7 @@ export async function discoverHub(options: DiscoverHubOptions = {}): Promise<Hub
   const found = await browseService({
     serviceType: HUB_SERVICE_TYPE,
     interfaces,
-    timeoutMs: options.timeoutMs ?? 1500,
+    timeoutMs: options.timeoutMs ?? 500,
     ...(options.mdnsPort ? { mdnsPort: options.mdnsPort } : {}),
   });
   return found ? hubLocationOf(found) : undefined;
