@@ -91,6 +91,8 @@ export interface DeploymentInfo {
   readonly router?: string;
   /** A hub's words on what it cannot enforce (shown by the admin API and `homenet devices`). */
   readonly note?: string;
+  /** A hub: what it found of its router (UPnP IGD version and grade, PCP and THIRD_PARTY, WAN kind). */
+  readonly routerReport?: { readonly summary: string; readonly grade?: string; readonly thirdParty: string; readonly wanIpv4: string };
 }
 
 export interface GatewayDaemon extends GatewayDaemonServices {

@@ -27,6 +27,7 @@
  */
 import { asyncScheduler, filter, SchedulerLike, Subscription } from 'rxjs';
 import type { GatewaySeen } from '../../policies/model/event';
+import { classifyExternalIpv4 } from '../../policies/model/address';
 import type { Logger } from '../gateway/structured-log';
 import { createLogger } from '../gateway/structured-log';
 import type { GatewayConfig } from '../gateway/gateway-config';
@@ -131,6 +132,7 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
     enforcement,
     applier: kind,
     ...(router.address ? { router: router.address } : {}),
+    routerReport: { summary: router.summary, ...(router.gateway.grade ? { grade: router.gateway.grade } : {}), thirdParty: router.thirdParty, wanIpv4: classifyExternalIpv4(router.externalIpv4) },
     note: enforcement === 'enforced'
       ? (kind === 'gateway-admin' ? 'the router is a homenet gateway: it enforces the decisions itself' : 'only the hub programs the router (hub.exclusiveRouter): its decisions are enforced')
       : 'the router lets every LAN host open its own ports: the hub settles and audits, but a host can still get around it',

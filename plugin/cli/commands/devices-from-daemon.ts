@@ -90,6 +90,8 @@ export function printDaemonView(io: CliIo, view: DaemonView): void {
   const i = view.info;
   io.out(`${text(i.server)} (${text(i.deployment)}): ${text(i.enforcement)} via ${text(i.applier)}${i.router ? `, router ${text(i.router)}` : ''}${i.external_ipv4 ? `, WAN ${text(i.external_ipv4)}` : ''}`);
   if (i.note) io.out(`  ${text(i.note)}`);
+  const report = i.router_report as Record<string, unknown> | undefined;
+  if (report) io.out(`  router: ${text(report.summary)}; WAN IPv4 ${text(report.wan_ipv4)}`);
   io.out('devices:');
   for (const d of view.devices) {
     const kinds = list(d.kinds).map((k) => `${text(k.kind)} (${text(k.evidence)})`).join('; ') || 'unknown';

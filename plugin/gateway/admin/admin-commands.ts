@@ -88,7 +88,10 @@ function needView(need: LiveNeed, verdicts: Map<string, { verdict: string; grant
 /** Who answers, how it applies, and what it can enforce (snake_case like the rest of the API). */
 function deploymentFields(s: GatewayDaemonServices): Record<string, unknown> {
   const d = s.deploymentInfo();
-  return { deployment: d.deployment, enforcement: d.enforcement, applier: d.applier, ...(d.router ? { router: d.router } : {}), ...(d.note ? { note: d.note } : {}) };
+  return {
+    deployment: d.deployment, enforcement: d.enforcement, applier: d.applier, ...(d.router ? { router: d.router } : {}), ...(d.note ? { note: d.note } : {}),
+    ...(d.routerReport ? { router_report: { summary: d.routerReport.summary, grade: d.routerReport.grade ?? null, third_party: d.routerReport.thirdParty, wan_ipv4: d.routerReport.wanIpv4 } } : {}),
+  };
 }
 
 /** The lists the API serves (also for the plain HTTP GET endpoints). */

@@ -46,6 +46,7 @@ describe('homenet devices --daemon: what a running hub knows, with enforced/advi
     expect(await devicesCommand.run(['--daemon', url, '--token-file', join(dir, 'token')], t.io)).toBe(0);
     const printed = t.out.join('\n');
     expect(printed).toMatch(/^homenet-hub \(hub\): advised via agents, router 127\.0\.0\.1/);
+    expect(printed).toMatch(/router: test router; WAN IPv4 public/);
     expect(printed).toMatch(/plug {2}\[advised\]/);
     expect(printed).toMatch(/plug {2}denied {2}matter-isolation\//);
   });
