@@ -75,6 +75,8 @@ export interface HubDaemonOptions extends Pick<GatewayDaemonOptions, 'openJourna
   readonly startAudit?: ((hub: HubServices, log: Logger) => Promise<RunningAudit>) | null;
   /** Starts the DNS-SD advertisement; `null` disables it. */
   readonly startAdvertisement?: ((port: number, config: GatewayConfig, log: Logger) => Promise<RunningAdvertisement>) | null;
+  /** Reads the router's WAN IPv4 again (default: never); asked every `hub.auditSeconds` (at least 30 s). */
+  readonly readExternalIpv4?: () => Promise<string>;
   /** Called once the hub runs (wiring that needs the running daemon, e.g. an applier's events). */
   readonly onStarted?: (hub: HubServices) => void;
   /** Where the coordination listener listens (default `::` on `hub.coordinationPort`: every address of the hub). */
@@ -124,7 +126,7 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
   hlog.info('router', { address: router.address ?? null, summary: router.summary, thirdParty: router.thirdParty, externalIpv4: router.externalIpv4 || null });
   const { kind, applier, why } = chooseApplier(config, router);
   hlog.info('applier chosen', { applier: kind, why });
-  const externalIpv4 = router.externalIpv4;
+  let externalIpv4 = router.externalIpv4;
   // A homenet gateway enforces the decisions itself; a router only the hub may program obeys only the hub.
   const enforcement = kind === 'gateway-admin' || config.hub.exclusiveRouter ? 'enforced' : 'advised';
   const deploymentInfo = (): DeploymentInfo => ({
@@ -132,7 +134,7 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
     enforcement,
     applier: kind,
     ...(router.address ? { router: router.address } : {}),
-    routerReport: { summary: router.summary, ...(router.gateway.grade ? { grade: router.gateway.grade } : {}), thirdParty: router.thirdParty, wanIpv4: classifyExternalIpv4(router.externalIpv4) },
+    routerReport: { summary: router.summary, ...(router.gateway.grade ? { grade: router.gateway.grade } : {}), thirdParty: router.thirdParty, wanIpv4: classifyExternalIpv4(externalIpv4) },
     note: enforcement === 'enforced'
       ? (kind === 'gateway-admin' ? 'the router is a homenet gateway: it enforces the decisions itself' : 'only the hub programs the router (hub.exclusiveRouter): its decisions are enforced')
       : 'the router lets every LAN host open its own ports: the hub settles and audits, but a host can still get around it',
@@ -201,6 +203,21 @@ export async function startHubDaemon(options: HubDaemonOptions): Promise<HubDaem
     if (config.hub.auditSeconds > 0 && options.startAudit !== null && options.startAudit !== undefined) {
       const audit = await options.startAudit(services, log.child('audit'));
       stops.push(() => audit.stop());
+    }
+    const readWan = options.readExternalIpv4;
+    if (readWan) {
+      // The router's WAN address can change (DHCP on its WAN, a new PPP session): the grants' external address follows it.
+      const periodMs = Math.max(30, config.hub.auditSeconds) * 1000;
+      const timer = scheduler.schedule(function refresh(this: { schedule(state?: unknown, delay?: number): void }) {
+        void readWan().then((wan) => {
+          if (wan === externalIpv4) return;
+          hlog.info('router WAN IPv4 changed', { from: externalIpv4 || null, to: wan || null });
+          externalIpv4 = wan;
+          daemon.engine.submit({ type: 'network-changed', wanIpv4: classifyExternalIpv4(wan) });
+        }, (error: unknown) => hlog.debug('router WAN IPv4 not read', { error: (error as Error).message }));
+        this.schedule(undefined, periodMs);
+      }, periodMs);
+      stops.push(() => timer.unsubscribe());
     }
     options.onStarted?.(services);
     let stopping: Promise<void> | undefined;

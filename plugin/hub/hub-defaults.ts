@@ -230,6 +230,12 @@ export async function startHubDaemonWithDefaults(options: HubDaemonOptions): Pro
     openGatewayAdminFirewall,
     startAudit: auditStarter(() => igd),
     startAdvertisement,
+    readExternalIpv4: async () => {
+      const service = igd?.services.wanIpConnection ?? igd?.services.wanPppConnection;
+      if (!igd || !service) return '';
+      const { WanIpConnectionClient } = require('../../adapters/upnp/wan-ip-connection') as typeof import('../../adapters/upnp/wan-ip-connection');
+      return new WanIpConnectionClient(service, { ...(igd.localAddress ? { localAddress: igd.localAddress } : {}) }).getExternalIpAddress();
+    },
     onStarted: (hub) => watchApplierEvents(hub, options.log),
     ...options,
   });

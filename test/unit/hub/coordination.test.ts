@@ -1,3 +1,4 @@
+import { VirtualTimeScheduler } from 'rxjs';
 import { CONSOLE, CONSOLE2, PLUG, call, hubConfig, routerFacts, startTestHub } from './hub-support';
 import type { HubDaemon } from '../../../plugin/hub/hub-daemon';
 
@@ -84,6 +85,35 @@ describe('hub coordination: agents ask the hub before the router', () => {
       expect(exclusive.hub.daemon.deploymentInfo().enforcement).toBe('enforced');
     } finally {
       await exclusive.hub.stop();
+    }
+  });
+});
+
+describe('hub: the router WAN address followed', () => {
+  it('a new WAN IPv4 read from the router becomes the grants\' external address and the engine\'s network fact', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    let wan = '198.51.100.1';
+    const { hub } = await startTestHub(hubConfig(), { scheduler, readExternalIpv4: async () => wan });
+    try {
+      const before = await call(hub, CONSOLE, 'POST', '/homenet/v1/needs', { protocol: 'udp', internalPort: 3074, family: 'ipv4' });
+      expect(before.body.externalAddress).toBe('198.51.100.1');
+      wan = '203.0.113.9'; // the router got a new WAN address
+      const advance = async () => {
+        scheduler.maxFrames = scheduler.now() + 31_000;
+        scheduler.flush();
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+      };
+      await advance();
+      expect(hub.daemon.externalIpv4()).toBe('203.0.113.9');
+      const after = await call(hub, CONSOLE2, 'POST', '/homenet/v1/needs', { protocol: 'udp', internalPort: 3075, family: 'ipv4' });
+      expect(after.body.externalAddress).toBe('203.0.113.9');
+      wan = '100.64.0.7'; // then the ISP moved it behind CGNAT: an IPv4 mapping on it cannot be reached
+      await advance();
+      expect(hub.daemon.deploymentInfo().routerReport?.wanIpv4).toBe('cgnat');
+      const cgnat = await call(hub, CONSOLE2, 'POST', '/homenet/v1/needs', { protocol: 'udp', internalPort: 3076, family: 'ipv4' });
+      expect(cgnat).toMatchObject({ status: 403, body: { verdict: 'ineffective' } });
+    } finally {
+      await hub.stop();
     }
   });
 });
