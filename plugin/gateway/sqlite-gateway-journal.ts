@@ -44,6 +44,8 @@ export interface SqliteGatewayJournal extends GatewayJournal {
   readonly journal: Journal;
   /** What the journal's recovery did when it was opened. */
   readonly recovery: Recovery;
+  /** Starts a background prune (bounded steps, the event loop served between them); resolves with its report, or undefined when it failed (logged). */
+  prune(): Promise<PruneReport | undefined>;
 }
 
 /** Options of {@link openSqliteGatewayJournal} beyond the path. */
@@ -145,7 +147,6 @@ export function openSqliteGatewayJournal(path: string, log: Logger, clock: () =>
     markFailed(key: string, detail: string) {
       journal.markFailed(key, detail);
     },
-    /** Starts a background prune (bounded steps, the event loop served between them); resolves with its report, never rejects. */
     prune(): Promise<PruneReport | undefined> {
       return journal.pruneInBackground().then(
         (report) => {
