@@ -9,7 +9,8 @@
  * Pauses: how long pruning held the thread at a stretch. A journal that
  * reports its prune steps (`onPruneStep`) is measured per step; an older one
  * (pruning inside a write) per cycle that pruned (its oldest decision
- * changed), cycle included. Independently of both, `monitorEventLoopDelay`
+ * changed, or its WAL shrank: a prune ends with `wal_checkpoint(TRUNCATE)`),
+ * cycle included. Independently of both, `monitorEventLoopDelay`
  * (1 ms resolution) gives the event loop's worst delay over the whole run.
  *
  * `--dist DIR` loads the journal from another compiled tree (e.g. the
@@ -93,7 +94,7 @@ const report = (n: number) => {
   console.log(`cycles ${n}: db ${db} B, wal ${wal} B, db+wal ${db + wal} B, peak ${peak} B, ${s.toFixed(1)} s`);
 };
 const cycleMs: number[] = [];
-/** Cycles during which the oldest decision changed: a prune ran inside them (journals that prune inside a write). */
+/** Cycles during which the oldest decision changed or the WAL shrank: a prune ran inside them (journals that prune inside a write). */
 const pruningCycleMs: number[] = [];
 const loop = monitorEventLoopDelay({ resolution: 1 });
 
@@ -102,6 +103,7 @@ loop.enable();
 for (let i = 0; i < cycles; i++) {
   now += 1000;
   const oldest = oldestSeq();
+  const walBefore = size(`${path}-wal`);
   const cycleStart = process.hrtime.bigint();
   const request: NeedRequest = {
     id: `n${i}`, requester: { deviceId: 'console-a', address: '2001:db8:77::10' }, internalClient: '2001:db8:77::10', protocol: 'udp',
@@ -119,7 +121,7 @@ for (let i = 0; i < cycles; i++) {
   journal.recordDecision(decision(i, 'ended'));
   const ms = Number(process.hrtime.bigint() - cycleStart) / 1e6;
   cycleMs.push(ms);
-  if (i > 0 && oldestSeq() !== oldest) pruningCycleMs.push(ms);
+  if (i > 0 && (oldestSeq() !== oldest || size(`${path}-wal`) < walBefore)) pruningCycleMs.push(ms);
   if ((i + 1) % Math.max(1, Math.floor(cycles / 10)) === 0) {
     const sample = size(path) + size(`${path}-wal`);
     peak = Math.max(peak, sample);

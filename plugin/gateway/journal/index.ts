@@ -22,7 +22,8 @@
  * ```
  */
 export { openJournal } from './journal';
-export type { Journal, JournalOptions, JournalRetention, PruneReport } from './journal';
+export type { Journal, JournalOptions, JournalRetention, PruneReport, PruneStep } from './journal';
+export { fairShares } from './journal';
 export { desiredEntries } from './firewall-desired';
 export { JournalInputError, JournalOpenError } from './journal-errors';
 export type { JournalDecision, JournalGrant, JournalIntent, JournalNeed, Recovery, IntentState } from './journal-types';

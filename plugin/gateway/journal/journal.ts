@@ -598,11 +598,13 @@ export function openJournal(options: JournalOptions): Journal {
       const other = s.countEndedHistory.get() as { needs: number; intents: number };
       yield step('size', 0);
       resume();
-      while (liveBytes() > target) {
+      for (let live = liveBytes(); live > target; live = liveBytes()) {
         const held = [...heldBy.values()].reduce((a, b) => a + b, 0);
         const total = held + other.needs + other.intents;
         if (total === 0) break; // what is left is state
-        const portion = (n: number) => (n === 0 ? 0 : Math.max(1, Math.round((rowsPerStep * n) / total)));
+        // Rows are taken in proportion to what is over the target (a little more), a step's worth at most.
+        const rows = Math.min(rowsPerStep, Math.ceil(total * ((live - target) / live + 0.02)));
+        const portion = (n: number) => (n === 0 ? 0 : Math.max(1, Math.round((rows * n) / total)));
         const removed = db.transaction(() => {
           let d = 0;
           for (const [device, n] of fairShares(heldBy, portion(held))) d += released(s.pruneDeviceOldest.all({ device, limit: n }) as { device_id: string | null }[]);
