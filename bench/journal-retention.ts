@@ -62,9 +62,13 @@ const path = join(dir, 'state', 'gateway.db');
 let now = Date.now();
 const clock = () => now;
 const stepMs: number[] = [];
+const stepMsByKind = new Map<string, number[]>();
 const journal = openSqliteGatewayJournal(path, createLogger({ level: 'error', write: () => undefined }), clock, {
   retention: { maxAgeMs: retentionSeconds * 1000, maxBytes },
-  onPruneStep: (step: { ms: number }) => stepMs.push(step.ms),
+  onPruneStep: (step: { kind: string; ms: number }) => {
+    stepMs.push(step.ms);
+    stepMsByKind.set(step.kind, [...(stepMsByKind.get(step.kind) ?? []), step.ms]);
+  },
 } as Parameters<typeof openSqliteGatewayJournal>[3]);
 const oldestSeq = () => journal.journal.decisions({ limit: 1 })[0]?.seq ?? 0;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -142,6 +146,10 @@ console.log(`one add+delete cycle (8 journal writes, inline prune work included)
 if (stepMs.length > 0) {
   const st = sorted(stepMs);
   console.log(`prune pause per step (${st.length} steps, reported by the journal): p50 ${pct(st, 0.5)} ms, p99 ${pct(st, 0.99)} ms, worst ${pct(st, 1)} ms`);
+  for (const [kind, xs] of stepMsByKind) {
+    const k = sorted(xs);
+    console.log(`  ${kind}: ${k.length} steps, p50 ${pct(k, 0.5)} ms, p99 ${pct(k, 0.99)} ms, worst ${pct(k, 1)} ms`);
+  }
 } else {
   const pc = sorted(pruningCycleMs);
   console.log(`prune pause per step (${pc.length} prunes, each one step inside a cycle; cycle time of the cycles that pruned): p50 ${pct(pc, 0.5)} ms, p99 ${pct(pc, 0.99)} ms, worst ${pct(pc, 1)} ms`);

@@ -550,7 +550,7 @@ export function openJournal(options: JournalOptions): Journal {
    * One prune as bounded steps: each `yield` ends a step (no transaction is
    * open across one), so a caller may run the next step now or later.
    */
-  function* pruneSteps(r: JournalRetention): Generator<PruneStep, PruneReport, void> {
+  function* pruneSteps(r: JournalRetention, truncateWal: boolean): Generator<PruneStep, PruneReport, void> {
     const before = clock() - r.maxAgeMs;
     let decisions = 0;
     let needs = 0;
@@ -634,14 +634,17 @@ export function openJournal(options: JournalOptions): Journal {
         resume();
       }
     }
-    // The WAL: copied back (bounded by what the steps wrote since the last automatic checkpoint), then truncated,
-    // which is cheap once everything in it is in the database.
-    db.pragma('wal_checkpoint(PASSIVE)');
-    yield step('checkpoint', 0);
-    resume();
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) tighten(f, warn);
-    step('checkpoint', 0);
+    // The WAL. In the background it is left to the automatic checkpoints (a write's commit copies it back once it
+    // holds wal_autocheckpoint pages; journal_size_limit truncates it), so no step waits for an fsync of its own.
+    // A blocking prune copies it back and truncates it.
+    if (truncateWal) {
+      db.pragma('wal_checkpoint(PASSIVE)');
+      yield step('checkpoint', 0);
+      resume();
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) tighten(f, warn);
+      step('checkpoint', 0);
+    }
     return { decisions, needs, intents, bytes: sizeOnDisk(), bySize };
   }
 
@@ -694,7 +697,7 @@ export function openJournal(options: JournalOptions): Journal {
       settle = res;
       fail = rej;
     });
-    running = { steps: pruneSteps(retention), done, settle, fail, deferred: false };
+    running = { steps: pruneSteps(retention, false), done, settle, fail, deferred: false };
     scheduleNext();
     return done;
   }
@@ -704,7 +707,7 @@ export function openJournal(options: JournalOptions): Journal {
     // A background prune under way is finished first (its report is its own); then a whole one runs.
     while (running && !advance());
     writesSincePrune = 0;
-    const steps = pruneSteps(retention);
+    const steps = pruneSteps(retention, true);
     for (;;) {
       const next = steps.next();
       if (next.done) return next.value;
