@@ -783,6 +783,13 @@ export function openJournal(options: JournalOptions): Journal {
     s.settle.run('applied', now, null, row.id);
   }
 
+  // Made once: building a transaction function per call costs as much as a small write.
+  const tx = {
+    recordIntents: db.transaction((actions: readonly Action[], at: number) => actions.forEach((a) => writeIntent(a, at))),
+    applied: db.transaction((key: string, ids?: { routerId?: string; firewallId?: string }) => applied(key, ids)),
+    appliedMany: db.transaction((keys: readonly string[]) => keys.forEach((k) => applied(k))),
+  };
+
   const journal: Journal = {
     path,
     saveNeed(request) {
@@ -810,15 +817,15 @@ export function openJournal(options: JournalOptions): Journal {
     recordIntents: (actions) => {
       const checked = actions.map(actionOf);
       const at = clock();
-      db.transaction(() => checked.forEach((a) => writeIntent(a, at)))();
+      tx.recordIntents(checked, at);
       wrote();
     },
     markApplied(key, ids) {
-      db.transaction(() => applied(key, ids))();
+      tx.applied(key, ids);
       wrote();
     },
     markAppliedMany(keys) {
-      db.transaction(() => keys.forEach((k) => applied(k)))();
+      tx.appliedMany(keys);
       wrote();
     },
     markFailed(key, detail) {
