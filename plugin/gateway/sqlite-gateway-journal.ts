@@ -134,8 +134,8 @@ export function openSqliteGatewayJournal(path: string, log: Logger, clock: () =>
       journal.appendDecision(decision);
     },
     recentDecisions(limit) {
-      // The newest `limit` rows, not the seqs after lastSeq - limit: per-device retention leaves gaps.
-      return journal.latestDecisions(limit).map((d) => d.body as Decision);
+      // Shared between devices as the decision history shares them: a flood from one host leaves a quiet device's in.
+      return journal.fairLatestDecisions(limit).map((d) => d.body as Decision);
     },
     maxUniqueId: () => highestUniqueId,
     recordIntents(actions: readonly Action[]) {

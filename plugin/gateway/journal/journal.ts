@@ -56,8 +56,8 @@ export interface JournalRetention {
    * it, history goes until the data is back under 60% of it — decisions from
    * the device holding the most of them first (its oldest first), so one
    * device flooding the journal pushes out its own history, not a quiet
-   * device's; ended needs and settled intents oldest first. The WAL is
-   * checkpointed at every prune and limited to 1/8 of it.
+   * device's; ended needs and settled intents oldest first. The WAL is held
+   * to about 1/8 of it (`wal_autocheckpoint`, `journal_size_limit`).
    */
   readonly maxBytes: number;
   /** A prune starts by itself after this many writes (default: one per 16 KiB of `maxBytes`, 64..1024). */
@@ -112,6 +112,14 @@ export interface Journal {
   decisions(options?: { afterSeq?: number; limit?: number; needId?: string }): JournalDecision[];
   /** The `limit` newest decisions, oldest first (retention may leave gaps in the seqs). */
   latestDecisions(limit: number): JournalDecision[];
+  /**
+   * At most `limit` of the newest decisions, shared between devices as the
+   * retention shares them: each device its newest, none more than one above
+   * another unless that one has no more (a flood of one host's decisions
+   * leaves a quiet device's in; an odd one left over goes to the device
+   * holding fewer). Oldest first.
+   */
+  fairLatestDecisions(limit: number): JournalDecision[];
   /**
    * After a crash (or any start): settles unfinished intents — add/renew whose
    * need is live are rolled forward with the lease they asked for, counted
@@ -482,13 +490,17 @@ export function openJournal(options: JournalOptions): Journal {
     pending: db.prepare("SELECT * FROM intents WHERE state = 'pending' ORDER BY id"),
     decisions: db.prepare('SELECT * FROM decisions WHERE seq > ? AND (? IS NULL OR need_id = ?) ORDER BY seq LIMIT ?'),
     latestDecisions: db.prepare('SELECT * FROM (SELECT * FROM decisions ORDER BY seq DESC LIMIT ?) ORDER BY seq'),
+    // Each device's newest decisions, ranked (1 = its newest), those ranked up to ?.
+    rankedDecisions: db.prepare(
+      'SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY seq DESC) AS rank FROM decisions) WHERE rank <= ? ORDER BY seq',
+    ),
     decisionsPerDevice: db.prepare('SELECT device_id AS device, COUNT(*) AS n FROM decisions GROUP BY device_id'),
     // The sequence, not MAX(seq): retention may have removed every decision.
     lastDecision: db.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'decisions'), 0) AS seq"),
     expiredGrants: db.prepare('SELECT id FROM grants WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     orphanGrants: db.prepare('SELECT g.id FROM grants g LEFT JOIN needs n ON n.id = g.need_id WHERE n.id IS NULL OR n.ended_at IS NOT NULL'),
     prune: db.prepare("DELETE FROM intents WHERE state != 'pending' AND recorded_at < ?"),
-    // Retention. Decisions go from the oldest end only (the schema's trigger refuses anything else).
+    // Retention. Decisions go from each device's oldest end only (the schema's trigger refuses anything else).
     // Decisions older than @before, from the oldest end and no further than the first newer one (the clock may have
     // stepped back), looking at @limit rows at most.
     pruneOldDecisions: db.prepare(
@@ -853,6 +865,30 @@ export function openJournal(options: JournalOptions): Journal {
     latestDecisions(limit) {
       if (!Number.isInteger(limit) || limit < 0) throw new JournalInputError(`latestDecisions limit must be a whole number, got ${limit}`);
       return (s.latestDecisions.all(limit) as DecisionRow[]).map(decisionOf);
+    },
+    fairLatestDecisions(limit) {
+      if (!Number.isInteger(limit) || limit < 0) throw new JournalInputError(`fairLatestDecisions limit must be a whole number, got ${limit}`);
+      // The level: each device keeps min(its count, level) newest, the highest level that fits in limit.
+      const counts = [...heldBy.values()].sort((a, b) => a - b);
+      let level = 0;
+      let below = 0; // sum of the counts under the level
+      for (let i = 0; i < counts.length; i++) {
+        const higher = Math.floor((limit - below) / (counts.length - i)); // what each of the rest can have
+        if (counts[i] <= higher) {
+          below += counts[i];
+          level = counts[i];
+          continue;
+        }
+        level = higher;
+        break;
+      }
+      const rows = s.rankedDecisions.all(level + 1) as (DecisionRow & { rank: number; device_id: string | null })[];
+      const within = rows.filter((r) => r.rank <= level);
+      // What is left of the limit goes one more each to the devices holding the fewest.
+      const room = limit - within.length;
+      const held = (r: { device_id: string | null }) => heldBy.get(r.device_id) ?? 0;
+      const next = room > 0 ? rows.filter((r) => r.rank === level + 1).sort((a, b) => held(a) - held(b)).slice(0, room) : [];
+      return [...within, ...next].sort((a, b) => a.seq - b.seq).map(decisionOf);
     },
     recover() {
       return db.transaction((): Recovery => {

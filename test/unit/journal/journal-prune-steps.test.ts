@@ -219,6 +219,30 @@ describe('journal retention is fair between devices', () => {
     expect(hostile[0].needId).not.toBe('hostile-0');
   });
 
+  it('reads the newest decisions shared between devices, so a restarted admin view still shows a quiet device', () => {
+    journal = openJournal({ path: join(dir, 'j.db'), clock: () => 1 });
+    const j = journal;
+    for (let i = 0; i < 5; i++) j.appendDecision(decision(`plug-${i}`, i, 'plug'));
+    for (let i = 0; i < 3; i++) j.appendDecision(decision(`console-${i}`, 10 + i, 'console'));
+    for (let i = 0; i < 1000; i++) j.appendDecision(decision(`hostile-${i}`, 100 + i, 'hostile'));
+    const fair = j.fairLatestDecisions(20);
+    expect(fair).toHaveLength(20);
+    expect(fair.map((d) => d.seq)).toEqual([...fair.map((d) => d.seq)].sort((a, b) => a - b)); // oldest first
+    expect(fair.filter((d) => d.needId.startsWith('plug-')).map((d) => d.needId)).toEqual(['plug-0', 'plug-1', 'plug-2', 'plug-3', 'plug-4']);
+    expect(fair.filter((d) => d.needId.startsWith('console-'))).toHaveLength(3);
+    expect(fair.filter((d) => d.needId.startsWith('hostile-')).map((d) => d.needId)).toEqual(Array.from({ length: 12 }, (_, i) => `hostile-${988 + i}`));
+    // Tighter than the quiet devices hold: each gets the same share of its newest, the odd one to the device holding fewest.
+    const tight = j.fairLatestDecisions(7);
+    expect(tight.map((d) => d.needId).filter((n) => n.startsWith('plug-'))).toHaveLength(2);
+    expect(tight.map((d) => d.needId).filter((n) => n.startsWith('console-'))).toHaveLength(3);
+    expect(tight.map((d) => d.needId).filter((n) => n.startsWith('hostile-'))).toHaveLength(2);
+    expect(tight).toHaveLength(7);
+    expect(tight.map((d) => d.needId)).toContain('plug-4');
+    expect(j.fairLatestDecisions(0)).toEqual([]);
+    // The plain newest are the flood's only.
+    expect(j.latestDecisions(20).every((d) => d.needId.startsWith('hostile-'))).toBe(true);
+  });
+
   it('the schema refuses deleting a decision that is not its own device\u2019s oldest', () => {
     const path = join(dir, 'j.db');
     journal = openJournal({ path, clock: () => 1 });
