@@ -12,6 +12,8 @@
  * changed, or its WAL shrank: a prune ends with `wal_checkpoint(TRUNCATE)`),
  * cycle included. Independently of both, `monitorEventLoopDelay`
  * (1 ms resolution) gives the event loop's worst delay over the whole run.
+ * Wall times on a shared machine include waits for a CPU; the CPU time per
+ * step (process.cpuUsage) does not, nor waits for the disk.
  *
  * `--dist DIR` loads the journal from another compiled tree (e.g. the
  * baseline `/work/baseline/dist`) so before and after are measured the same way.
@@ -62,11 +64,13 @@ const path = join(dir, 'state', 'gateway.db');
 let now = Date.now();
 const clock = () => now;
 const stepMs: number[] = [];
+const stepCpuMs: number[] = [];
 const stepMsByKind = new Map<string, number[]>();
 const journal = openSqliteGatewayJournal(path, createLogger({ level: 'error', write: () => undefined }), clock, {
   retention: { maxAgeMs: retentionSeconds * 1000, maxBytes },
-  onPruneStep: (step: { kind: string; ms: number }) => {
+  onPruneStep: (step: { kind: string; ms: number; cpuMs: number }) => {
     stepMs.push(step.ms);
+    stepCpuMs.push(step.cpuMs);
     stepMsByKind.set(step.kind, [...(stepMsByKind.get(step.kind) ?? []), step.ms]);
   },
 } as Parameters<typeof openSqliteGatewayJournal>[3]);
@@ -100,6 +104,7 @@ const report = (n: number) => {
 const cycleMs: number[] = [];
 /** Cycles during which the oldest decision changed or the WAL shrank: a prune ran inside them (journals that prune inside a write). */
 const pruningCycleMs: number[] = [];
+const pruningCycleCpuMs: number[] = [];
 const loop = monitorEventLoopDelay({ resolution: 1 });
 
 async function run(): Promise<void> {
@@ -109,6 +114,7 @@ for (let i = 0; i < cycles; i++) {
   const oldest = oldestSeq();
   const walBefore = size(`${path}-wal`);
   const cycleStart = process.hrtime.bigint();
+  const cycleCpu = process.cpuUsage();
   const request: NeedRequest = {
     id: `n${i}`, requester: { deviceId: 'console-a', address: '2001:db8:77::10' }, internalClient: '2001:db8:77::10', protocol: 'udp',
     internalPort: 3000 + (i % 1000), family: 'ipv6', leaseSeconds: 3600, class: 'game-session', requesterMustBeTarget: true,
@@ -124,8 +130,12 @@ for (let i = 0; i < cycles; i++) {
   journal.markApplied?.([del.key]);
   journal.recordDecision(decision(i, 'ended'));
   const ms = Number(process.hrtime.bigint() - cycleStart) / 1e6;
+  const used = process.cpuUsage(cycleCpu);
   cycleMs.push(ms);
-  if (i > 0 && (oldestSeq() !== oldest || size(`${path}-wal`) < walBefore)) pruningCycleMs.push(ms);
+  if (i > 0 && (oldestSeq() !== oldest || size(`${path}-wal`) < walBefore)) {
+    pruningCycleMs.push(ms);
+    pruningCycleCpuMs.push((used.user + used.system) / 1000);
+  }
   if ((i + 1) % Math.max(1, Math.floor(cycles / 10)) === 0) {
     const sample = size(path) + size(`${path}-wal`);
     peak = Math.max(peak, sample);
@@ -146,6 +156,8 @@ console.log(`one add+delete cycle (8 journal writes, inline prune work included)
 if (stepMs.length > 0) {
   const st = sorted(stepMs);
   console.log(`prune pause per step (${st.length} steps, reported by the journal): p50 ${pct(st, 0.5)} ms, p99 ${pct(st, 0.99)} ms, worst ${pct(st, 1)} ms`);
+  const sc = sorted(stepCpuMs);
+  console.log(`  CPU time per step (no waits for a CPU or the disk): p50 ${pct(sc, 0.5)} ms, p99 ${pct(sc, 0.99)} ms, worst ${pct(sc, 1)} ms`);
   for (const [kind, xs] of stepMsByKind) {
     const k = sorted(xs);
     console.log(`  ${kind}: ${k.length} steps, p50 ${pct(k, 0.5)} ms, p99 ${pct(k, 0.99)} ms, worst ${pct(k, 1)} ms`);
@@ -153,6 +165,8 @@ if (stepMs.length > 0) {
 } else {
   const pc = sorted(pruningCycleMs);
   console.log(`prune pause per step (${pc.length} prunes, each one step inside a cycle; cycle time of the cycles that pruned): p50 ${pct(pc, 0.5)} ms, p99 ${pct(pc, 0.99)} ms, worst ${pct(pc, 1)} ms`);
+  const cc = sorted(pruningCycleCpuMs);
+  console.log(`  CPU time per step (no waits for a CPU or the disk): p50 ${pct(cc, 0.5)} ms, p99 ${pct(cc, 0.99)} ms, worst ${pct(cc, 1)} ms`);
 }
 console.log(`event loop delay over the run (monitorEventLoopDelay, 1 ms resolution): p99 ${(loop.percentile(99) / 1e6).toFixed(2)} ms, max ${(loop.max / 1e6).toFixed(2)} ms`);
 console.log(`after close: db ${size(path)} B, wal ${size(`${path}-wal`)} B; peak db+wal while running ${peak} B (bound ${maxBytes} B); from ${dist}`);

@@ -35,12 +35,14 @@ export interface JournalOptions {
 
 /** One bounded piece of a prune (see {@link Journal.pruneInBackground}). */
 export interface PruneStep {
-  /** `age`/`size`: history deleted; `vacuum`: free pages given back; `checkpoint`: WAL copied back or truncated. */
+  /** `age`/`size`: history deleted; `vacuum`: free pages given back; `checkpoint`: WAL copied back, then truncated (a blocking {@link Journal.prune} only). */
   readonly kind: 'age' | 'size' | 'vacuum' | 'checkpoint';
   /** Rows deleted (age, size) or pages freed (vacuum). */
   readonly amount: number;
-  /** Wall time the step held the thread, in ms. */
+  /** Wall time the step held the thread, in ms (on a loaded machine, also the time it waited for a CPU). */
   readonly ms: number;
+  /** CPU time (user + system) the process used during the step, in ms: its own work, without waits for the disk or a CPU. */
+  readonly cpuMs: number;
 }
 
 /**
@@ -568,14 +570,17 @@ export function openJournal(options: JournalOptions): Journal {
     let needs = 0;
     let intents = 0;
     let t = process.hrtime.bigint();
+    let cpu = onPruneStep ? process.cpuUsage() : undefined;
     const step = (kind: PruneStep['kind'], amount: number): PruneStep => {
       const end = process.hrtime.bigint();
-      const done = { kind, amount, ms: Number(end - t) / 1e6 };
+      const used = cpu ? process.cpuUsage(cpu) : { user: 0, system: 0 };
+      const done = { kind, amount, ms: Number(end - t) / 1e6, cpuMs: (used.user + used.system) / 1000 };
       onPruneStep?.(done);
       return done;
     };
     const resume = () => {
       t = process.hrtime.bigint();
+      if (cpu) cpu = process.cpuUsage();
     };
     // By age: each category from its oldest end, a step's worth of rows at a time.
     for (;;) {

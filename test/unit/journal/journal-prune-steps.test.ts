@@ -8,6 +8,8 @@ import type { Action } from '../../../policies/model/action';
 import type { Decision } from '../../../policies/model/decision';
 import type { NeedRequest } from '../../../policies/model/need';
 import { APPLICATION_ID, fairShares, Journal, JournalInputError, JournalRetention, MIGRATIONS, openJournal, PruneStep, SCHEMA_VERSION } from '../../../plugin/gateway/journal';
+import { openSqliteGatewayJournal } from '../../../plugin/gateway/sqlite-gateway-journal';
+import { createLogger } from '../../../plugin/gateway/structured-log';
 import { action } from '../nftables/support';
 
 const need = (id: string, deviceId = 'console-a'): NeedRequest => ({
@@ -241,6 +243,18 @@ describe('journal retention is fair between devices', () => {
     expect(j.fairLatestDecisions(0)).toEqual([]);
     // The plain newest are the flood's only.
     expect(j.latestDecisions(20).every((d) => d.needId.startsWith('hostile-'))).toBe(true);
+  });
+
+  it("the gateway journal's recentDecisions (what the daemon reseeds its admin history with) keeps a quiet device in", () => {
+    const gw = openSqliteGatewayJournal(join(dir, 'gw.db'), createLogger({ level: 'error', write: () => undefined }), () => 1);
+    try {
+      for (let i = 0; i < 3; i++) gw.recordDecision(decision(`plug-${i}`, i, 'plug'));
+      for (let i = 0; i < 500; i++) gw.recordDecision(decision(`hostile-${i}`, 10 + i, 'hostile'));
+      const recent = gw.recentDecisions(10);
+      expect(recent.map((d) => d.needId)).toEqual(['plug-0', 'plug-1', 'plug-2', ...Array.from({ length: 7 }, (_, i) => `hostile-${493 + i}`)]);
+    } finally {
+      gw.close();
+    }
   });
 
   it('the schema refuses deleting a decision that is not its own device\u2019s oldest', () => {
