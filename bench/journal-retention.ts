@@ -71,9 +71,11 @@ const journal = openSqliteGatewayJournal(path, createLogger({ level: 'error', wr
   onPruneStep: (step: { kind: string; ms: number; cpuMs: number }) => {
     stepMs.push(step.ms);
     stepCpuMs.push(step.cpuMs);
-    stepMsByKind.set(step.kind, [...(stepMsByKind.get(step.kind) ?? []), step.ms]);
+    const ofKind = stepMsByKind.get(step.kind) ?? [];
+    ofKind.push(step.ms);
+    stepMsByKind.set(step.kind, ofKind);
   },
-} as Parameters<typeof openSqliteGatewayJournal>[3]);
+});
 const oldestSeq = () => journal.journal.decisions({ limit: 1 })[0]?.seq ?? 0;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
