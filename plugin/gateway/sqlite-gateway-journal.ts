@@ -15,14 +15,17 @@
  *
  * With a retention (`journal.retentionSeconds`, `journal.maxBytes`) history
  * is pruned while running: after every few hundred writes by the journal
- * itself, and on the daemon's timer through {@link GatewayJournal.prune}.
+ * itself, and on the daemon's timer through {@link GatewayJournal.prune} —
+ * both in bounded steps with the event loop served between them (a step
+ * holds it a few ms, not the whole prune), decisions of the device holding
+ * the most of them first.
  * The highest pinhole UniqueID is kept as a high-water mark, so pruning the
  * ended needs that carried it never lets an id be handed out twice.
  */
 import type { Action } from '../../policies/model/action';
 import type { Decision } from '../../policies/model/decision';
 import type { NeedRequest } from '../../policies/model/need';
-import { Journal, JournalRetention, openJournal, PruneReport, Recovery } from './journal';
+import { Journal, JournalOptions, JournalRetention, openJournal, PruneReport, Recovery } from './journal';
 import { GatewayJournal, JournaledNeed, NeedSource } from './gateway-journal';
 import { Logger } from './structured-log';
 
@@ -41,18 +44,31 @@ export interface SqliteGatewayJournal extends GatewayJournal {
   readonly journal: Journal;
   /** What the journal's recovery did when it was opened. */
   readonly recovery: Recovery;
+  /** Starts a background prune (bounded steps, the event loop served between them); resolves with its report, or undefined when it failed (logged). */
+  prune(): Promise<PruneReport | undefined>;
 }
 
 /** Options of {@link openSqliteGatewayJournal} beyond the path. */
 export interface SqliteGatewayJournalOptions {
   /** What history to keep; without it nothing is pruned. */
   readonly retention?: JournalRetention;
+  /** Told each prune step's work and duration (see {@link JournalOptions.onPruneStep}). */
+  readonly onPruneStep?: JournalOptions['onPruneStep'];
+  /** How prune steps are deferred (see {@link JournalOptions.defer}). */
+  readonly defer?: JournalOptions['defer'];
 }
 
 const UNIQUE_ID_MARK = 'pinhole-unique-id';
 
 export function openSqliteGatewayJournal(path: string, log: Logger, clock: () => number = Date.now, options: SqliteGatewayJournalOptions = {}): SqliteGatewayJournal {
-  const journal = openJournal({ path, clock, ...(options.retention ? { retention: options.retention } : {}), onWarning: (message) => log.warn(message) });
+  const journal = openJournal({
+    path,
+    clock,
+    ...(options.retention ? { retention: options.retention } : {}),
+    ...(options.onPruneStep ? { onPruneStep: options.onPruneStep } : {}),
+    ...(options.defer ? { defer: options.defer } : {}),
+    onWarning: (message) => log.warn(message),
+  });
   const recovery = journal.recover();
   log.info('journal opened', {
     path,
@@ -68,7 +84,6 @@ export function openSqliteGatewayJournal(path: string, log: Logger, clock: () =>
     const u = (n.request as StoredRequest).homenetGateway?.uniqueId;
     if (u !== undefined && u > highestUniqueId) highestUniqueId = u;
   }
-  let lastSeq = recovery.lastDecisionSeq;
   return {
     journal,
     recovery,
@@ -116,10 +131,11 @@ export function openSqliteGatewayJournal(path: string, log: Logger, clock: () =>
       journal.endNeed(id, cause);
     },
     recordDecision(decision: Decision) {
-      lastSeq = journal.appendDecision(decision);
+      journal.appendDecision(decision);
     },
     recentDecisions(limit) {
-      return journal.decisions({ afterSeq: Math.max(0, lastSeq - limit), limit }).map((d) => d.body as Decision);
+      // Shared between devices as the decision history shares them: a flood from one host leaves a quiet device's in.
+      return journal.fairLatestDecisions(limit).map((d) => d.body as Decision);
     },
     maxUniqueId: () => highestUniqueId,
     recordIntents(actions: readonly Action[]) {
@@ -131,10 +147,17 @@ export function openSqliteGatewayJournal(path: string, log: Logger, clock: () =>
     markFailed(key: string, detail: string) {
       journal.markFailed(key, detail);
     },
-    prune(): PruneReport {
-      const report = journal.prune();
-      if (report.decisions + report.needs + report.intents > 0) log.info('journal pruned', { ...report });
-      return report;
+    prune(): Promise<PruneReport | undefined> {
+      return journal.pruneInBackground().then(
+        (report) => {
+          if (report.decisions + report.needs + report.intents > 0) log.info('journal pruned', { ...report });
+          return report;
+        },
+        (error: unknown) => {
+          log.warn('journal prune failed', { error: (error as Error).message });
+          return undefined;
+        },
+      );
     },
     close() {
       journal.close();

@@ -6,10 +6,12 @@
  * Bounded on disk (`retention`): decisions, ended needs and settled intents
  * older than `maxAgeMs` are pruned, and beyond `maxBytes` (database + WAL)
  * the oldest of them go first; live needs, pending intents and grants are
- * never pruned, so recovery is unchanged. Pruning runs every few hundred
- * writes and on the daemon's timer; pages are given back (incremental
- * auto_vacuum) and the WAL is truncated (`wal_checkpoint(TRUNCATE)`,
- * `journal_size_limit`). The files (database, WAL, SHM) are 0600 in a 0700
+ * never pruned, so recovery is unchanged. Decisions are kept fairly between
+ * devices: under the size bound the device holding the most loses its oldest
+ * first. Pruning runs every few hundred writes and on the daemon's timer, in
+ * bounded steps with the event loop served between them; pages are given
+ * back (incremental auto_vacuum, a bounded number per step) and the WAL is
+ * bounded (`wal_autocheckpoint`, `journal_size_limit`). The files (database, WAL, SHM) are 0600 in a 0700
  * directory: a directory others can write to is refused, one they can read is
  * warned about.
  *
@@ -22,7 +24,8 @@
  * ```
  */
 export { openJournal } from './journal';
-export type { Journal, JournalOptions, JournalRetention, PruneReport } from './journal';
+export type { Journal, JournalOptions, JournalRetention, PruneReport, PruneStep } from './journal';
+export { fairShares } from './journal';
 export { desiredEntries } from './firewall-desired';
 export { JournalInputError, JournalOpenError } from './journal-errors';
 export type { JournalDecision, JournalGrant, JournalIntent, JournalNeed, Recovery, IntentState } from './journal-types';

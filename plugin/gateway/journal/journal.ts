@@ -23,6 +23,26 @@ export interface JournalOptions {
   readonly retention?: JournalRetention;
   /** Receives what is worth telling but does not stop the journal (a directory others can read, permissions tightened). */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Runs the next step of a background prune later, after the event loop
+   * served what is waiting (default `setImmediate`). Tests pass their own to
+   * step by hand.
+   */
+  readonly defer?: (next: () => void) => void;
+  /** Told what each prune step did and how long it held the thread (benchmarks, metrics). */
+  readonly onPruneStep?: (step: PruneStep) => void;
+}
+
+/** One bounded piece of a prune (see {@link Journal.pruneInBackground}). */
+export interface PruneStep {
+  /** `age`/`size`: history deleted; `vacuum`: free pages given back; `checkpoint`: WAL copied back, then truncated (a blocking {@link Journal.prune} only). */
+  readonly kind: 'age' | 'size' | 'vacuum' | 'checkpoint';
+  /** Rows deleted (age, size) or pages freed (vacuum). */
+  readonly amount: number;
+  /** Wall time the step held the thread, in ms (on a loaded machine, also the time it waited for a CPU). */
+  readonly ms: number;
+  /** CPU time (user + system) the process used during the step, in ms: its own work, without waits for the disk or a CPU. */
+  readonly cpuMs: number;
 }
 
 /**
@@ -34,13 +54,20 @@ export interface JournalRetention {
   /** History older than this (by when it was written, ended or recorded) is removed. */
   readonly maxAgeMs: number;
   /**
-   * Bound on the database plus its WAL, in bytes: the oldest history goes
-   * first until the database is back under 60% of it; the WAL is checkpointed
-   * and truncated at every prune and limited to 1/8 of it.
+   * Bound on the database plus its WAL, in bytes: once the data passes 3/4 of
+   * it, history goes until the data is back under 60% of it — decisions from
+   * the device holding the most of them first (its oldest first), so one
+   * device flooding the journal pushes out its own history, not a quiet
+   * device's; ended needs and settled intents oldest first. The WAL is held
+   * to about 1/8 of it (`wal_autocheckpoint`, `journal_size_limit`).
    */
   readonly maxBytes: number;
-  /** {@link Journal.prune} runs by itself after this many writes (default: one per 16 KiB of `maxBytes`, 64..1024). */
+  /** A prune starts by itself after this many writes (default: one per 16 KiB of `maxBytes`, 64..1024). */
   readonly pruneEveryWrites?: number;
+  /** Rows one prune step deletes at most (default 200): what bounds how long a step holds the thread. */
+  readonly rowsPerStep?: number;
+  /** Free pages one prune step gives back at most (default 64). */
+  readonly pagesPerStep?: number;
 }
 
 /** What one {@link Journal.prune} removed, and the files' size after it. */
@@ -85,6 +112,16 @@ export interface Journal {
   pendingIntents(): JournalIntent[];
   intent(key: string): JournalIntent | undefined;
   decisions(options?: { afterSeq?: number; limit?: number; needId?: string }): JournalDecision[];
+  /** The `limit` newest decisions, oldest first (retention may leave gaps in the seqs). */
+  latestDecisions(limit: number): JournalDecision[];
+  /**
+   * At most `limit` of the newest decisions, shared between devices as the
+   * retention shares them: each device its newest, none more than one above
+   * another unless that one has no more (a flood of one host's decisions
+   * leaves a quiet device's in; an odd one left over goes to the device
+   * holding fewer). Oldest first.
+   */
+  fairLatestDecisions(limit: number): JournalDecision[];
   /**
    * After a crash (or any start): settles unfinished intents — add/renew whose
    * need is live are rolled forward with the lease they asked for, counted
@@ -97,13 +134,30 @@ export interface Journal {
   /** Deletes settled intents recorded before `before` (ms); returns how many. */
   pruneIntents(before: number): number;
   /**
-   * Applies the retention (see {@link JournalRetention}): history older than
-   * `maxAgeMs`, then the oldest history while the database is over its size
-   * share; frees the pages (incremental vacuum) and truncates the WAL. Never
-   * touches a live need, a pending intent or a grant, so {@link recover} finds
-   * the same state before and after. A no-op without a retention.
+   * Applies the retention (see {@link JournalRetention}) at once: history
+   * older than `maxAgeMs`, then history while the database is over its size
+   * share; frees the pages and truncates the WAL. Never touches a live need,
+   * a pending intent or a grant, so {@link recover} finds the same state
+   * before and after. A no-op without a retention. Runs the same bounded
+   * steps as {@link pruneInBackground} back to back, so it holds the thread
+   * for all of them: for tools, tests and shutdown, not a serving daemon.
    */
   prune(): PruneReport;
+  /**
+   * The same prune in bounded steps (at most `rowsPerStep` rows deleted or
+   * `pagesPerStep` pages freed, in one transaction each), yielding to the
+   * event loop between steps (`defer`). A prune already running is joined,
+   * not started twice. The journal starts one by itself every
+   * `pruneEveryWrites` writes; if writes keep coming while the event loop
+   * gives the steps no turn (1/8 of that many), each further write runs one
+   * step itself, so the size bound holds either way.
+   *
+   * @example
+   * ```ts
+   * const report = await journal.pruneInBackground(); // the IGD keeps answering meanwhile
+   * ```
+   */
+  pruneInBackground(): Promise<PruneReport>;
   /** Database + WAL bytes on disk now (0 for `:memory:`). */
   sizeOnDisk(): number;
   /** A named high-water mark that outlives pruned rows (0 when never set). */
@@ -145,6 +199,52 @@ interface IntentRow {
   state: JournalIntent['state'];
   settled_at: number | null;
   detail: string | null;
+}
+
+interface DecisionRow {
+  seq: number;
+  engine_seq: number;
+  at: number;
+  need_id: string;
+  verdict: JournalDecision['verdict'];
+  body: string;
+}
+
+function decisionOf(r: DecisionRow): JournalDecision {
+  return { seq: r.seq, engineSeq: r.engine_seq, at: r.at, needId: r.need_id, verdict: r.verdict, body: JSON.parse(r.body) as unknown };
+}
+
+/**
+ * How many rows each holder gives up so that `k` go in all, the largest
+ * holders first: they are lowered to a common level (water-filling), so a
+ * holder loses nothing while another holds more. Ties go to the holder met
+ * first. O(holders · log holders).
+ *
+ * @example
+ * ```ts
+ * fairShares(new Map([['flood', 900], ['quiet', 5]]), 100); // [['flood', 100]]
+ * ```
+ */
+export function fairShares<K>(held: ReadonlyMap<K, number>, k: number): [K, number][] {
+  const sorted = [...held].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  if (k <= 0 || sorted.length === 0) return [];
+  let sum = 0;
+  for (let n = 1; n <= sorted.length; n++) {
+    sum += sorted[n - 1][1];
+    const next = n < sorted.length ? sorted[n][1] : 0;
+    if (sum - n * next < k && n < sorted.length) continue;
+    // The top n go down to `level` (at least `next`); the first `extra` of them one further.
+    const level = Math.max(next, Math.ceil((sum - k) / n));
+    let extra = Math.max(0, k - (sum - n * level));
+    const out: [K, number][] = [];
+    for (let i = 0; i < n; i++) {
+      const give = sorted[i][1] - level + (extra > 0 && level > 0 ? 1 : 0);
+      if (extra > 0 && level > 0) extra--;
+      if (give > 0) out.push([sorted[i][0], give]);
+    }
+    return out;
+  }
+  return [];
 }
 
 interface NeedRow {
@@ -312,6 +412,10 @@ export function openJournal(options: JournalOptions): Journal {
   if (retention !== undefined) {
     if (!(retention.maxAgeMs > 0)) throw new JournalInputError(`journal retention maxAgeMs must be positive, got ${retention.maxAgeMs}`);
     if (!Number.isInteger(retention.maxBytes) || retention.maxBytes < 64 * 1024) throw new JournalInputError(`journal retention maxBytes must be a whole number of at least 65536, got ${retention.maxBytes}`);
+    for (const key of ['pruneEveryWrites', 'rowsPerStep', 'pagesPerStep'] as const) {
+      const v = retention[key];
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new JournalInputError(`journal retention ${key} must be a positive whole number, got ${v}`);
+    }
   }
   const warn = options.onWarning ?? (() => undefined);
   const onDisk = path !== ':memory:';
@@ -337,7 +441,7 @@ export function openJournal(options: JournalOptions): Journal {
     if (check !== 'ok') throw new JournalOpenError(path, 'corrupt', `is damaged: ${check}`);
     migrate(db, path, clock());
     if (retention !== undefined) {
-      // An older journal made without auto_vacuum is rebuilt once, by the first prune (after its deletes: less to copy).
+      // An older journal made without auto_vacuum is rebuilt once, at open (before anything is served), after a prune (less to copy).
       rebuild = (db.pragma('auto_vacuum', { simple: true }) as number) !== 2;
       const walBytes = Math.floor(retention.maxBytes / 8);
       db.pragma(`journal_size_limit = ${walBytes}`);
@@ -358,7 +462,7 @@ export function openJournal(options: JournalOptions): Journal {
        ON CONFLICT(id) DO UPDATE SET request = excluded.request, device_id = excluded.device_id, ended_at = NULL, end_reason = NULL`,
     ),
     endNeed: db.prepare('UPDATE needs SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL'),
-    appendDecision: db.prepare('INSERT INTO decisions (engine_seq, at, recorded_at, need_id, verdict, body) VALUES (?, ?, ?, ?, ?, ?)'),
+    appendDecision: db.prepare('INSERT INTO decisions (engine_seq, at, recorded_at, need_id, verdict, body, device_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     recordIntent: db.prepare(
       `INSERT INTO intents (key, op, grant_id, need_id, action, recorded_at, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')
        ON CONFLICT(key) DO UPDATE SET op = excluded.op, grant_id = excluded.grant_id, need_id = excluded.need_id, action = excluded.action,
@@ -387,17 +491,29 @@ export function openJournal(options: JournalOptions): Journal {
     grants: db.prepare('SELECT * FROM grants ORDER BY id'),
     pending: db.prepare("SELECT * FROM intents WHERE state = 'pending' ORDER BY id"),
     decisions: db.prepare('SELECT * FROM decisions WHERE seq > ? AND (? IS NULL OR need_id = ?) ORDER BY seq LIMIT ?'),
+    latestDecisions: db.prepare('SELECT * FROM (SELECT * FROM decisions ORDER BY seq DESC LIMIT ?) ORDER BY seq'),
+    // Each device's newest decisions, ranked (1 = its newest), those ranked up to ?.
+    rankedDecisions: db.prepare(
+      'SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY seq DESC) AS rank FROM decisions) WHERE rank <= ? ORDER BY seq',
+    ),
+    decisionsPerDevice: db.prepare('SELECT device_id AS device, COUNT(*) AS n FROM decisions GROUP BY device_id'),
     // The sequence, not MAX(seq): retention may have removed every decision.
     lastDecision: db.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'decisions'), 0) AS seq"),
     expiredGrants: db.prepare('SELECT id FROM grants WHERE expires_at IS NOT NULL AND expires_at <= ?'),
     orphanGrants: db.prepare('SELECT g.id FROM grants g LEFT JOIN needs n ON n.id = g.need_id WHERE n.id IS NULL OR n.ended_at IS NOT NULL'),
     prune: db.prepare("DELETE FROM intents WHERE state != 'pending' AND recorded_at < ?"),
-    // Retention. Decisions go from the oldest end only (the schema's trigger refuses anything else).
+    // Retention. Decisions go from each device's oldest end only (the schema's trigger refuses anything else).
+    // Decisions older than @before, from the oldest end and no further than the first newer one (the clock may have
+    // stepped back), looking at @limit rows at most.
     pruneOldDecisions: db.prepare(
-      `DELETE FROM decisions WHERE seq < COALESCE((SELECT seq FROM decisions WHERE recorded_at >= @before ORDER BY seq LIMIT 1), (SELECT MAX(seq) + 1 FROM decisions))
-         AND seq < (SELECT MIN(seq) FROM decisions) + @limit`,
+      `WITH head AS (SELECT seq, recorded_at FROM decisions ORDER BY seq LIMIT @limit)
+       DELETE FROM decisions WHERE seq IN (SELECT seq FROM head WHERE seq < COALESCE((SELECT MIN(seq) FROM head WHERE recorded_at >= @before), 9007199254740991))
+       RETURNING device_id`,
     ),
-    pruneFirstDecisions: db.prepare('DELETE FROM decisions WHERE seq < (SELECT MIN(seq) FROM decisions) + ?'),
+    // The oldest @limit decisions of one device (the schema's trigger refuses anything but a device's oldest end).
+    pruneDeviceOldest: db.prepare(
+      'DELETE FROM decisions WHERE seq IN (SELECT seq FROM decisions WHERE device_id IS @device ORDER BY seq LIMIT @limit) RETURNING device_id',
+    ),
     // An ended need still owning a grant or named by a pending intent is state, not history.
     pruneNeeds: db.prepare(
       `DELETE FROM needs WHERE id IN (SELECT n.id FROM needs n WHERE n.ended_at IS NOT NULL AND n.ended_at < @before
@@ -406,9 +522,8 @@ export function openJournal(options: JournalOptions): Journal {
          ORDER BY n.ended_at LIMIT @limit)`,
     ),
     pruneIntentsOldest: db.prepare("DELETE FROM intents WHERE id IN (SELECT id FROM intents WHERE state != 'pending' AND recorded_at < @before ORDER BY recorded_at LIMIT @limit)"),
-    countHistory: db.prepare(
-      `SELECT (SELECT COUNT(*) FROM decisions) AS decisions, (SELECT COUNT(*) FROM needs WHERE ended_at IS NOT NULL) AS needs,
-         (SELECT COUNT(*) FROM intents WHERE state != 'pending') AS intents`,
+    countEndedHistory: db.prepare(
+      "SELECT (SELECT COUNT(*) FROM needs WHERE ended_at IS NOT NULL) AS needs, (SELECT COUNT(*) FROM intents WHERE state != 'pending') AS intents",
     ),
     mark: db.prepare('SELECT value FROM marks WHERE name = ?'),
     raiseMark: db.prepare('INSERT INTO marks (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)'),
@@ -424,64 +539,212 @@ export function openJournal(options: JournalOptions): Journal {
     return onDisk ? fileSize(path) + fileSize(`${path}-wal`) : 0;
   }
 
-  /** Deletes in batches so no single transaction holds the event loop long; returns rows removed. */
-  function drain(step: () => number): number {
-    let total = 0;
-    for (;;) {
-      const n = step();
-      total += n;
-      if (n === 0) return total;
+  /** Decisions each device holds now (kept exact: appends add, every delete returns its rows' devices). */
+  const heldBy = new Map<string | null, number>();
+  for (const r of s.decisionsPerDevice.all() as { device: string | null; n: number }[]) heldBy.set(r.device, r.n);
+  function released(rows: readonly { device_id: string | null }[]): number {
+    for (const r of rows) {
+      const n = (heldBy.get(r.device_id) ?? 1) - 1;
+      if (n > 0) heldBy.set(r.device_id, n);
+      else heldBy.delete(r.device_id);
     }
+    return rows.length;
   }
 
-  const BATCH = 5000;
+  const rowsPerStep = retention?.rowsPerStep ?? 200;
+  const pagesPerStep = retention?.pagesPerStep ?? 64;
   let writesSincePrune = 0;
   const pruneEvery = retention?.pruneEveryWrites ?? Math.min(1024, Math.max(64, Math.floor((retention?.maxBytes ?? 0) / 16384)));
+  // A prune that got no turn from the event loop in this many writes is being starved (writes in a synchronous burst).
+  const starvedAfter = Math.max(4, Math.floor(pruneEvery / 8));
+  const defer = options.defer ?? ((next: () => void) => void setImmediate(next));
+  const onPruneStep = options.onPruneStep;
 
-  function prune(): PruneReport {
-    if (retention === undefined || !db.open) return { decisions: 0, needs: 0, intents: 0, bytes: sizeOnDisk(), bySize: false };
-    writesSincePrune = 0;
-    const before = clock() - retention.maxAgeMs;
-    let decisions = drain(() => s.pruneOldDecisions.run({ before, limit: BATCH }).changes);
-    let needs = drain(() => s.pruneNeeds.run({ before, limit: BATCH }).changes);
-    let intents = drain(() => s.pruneIntentsOldest.run({ before, limit: BATCH }).changes);
-    // The size bound: the database's share is 3/4 of maxBytes (the WAL's 1/8, plus a transaction's worth);
-    // once over it, the oldest history goes until the data is under 60% of maxBytes.
-    const share = Math.floor(retention.maxBytes * 0.75);
-    const target = Math.floor(retention.maxBytes * 0.6);
-    let bySize = false;
-    for (let round = 0; round < 16; round++) {
-      const live = liveBytes();
-      if (live <= (round === 0 ? share : target)) break;
-      bySize = true;
-      const fraction = Math.min(1, (live - target) / live + 0.02);
-      const counts = s.countHistory.get() as { decisions: number; needs: number; intents: number };
-      const take = (n: number) => Math.ceil(n * fraction);
-      if (counts.decisions + counts.needs + counts.intents === 0) break;
-      const removed = db.transaction(() => {
-        const d = counts.decisions > 0 ? s.pruneFirstDecisions.run(take(counts.decisions)).changes : 0;
-        const n = s.pruneNeeds.run({ before: Number.MAX_SAFE_INTEGER, limit: take(counts.needs) }).changes;
-        const i = s.pruneIntentsOldest.run({ before: Number.MAX_SAFE_INTEGER, limit: take(counts.intents) }).changes;
-        return { d, n, i };
-      })();
-      decisions += removed.d;
-      needs += removed.n;
-      intents += removed.i;
-      if (removed.d + removed.n + removed.i === 0) break; // what is left is state
+  /**
+   * One prune as bounded steps: each `yield` ends a step (no transaction is
+   * open across one), so a caller may run the next step now or later.
+   */
+  function* pruneSteps(r: JournalRetention, truncateWal: boolean): Generator<PruneStep, PruneReport, void> {
+    const before = clock() - r.maxAgeMs;
+    let decisions = 0;
+    let needs = 0;
+    let intents = 0;
+    let t = process.hrtime.bigint();
+    let cpu = onPruneStep ? process.cpuUsage() : undefined;
+    const step = (kind: PruneStep['kind'], amount: number): PruneStep => {
+      const end = process.hrtime.bigint();
+      const used = cpu ? process.cpuUsage(cpu) : { user: 0, system: 0 };
+      const done = { kind, amount, ms: Number(end - t) / 1e6, cpuMs: (used.user + used.system) / 1000 };
+      onPruneStep?.(done);
+      return done;
+    };
+    const resume = () => {
+      t = process.hrtime.bigint();
+      if (cpu) cpu = process.cpuUsage();
+    };
+    // By age: each category from its oldest end, a step's worth of rows at a time.
+    for (;;) {
+      const n = db.transaction(() => released(s.pruneOldDecisions.all({ before, limit: rowsPerStep }) as { device_id: string | null }[]))();
+      decisions += n;
+      if (n === 0) break;
+      yield step('age', n);
+      resume();
     }
-    if (rebuild) {
-      db.exec('VACUUM'); // auto_vacuum = INCREMENTAL (set at open) takes effect
-      rebuild = false;
-    } else if (decisions + needs + intents > 0) db.pragma('incremental_vacuum');
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) tighten(f, warn);
+    for (;;) {
+      const n = s.pruneNeeds.run({ before, limit: rowsPerStep }).changes;
+      needs += n;
+      if (n === 0) break;
+      yield step('age', n);
+      resume();
+    }
+    for (;;) {
+      const n = s.pruneIntentsOldest.run({ before, limit: rowsPerStep }).changes;
+      intents += n;
+      if (n === 0) break;
+      yield step('age', n);
+      resume();
+    }
+    // The size bound: the database's share is 3/4 of maxBytes (the WAL's 1/8, plus a step's worth);
+    // once over it, history goes until the data is under 60% of maxBytes.
+    const share = Math.floor(r.maxBytes * 0.75);
+    const target = Math.floor(r.maxBytes * 0.6);
+    let bySize = false;
+    if (liveBytes() > share) {
+      bySize = true;
+      // How the rows split between the categories, counted once (a step each way would be wasted on COUNT).
+      const other = s.countEndedHistory.get() as { needs: number; intents: number };
+      yield step('size', 0);
+      resume();
+      for (let live = liveBytes(); live > target; live = liveBytes()) {
+        const held = [...heldBy.values()].reduce((a, b) => a + b, 0);
+        const total = held + other.needs + other.intents;
+        if (total === 0) break; // what is left is state
+        // Rows are taken in proportion to what is over the target (a little more), a step's worth at most.
+        const rows = Math.min(rowsPerStep, Math.ceil(total * ((live - target) / live + 0.02)));
+        const portion = (n: number) => (n === 0 ? 0 : Math.max(1, Math.round((rows * n) / total)));
+        const removed = db.transaction(() => {
+          let d = 0;
+          for (const [device, n] of fairShares(heldBy, portion(held))) d += released(s.pruneDeviceOldest.all({ device, limit: n }) as { device_id: string | null }[]);
+          const n = other.needs > 0 ? s.pruneNeeds.run({ before: Number.MAX_SAFE_INTEGER, limit: portion(other.needs) }).changes : 0;
+          const i = other.intents > 0 ? s.pruneIntentsOldest.run({ before: Number.MAX_SAFE_INTEGER, limit: portion(other.intents) }).changes : 0;
+          return { d, n, i };
+        })();
+        // A category with nothing left to give (only state remains) drops out of the split.
+        other.needs = removed.n < portion(other.needs) ? 0 : Math.max(0, other.needs - removed.n);
+        other.intents = removed.i < portion(other.intents) ? 0 : Math.max(0, other.intents - removed.i);
+        decisions += removed.d;
+        needs += removed.n;
+        intents += removed.i;
+        const n = removed.d + removed.n + removed.i;
+        if (n === 0) break;
+        yield step('size', n);
+        resume();
+      }
+    }
+    // Free pages back to the file system, a bounded number per step.
+    if (decisions + needs + intents > 0) {
+      for (;;) {
+        const free = db.pragma('freelist_count', { simple: true }) as number;
+        if (free === 0) break;
+        db.pragma(`incremental_vacuum(${Math.min(free, pagesPerStep)})`);
+        yield step('vacuum', Math.min(free, pagesPerStep));
+        resume();
+      }
+    }
+    // The WAL. In the background it is left to the automatic checkpoints (a write's commit copies it back once it
+    // holds wal_autocheckpoint pages; journal_size_limit truncates it), so no step waits for an fsync of its own.
+    // A blocking prune copies it back and truncates it.
+    if (truncateWal) {
+      db.pragma('wal_checkpoint(PASSIVE)');
+      yield step('checkpoint', 0);
+      resume();
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      if (onDisk) for (const f of [`${path}-wal`, `${path}-shm`]) tighten(f, warn);
+      step('checkpoint', 0);
+    }
     return { decisions, needs, intents, bytes: sizeOnDisk(), bySize };
   }
 
-  /** Counts a write; every `pruneEvery` writes the retention runs. */
+  const nothing = (): PruneReport => ({ decisions: 0, needs: 0, intents: 0, bytes: sizeOnDisk(), bySize: false });
+
+  /** The prune under way, if any: its steps and the promise its callers wait on. */
+  let running: { steps: Generator<PruneStep, PruneReport, void>; done: Promise<PruneReport>; settle(r: PruneReport): void; fail(e: unknown): void; deferred: boolean } | undefined;
+
+  /** Runs the running prune's next step; true once it finished. */
+  function advance(): boolean {
+    const run = running;
+    if (!run) return true;
+    if (!db.open) {
+      running = undefined;
+      run.settle(nothing());
+      return true;
+    }
+    let next: IteratorResult<PruneStep, PruneReport>;
+    try {
+      next = run.steps.next();
+    } catch (e) {
+      running = undefined;
+      run.fail(e);
+      return true;
+    }
+    if (!next.done) return false;
+    running = undefined;
+    run.settle(next.value);
+    return true;
+  }
+
+  function scheduleNext(): void {
+    const run = running;
+    if (!run || run.deferred) return;
+    run.deferred = true;
+    defer(() => {
+      run.deferred = false;
+      if (running !== run) return;
+      if (!advance()) scheduleNext();
+    });
+  }
+
+  function pruneInBackground(): Promise<PruneReport> {
+    if (retention === undefined || !db.open) return Promise.resolve(nothing());
+    if (running) return running.done;
+    writesSincePrune = 0;
+    let settle!: (r: PruneReport) => void;
+    let fail!: (e: unknown) => void;
+    const done = new Promise<PruneReport>((res, rej) => {
+      settle = res;
+      fail = rej;
+    });
+    running = { steps: pruneSteps(retention, false), done, settle, fail, deferred: false };
+    scheduleNext();
+    return done;
+  }
+
+  function prune(): PruneReport {
+    if (retention === undefined || !db.open) return nothing();
+    // A background prune under way is finished first (its report is its own); then a whole one runs.
+    while (running && !advance());
+    writesSincePrune = 0;
+    const steps = pruneSteps(retention, true);
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
+    }
+  }
+
+  /**
+   * Counts a write; every `pruneEvery` writes a background prune starts. While
+   * one runs and `pruneEvery / 8` writes came without the event loop giving
+   * it a turn, each further write runs one of its steps itself.
+   */
   function wrote(): void {
     if (retention === undefined) return;
-    if (++writesSincePrune >= pruneEvery) prune();
+    ++writesSincePrune;
+    if (running) {
+      if (writesSincePrune >= starvedAfter) advance();
+      return;
+    }
+    if (writesSincePrune < pruneEvery) return;
+    pruneInBackground().catch((e: unknown) => warn(`journal prune failed: ${(e as Error).message}`));
   }
 
   function actionOf(a: Action): Action {
@@ -537,6 +800,13 @@ export function openJournal(options: JournalOptions): Journal {
     s.settle.run('applied', now, null, row.id);
   }
 
+  // Made once: building a transaction function per call costs as much as a small write.
+  const tx = {
+    recordIntents: db.transaction((actions: readonly Action[], at: number) => actions.forEach((a) => writeIntent(a, at))),
+    applied: db.transaction((key: string, ids?: { routerId?: string; firewallId?: string }) => applied(key, ids)),
+    appliedMany: db.transaction((keys: readonly string[]) => keys.forEach((k) => applied(k))),
+  };
+
   const journal: Journal = {
     path,
     saveNeed(request) {
@@ -551,7 +821,9 @@ export function openJournal(options: JournalOptions): Journal {
     },
     appendDecision(d) {
       if (!d || d.type !== 'decision' || typeof d.needId !== 'string') throw new JournalInputError('appendDecision takes an engine decision');
-      const seq = Number(s.appendDecision.run(d.seq, d.at, clock(), d.needId, d.verdict, JSON.stringify(d)).lastInsertRowid);
+      const device = typeof d.deviceId === 'string' ? d.deviceId : null;
+      const seq = Number(s.appendDecision.run(d.seq, d.at, clock(), d.needId, d.verdict, JSON.stringify(d), device).lastInsertRowid);
+      heldBy.set(device, (heldBy.get(device) ?? 0) + 1);
       wrote();
       return seq;
     },
@@ -562,15 +834,15 @@ export function openJournal(options: JournalOptions): Journal {
     recordIntents: (actions) => {
       const checked = actions.map(actionOf);
       const at = clock();
-      db.transaction(() => checked.forEach((a) => writeIntent(a, at)))();
+      tx.recordIntents(checked, at);
       wrote();
     },
     markApplied(key, ids) {
-      db.transaction(() => applied(key, ids))();
+      tx.applied(key, ids);
       wrote();
     },
     markAppliedMany(keys) {
-      db.transaction(() => keys.forEach((k) => applied(k)))();
+      tx.appliedMany(keys);
       wrote();
     },
     markFailed(key, detail) {
@@ -592,15 +864,36 @@ export function openJournal(options: JournalOptions): Journal {
       return row ? intentOf(row) : undefined;
     },
     decisions(options = {}) {
-      const rows = s.decisions.all(options.afterSeq ?? 0, options.needId ?? null, options.needId ?? null, options.limit ?? 1000) as {
-        seq: number;
-        engine_seq: number;
-        at: number;
-        need_id: string;
-        verdict: JournalDecision['verdict'];
-        body: string;
-      }[];
-      return rows.map((r) => ({ seq: r.seq, engineSeq: r.engine_seq, at: r.at, needId: r.need_id, verdict: r.verdict, body: JSON.parse(r.body) as unknown }));
+      const rows = s.decisions.all(options.afterSeq ?? 0, options.needId ?? null, options.needId ?? null, options.limit ?? 1000) as DecisionRow[];
+      return rows.map(decisionOf);
+    },
+    latestDecisions(limit) {
+      if (!Number.isInteger(limit) || limit < 0) throw new JournalInputError(`latestDecisions limit must be a whole number, got ${limit}`);
+      return (s.latestDecisions.all(limit) as DecisionRow[]).map(decisionOf);
+    },
+    fairLatestDecisions(limit) {
+      if (!Number.isInteger(limit) || limit < 0) throw new JournalInputError(`fairLatestDecisions limit must be a whole number, got ${limit}`);
+      // The level: each device keeps min(its count, level) newest, the highest level that fits in limit.
+      const counts = [...heldBy.values()].sort((a, b) => a - b);
+      let level = 0;
+      let below = 0; // sum of the counts under the level
+      for (let i = 0; i < counts.length; i++) {
+        const higher = Math.floor((limit - below) / (counts.length - i)); // what each of the rest can have
+        if (counts[i] <= higher) {
+          below += counts[i];
+          level = counts[i];
+          continue;
+        }
+        level = higher;
+        break;
+      }
+      const rows = s.rankedDecisions.all(level + 1) as (DecisionRow & { rank: number; device_id: string | null })[];
+      const within = rows.filter((r) => r.rank <= level);
+      // What is left of the limit goes one more each to the devices holding the fewest.
+      const room = limit - within.length;
+      const held = (r: { device_id: string | null }) => heldBy.get(r.device_id) ?? 0;
+      const next = room > 0 ? rows.filter((r) => r.rank === level + 1).sort((a, b) => held(a) - held(b)).slice(0, room) : [];
+      return [...within, ...next].sort((a, b) => a.seq - b.seq).map(decisionOf);
     },
     recover() {
       return db.transaction((): Recovery => {
@@ -638,6 +931,7 @@ export function openJournal(options: JournalOptions): Journal {
       return s.prune.run(before).changes;
     },
     prune,
+    pruneInBackground,
     sizeOnDisk,
     mark(name) {
       return (s.mark.get(name) as { value: number } | undefined)?.value ?? 0;
@@ -650,5 +944,10 @@ export function openJournal(options: JournalOptions): Journal {
       if (db.open) db.close();
     },
   };
+  if (rebuild) {
+    prune();
+    db.exec('VACUUM'); // auto_vacuum = INCREMENTAL (set at open) takes effect
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  }
   return journal;
 }

@@ -91,6 +91,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'per-device retention: decisions carry their device; each device trimmed from its own oldest end',
+    up(db) {
+      // The backfill updates every row once: the update trigger is lifted for it and put back as it was.
+      db.exec(`
+        DROP TRIGGER decisions_append_only_update;
+        ALTER TABLE decisions ADD COLUMN device_id TEXT;
+        UPDATE decisions SET device_id = json_extract(body, '$.deviceId') WHERE json_valid(body);
+        CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+        CREATE INDEX decisions_device ON decisions(device_id, seq);
+        DROP TRIGGER decisions_append_only_delete;
+        CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
+          WHEN OLD.seq > (SELECT MIN(seq) FROM decisions WHERE device_id IS OLD.device_id)
+          BEGIN SELECT RAISE(ABORT, 'decisions are append-only (retention trims each device''s oldest only)'); END;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -25,6 +25,7 @@ describe('gateway daemon: journal retention and refusal logging', () => {
     const config = testConfig({ journal: { path: null, retentionSeconds: 60, pruneIntervalSeconds: 30 } });
     const journal = openSqliteGatewayJournal(join(dir, 'state', 'gateway.db'), world.log, () => world.scheduler.now(), {
       retention: { maxAgeMs: 60_000, maxBytes: 1 << 20, pruneEveryWrites: 1_000_000 },
+      defer: queueMicrotask, // the prune's steps run within advance()'s microtask turns (setImmediate would wait for real time)
     });
     daemon = await startTestDaemon(world, config, { openJournal: () => journal });
     const live = await daemon.decider.addPinhole(pinhole(CONSOLE, 3074, 3600), requester(CONSOLE));

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { Action } from '../../../policies/model/action';
 import type { Decision } from '../../../policies/model/decision';
 import type { NeedRequest } from '../../../policies/model/need';
-import { APPLICATION_ID, Journal, JournalInputError, JournalOpenError, JournalRetention, MIGRATIONS, openJournal } from '../../../plugin/gateway/journal';
+import { APPLICATION_ID, Journal, JournalInputError, JournalOpenError, JournalRetention, MIGRATIONS, openJournal, SCHEMA_VERSION } from '../../../plugin/gateway/journal';
 import { openSqliteGatewayJournal } from '../../../plugin/gateway/sqlite-gateway-journal';
 import { createLogger } from '../../../plugin/gateway/structured-log';
 import { action } from '../nftables/support';
@@ -136,7 +136,7 @@ describe('journal retention', () => {
     expect(j.needs()).toHaveLength(300);
   });
 
-  it('rebuilds an older journal without auto_vacuum at its first prune, so it can shrink', () => {
+  it('rebuilds an older journal without auto_vacuum when opened with a retention, so it can shrink', () => {
     const path = join(dir, 'old.db');
     // A version-1 journal as homenet made it before retention: tables, and no auto_vacuum.
     const db = new Database(path);
@@ -152,12 +152,12 @@ describe('journal retention', () => {
     const before = new Database(path, { readonly: true });
     expect(before.pragma('auto_vacuum', { simple: true })).toBe(0);
     before.close();
-    open({ maxAgeMs: DAY, maxBytes: 1 << 20 }, path).prune();
+    open({ maxAgeMs: DAY, maxBytes: 1 << 20 }, path);
     journal?.close();
     const check = new Database(path, { readonly: true });
     expect(check.pragma('auto_vacuum', { simple: true })).toBe(2);
     expect(check.prepare('SELECT id FROM needs').all()).toEqual([]); // its old history pruned first
-    expect(check.prepare('SELECT MAX(version) AS v FROM schema_version').get()).toEqual({ v: 2 });
+    expect(check.prepare('SELECT MAX(version) AS v FROM schema_version').get()).toEqual({ v: SCHEMA_VERSION });
     check.close();
   });
 
@@ -166,7 +166,7 @@ describe('journal retention', () => {
     expect(() => open({ maxAgeMs: DAY, maxBytes: 1000 })).toThrow(/maxBytes must be a whole number of at least 65536, got 1000/);
   });
 
-  it('keeps the highest pinhole UniqueID across pruning and reopening', () => {
+  it('keeps the highest pinhole UniqueID across pruning and reopening', async () => {
     const path = join(dir, 'state', 'gw.db');
     const log = createLogger({ level: 'error', write: () => undefined });
     const retention = { maxAgeMs: 1000, maxBytes: 1 << 20 };
@@ -175,7 +175,7 @@ describe('journal retention', () => {
     gw.putNeed({ id: 'p1', source: 'upnp', request, deadline: now + 60_000, uniqueId: 41, createdAt: now });
     gw.endNeed('p1', now, 'deleted');
     now += 10_000;
-    gw.prune?.();
+    await gw.prune();
     expect(gw.journal.needs({ includeEnded: true })).toEqual([]);
     gw.close();
     gw = openSqliteGatewayJournal(path, log, () => now, { retention });
