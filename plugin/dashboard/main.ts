@@ -77,10 +77,20 @@ async function refresh(what: 'grants' | 'needs' | 'devices' | 'info'): Promise<v
   const conn = connection;
   if (!conn) return;
   try {
-    if (what === 'grants') model = withGrants(model, await conn.call<GrantView[]>('get_grants'), Date.now());
-    else if (what === 'needs') model = withNeeds(model, await conn.call<NeedView[]>('get_needs'));
-    else if (what === 'devices') model = withDevices(model, await conn.call<DeviceView[]>('get_devices'));
-    else model = withInfo(model, await conn.call<ServerInfo>('server_info'));
+    // Await first, then apply to the model as it is then: other refreshes may have changed it meanwhile.
+    if (what === 'grants') {
+      const grants = await conn.call<GrantView[]>('get_grants');
+      model = withGrants(model, grants, Date.now());
+    } else if (what === 'needs') {
+      const needs = await conn.call<NeedView[]>('get_needs');
+      model = withNeeds(model, needs);
+    } else if (what === 'devices') {
+      const devices = await conn.call<DeviceView[]>('get_devices');
+      model = withDevices(model, devices);
+    } else {
+      const info = await conn.call<ServerInfo>('server_info');
+      model = withInfo(model, info);
+    }
     queueRender();
   } catch {
     // The socket dropped: the reconnect reloads everything.
@@ -121,8 +131,10 @@ async function onReady(info: unknown): Promise<void> {
   const snapshot = await conn.call<{ devices: DeviceView[]; needs: NeedView[]; grants: GrantView[] }>('start_listening');
   model = withSnapshot(model, snapshot, Date.now());
   // The engine's devices carry no `enforcement`; get_devices adds it.
-  model = withDevices(model, await conn.call<DeviceView[]>('get_devices'));
-  model = withDecisions(model, await conn.call<DecisionView[]>('get_decisions', { limit: 200 }));
+  const devices = await conn.call<DeviceView[]>('get_devices');
+  model = withDevices(model, devices);
+  const decisions = await conn.call<DecisionView[]>('get_decisions', { limit: 200 });
+  model = withDecisions(model, decisions);
   queueRender();
 }
 
