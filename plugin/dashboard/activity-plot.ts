@@ -62,3 +62,16 @@ export function activityPlot(input: PlotInput): ActivityPlot {
     }));
   return { openPath, maxOpen, marks };
 }
+
+export const MIN_WINDOW_MS = 2 * 60_000;
+export const MAX_WINDOW_MS = 60 * 60_000;
+
+/**
+ * How much time the plot spans: everything it knows (the oldest decision or sample) plus a
+ * tenth, at least {@link MIN_WINDOW_MS} and at most {@link MAX_WINDOW_MS}, so a quiet home's
+ * few events do not all crowd at the right edge.
+ */
+export function plotWindowMs(samples: readonly OpenPortsSample[], decisions: readonly DecisionView[], now: number): number {
+  const oldest = Math.min(samples[0]?.at ?? now, decisions[0]?.at ?? now);
+  return Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, Math.ceil(((now - oldest) * 1.1) / 60_000) * 60_000));
+}

@@ -63,11 +63,11 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
     expect(csp).toContain("frame-ancestors 'none'");
     await page.waitForSelector('#login-form', { state: 'visible' });
     // The page's own origin, without the token: the data stays closed.
-    const status = await page.evaluate(async () => (await fetch('/api/grants')).status);
+    const status = await page.evaluate<number>(`fetch('/api/grants').then((r) => r.status)`);
     expect(status).toBe(401);
     await page.fill('#token', 'not-the-token-not-the-token');
     await page.click('#login-form button[type=submit]');
-    await page.waitForFunction(() => document.getElementById('login-error')?.textContent === 'Wrong token.');
+    await page.waitForFunction(`document.getElementById('login-error')?.textContent === 'Wrong token.'`);
     await page.screenshot({ path: join(OUT, '01-login.png') });
   });
 
@@ -85,8 +85,8 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
     expect(await page.innerText('[data-fact="applier"] dd')).toBe('nftables');
     expect(await page.innerText('[data-fact="wan"] dd')).toBe(lab!.plan.wan.routerIpv4);
     // The token is kept for this tab only.
-    expect(await page.evaluate(() => sessionStorage.getItem('homenet.adminToken'))).toBe(router.admin.token);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate<string | null>(`sessionStorage.getItem('homenet.adminToken')`)).toBe(router.admin.token);
+    expect(await page.evaluate<number>('localStorage.length')).toBe(0);
   });
 
   it("shows the console's upnpc pinhole within 1 s, its lease counting down", async () => {
@@ -128,15 +128,17 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
     await page.selectOption('#filter-verdict', 'denied');
     await page.selectOption('#filter-device', 'plug');
     // The filters re-render on the next frame: wait until only the plug's refusals are left.
-    await page.waitForFunction(() => {
-      const items = [...document.querySelectorAll('#timeline li.decision')];
-      return items.length > 0 && items.every((i) => i.getAttribute('data-device') === 'plug' && i.getAttribute('data-verdict') === 'denied');
-    }, undefined, { timeout: 2000 });
+    await page.waitForFunction(
+      `(() => { const items = [...document.querySelectorAll('#timeline li.decision')];
+        return items.length > 0 && items.every((i) => i.getAttribute('data-device') === 'plug' && i.getAttribute('data-verdict') === 'denied'); })()`,
+      undefined,
+      { timeout: 2000 },
+    );
     expect(await verdictsShown()).toContain('plug denied');
     await page.screenshot({ path: join(OUT, '03-plug-refusal-filtered.png'), fullPage: true });
     await page.selectOption('#filter-verdict', '');
     await page.selectOption('#filter-device', '');
-    await page.waitForFunction(() => document.querySelectorAll('#timeline li.decision[data-verdict="granted"]').length > 0, undefined, { timeout: 2000 });
+    await page.waitForFunction(`document.querySelectorAll('#timeline li.decision[data-verdict="granted"]').length > 0`, undefined, { timeout: 2000 });
     // The plot marks the refusal and the grant.
     expect(await page.$$('#plot svg .mark-denied')).not.toHaveLength(0);
     expect(await page.$$('#plot svg .mark-granted')).not.toHaveLength(0);
@@ -148,9 +150,9 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
   it('is usable on a phone: one column, no horizontal scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(300);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
-    const columns = await page.evaluate(() => getComputedStyle(document.getElementById('app')!).gridTemplateColumns.split(' ').length);
+    const columns = await page.evaluate<number>(`getComputedStyle(document.getElementById('app')).gridTemplateColumns.split(' ').length`);
     expect(columns).toBe(1);
     await page.screenshot({ path: join(OUT, '04-phone.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
