@@ -4,7 +4,10 @@
  * authenticated (`Authorization: Bearer <token>`; on the WebSocket the header
  * or a first `auth` message), with a message size cap, a rate limit per
  * WebSocket connection and per HTTP client address, and a clear error code for
- * every refusal. See `plugin/gateway/ADMIN-API.md`.
+ * every refusal. See `plugin/gateway/ADMIN-API.md`. The same listener serves
+ * the dashboard's static files (`/`, `/dashboard/...`, `dashboard-assets.ts`)
+ * without a token and with a strict CSP; the page's data calls need the token
+ * like any other (its WebSocket sends the `auth` message first).
  *
  * Hostile-LAN hardening:
  * - a per-source connection budget (`adapters/system/connection-budget.ts`):
