@@ -8,48 +8,38 @@
  * timeline. Screenshots go to test-output/dashboard/ for a person; with
  * HOMENET_UPDATE_SCREENSHOT=1 one is also copied to docs/dashboard.png.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Page } from 'playwright-core';
 import { describeInLab, startTestLab, stopTestLab } from '../support/lab-fixture';
 import { LabHandle } from '../../../plugin/lab/lab';
 import { HomenetRouter, useHomenetRouter } from '../../../plugin/lab/homenet-router';
 import { temporaryAddress, upnpc } from '../gateway/gateway-lab-support';
+import { collectPageErrors, launchChromiumIn, logIn, NamespacedChromium, SCREENSHOTS, waitUntil } from './chromium-in-namespace';
 
 jest.setTimeout(180_000);
 
-const OUT = join(__dirname, '../../../test-output/dashboard');
+const OUT = SCREENSHOTS;
 const DOCS_SCREENSHOT = join(__dirname, '../../../docs/dashboard.png');
-const CHROMIUM = process.env.HOMENET_CHROMIUM ?? '/usr/bin/chromium';
 
 describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (issue 12)', () => {
   let lab: LabHandle | undefined;
   let router: HomenetRouter;
-  let browser: Browser | undefined;
+  let chromium: NamespacedChromium | undefined;
   let page: Page;
-  let wrapperDir: string | undefined;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     lab = await startTestLab('dash');
     router = await useHomenetRouter({ prefix: lab.plan.prefix });
     // Chromium runs in the hub's namespace: a LAN host, as a phone or a laptop at home would be.
-    wrapperDir = mkdtempSync(join(tmpdir(), 'homenet-chromium-'));
-    const wrapper = join(wrapperDir, 'chromium-in-hub');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab.plan.hosts.hub.namespace} ${CHROMIUM} "$@"\n`);
-    chmodSync(wrapper, 0o755);
-    browser = await chromium.launch({ executablePath: wrapper, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    chromium = await launchChromiumIn(lab.plan.hosts.hub.namespace);
+    page = await chromium.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    pageErrors = collectPageErrors(page);
     mkdirSync(OUT, { recursive: true });
   });
   afterAll(async () => {
-    await browser?.close();
-    if (wrapperDir) rmSync(wrapperDir, { recursive: true, force: true });
+    await chromium?.close();
     await stopTestLab(lab);
   });
 
@@ -67,15 +57,13 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
     expect(status).toBe(401);
     await page.fill('#token', 'not-the-token-not-the-token');
     await page.click('#login-form button[type=submit]');
-    await page.waitForFunction(`document.getElementById('login-error')?.textContent === 'Wrong token.'`);
+    await waitUntil(async () => (await page.textContent('#login-error')) === 'Wrong token.', 5000, 'the wrong-token message');
     await page.screenshot({ path: join(OUT, '01-login.png') });
   });
 
   it('logs in with the token and shows the Matter plug as protected (enforced), and the gateway report', async () => {
     pageErrors.length = 0; // from here on the page must log no error (the 401s above were asked for)
-    await page.fill('#token', router.admin.token);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('body[data-status="live"]', { timeout: 10_000 });
+    await logIn(page, router.admin.token);
     const plug = await page.waitForSelector('[data-device="plug"]', { timeout: 10_000 });
     expect(await plug.getAttribute('data-protected')).toBe('true');
     expect(await plug.getAttribute('data-enforcement')).toBe('enforced');
@@ -128,17 +116,19 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
     await page.selectOption('#filter-verdict', 'denied');
     await page.selectOption('#filter-device', 'plug');
     // The filters re-render on the next frame: wait until only the plug's refusals are left.
-    await page.waitForFunction(
-      `(() => { const items = [...document.querySelectorAll('#timeline li.decision')];
-        return items.length > 0 && items.every((i) => i.getAttribute('data-device') === 'plug' && i.getAttribute('data-verdict') === 'denied'); })()`,
-      undefined,
-      { timeout: 2000 },
+    await waitUntil(
+      async () => {
+        const shown = await verdictsShown();
+        return shown.length > 0 && shown.every((v) => v === 'plug denied');
+      },
+      2000,
+      "only the plug's refusals in the timeline",
     );
     expect(await verdictsShown()).toContain('plug denied');
     await page.screenshot({ path: join(OUT, '03-plug-refusal-filtered.png'), fullPage: true });
     await page.selectOption('#filter-verdict', '');
     await page.selectOption('#filter-device', '');
-    await page.waitForFunction(`document.querySelectorAll('#timeline li.decision[data-verdict="granted"]').length > 0`, undefined, { timeout: 2000 });
+    await waitUntil(async () => (await verdictsShown()).some((v) => v.endsWith(' granted')), 2000, 'the unfiltered timeline');
     // The plot marks the refusal and the grant.
     expect(await page.$$('#plot svg .mark-denied')).not.toHaveLength(0);
     expect(await page.$$('#plot svg .mark-granted')).not.toHaveLength(0);
