@@ -128,6 +128,16 @@ function sampled(samples: readonly OpenPortsSample[], open: number, now: number)
 export function withInfo(model: DashboardModel, info: ServerInfo): DashboardModel {
   return { ...model, info };
 }
+
+/**
+ * The server's info on (re)connecting. A daemon that restarted (another `started_at`)
+ * numbers its decisions afresh, so the ones held from before are dropped rather than
+ * mixed up with new ones of the same `seq`; its history is read again.
+ */
+export function withServer(model: DashboardModel, info: ServerInfo): DashboardModel {
+  const restarted = model.info?.started_at !== undefined && model.info.started_at !== info.started_at;
+  return { ...model, info, ...(restarted ? { decisions: [] } : {}) };
+}
 export function withDevices(model: DashboardModel, devices: readonly DeviceView[]): DashboardModel {
   return { ...model, devices: [...devices].sort((a, b) => a.id.localeCompare(b.id)) };
 }

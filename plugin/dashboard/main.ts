@@ -13,7 +13,7 @@
  * ```
  */
 import { AdminConnection, ConnectionStatus } from './admin-connection';
-import { DashboardModel, DecisionView, DeviceView, emptyModel, GrantView, NeedView, ServerInfo, timelineDevices, withDecisions, withDevices, withGrants, withInfo, withNeeds, withSnapshot } from './dashboard-model';
+import { DashboardModel, DecisionView, DeviceView, emptyModel, GrantView, NeedView, ServerInfo, timelineDevices, withDecisions, withDevices, withGrants, withInfo, withNeeds, withServer, withSnapshot } from './dashboard-model';
 import { devicesView } from './devices-view';
 import { byId, h } from './dom';
 import { grantsView } from './grants-view';
@@ -127,7 +127,7 @@ function onEvent(event: string, data: unknown): void {
 async function onReady(info: unknown): Promise<void> {
   const conn = connection;
   if (!conn) return;
-  model = withInfo(model, info as ServerInfo);
+  model = withServer(model, info as ServerInfo);
   const snapshot = await conn.call<{ devices: DeviceView[]; needs: NeedView[]; grants: GrantView[] }>('start_listening');
   model = withSnapshot(model, snapshot, Date.now());
   // The engine's devices carry no `enforcement`; get_devices adds it.

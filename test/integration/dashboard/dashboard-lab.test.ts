@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Page } from 'playwright-core';
 import { describeInLab, startTestLab, stopTestLab } from '../support/lab-fixture';
 import { LabHandle } from '../../../plugin/lab/lab';
-import { HomenetRouter, useHomenetRouter } from '../../../plugin/lab/homenet-router';
+import { HomenetRouter, restartHomenetRouter, useHomenetRouter } from '../../../plugin/lab/homenet-router';
 import { temporaryAddress, upnpc } from '../gateway/gateway-lab-support';
 import { collectPageErrors, launchChromiumIn, logIn, NamespacedChromium, SCREENSHOTS, waitUntil } from './chromium-in-namespace';
 
@@ -135,6 +135,18 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
     const full = join(OUT, '02-dashboard.png');
     await page.screenshot({ path: full, fullPage: true });
     if (process.env.HOMENET_UPDATE_SCREENSHOT === '1') copyFileSync(full, DOCS_SCREENSHOT);
+  });
+
+  it('reconnects by itself when the daemon restarts, and shows the grant the journal restored', async () => {
+    const startedBefore = await page.textContent('[data-fact="started"] dd');
+    const status = () => page.getAttribute('body', 'data-status');
+    router = await restartHomenetRouter(lab!.plan, router.process);
+    // The socket closed while the daemon was down: the page said so, then came back by itself.
+    await waitUntil(async () => (await status()) !== 'live', 10_000, 'the page to notice the restart');
+    await waitUntil(async () => (await status()) === 'live', 20_000, 'the page to reconnect');
+    await waitUntil(async () => (await page.textContent('[data-fact="started"] dd')) !== startedBefore, 5000, 'the new start time in the report');
+    expect(await page.$('[data-grant][data-port="41500"]')).not.toBeNull();
+    pageErrors.length = 0; // the browser logs the refused reconnection attempts while the daemon is down
   });
 
   it('is usable on a phone: one column, no horizontal scrolling', async () => {

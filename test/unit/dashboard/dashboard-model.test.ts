@@ -14,6 +14,7 @@ import {
   waitingNeeds,
   withDecisions,
   withGrants,
+  withServer,
   withSnapshot,
 } from '../../../plugin/dashboard/dashboard-model';
 
@@ -113,5 +114,14 @@ describe('dashboard model', () => {
     const need = { id: 'n', source: 'upnp', deviceId: 'c', family: 'ipv6', protocol: 'udp', internalClient: '2001:db8::5', internalPort: 1 };
     const model = withSnapshot(emptyModel(), { needs: [{ ...need, id: 'a', verdict: 'granted' }, { ...need, id: 'b', verdict: 'queued' }, { ...need, id: 'c', verdict: 'granted-with-changes' }] }, 0);
     expect(waitingNeeds(model).map((n) => n.id)).toEqual(['b']);
+  });
+
+  it('drops the decisions it holds when the daemon restarted (a new started_at), keeps them on a mere reconnect', () => {
+    let model = withServer(emptyModel(), { started_at: '2026-01-01T00:00:00Z' });
+    model = withDecisions(model, [decision(1, 'plug', 'denied')]);
+    expect(withServer(model, { started_at: '2026-01-01T00:00:00Z', grants: 3 }).decisions).toHaveLength(1);
+    const restarted = withServer(model, { started_at: '2026-01-01T00:05:00Z' });
+    expect(restarted.decisions).toEqual([]);
+    expect(restarted.info?.started_at).toBe('2026-01-01T00:05:00Z');
   });
 });
