@@ -217,6 +217,18 @@ export function deviceProtection(device: DeviceView): Protection {
   return { protected: true, because: `${isolated.kind} (${isolated.evidence})` };
 }
 
+/**
+ * How far the server's clock is ahead of this device's, from an HTTP `Date` header (1 s
+ * resolution): leases count down on the server's clock, so a phone with a wrong clock still
+ * shows the right time left. Differences under 2 s (the header's resolution) count as 0.
+ */
+export function clockOffsetMs(dateHeader: string | null, localNow: number): number {
+  const server = dateHeader ? Date.parse(dateHeader) : NaN;
+  if (!Number.isFinite(server)) return 0;
+  const offset = server + 500 - localNow; // the header truncates to the second: assume mid-second
+  return Math.abs(offset) < 2000 ? 0 : offset;
+}
+
 /** Seconds left on a lease (never negative). */
 export function leaseLeft(expiresAt: number, now: number): number {
   return Math.max(0, Math.round((expiresAt - now) / 1000));

@@ -13,7 +13,7 @@
  * ```
  */
 import { AdminConnection, ConnectionStatus } from './admin-connection';
-import { DashboardModel, DecisionView, DeviceView, emptyModel, GrantView, NeedView, ServerInfo, timelineDevices, withDecisions, withDevices, withGrants, withInfo, withNeeds, withServer, withSnapshot } from './dashboard-model';
+import { clockOffsetMs, DashboardModel, DecisionView, DeviceView, emptyModel, GrantView, NeedView, ServerInfo, timelineDevices, withDecisions, withDevices, withGrants, withInfo, withNeeds, withServer, withSnapshot } from './dashboard-model';
 import { devicesView } from './devices-view';
 import { byId, h } from './dom';
 import { grantsView } from './grants-view';
@@ -27,10 +27,19 @@ const TOKEN_KEY = 'homenet.adminToken';
 let model: DashboardModel = emptyModel();
 let connection: AdminConnection | undefined;
 let renderQueued = false;
+/** The server's clock minus this device's (leases count down on the server's clock). */
+let clockOffset = 0;
+const serverNow = (): number => Date.now() + clockOffset;
+
+/** Reads the server's clock from a `Date` header (`/api/health` needs no token). */
+async function syncClock(): Promise<void> {
+  const answer = await fetch('/api/health', { cache: 'no-store' }).catch(() => undefined);
+  if (answer) clockOffset = clockOffsetMs(answer.headers.get('Date'), Date.now());
+}
 
 function render(): void {
   renderQueued = false;
-  const now = Date.now();
+  const now = serverNow();
   byId('report').replaceChildren(reportView(model));
   byId('plot').replaceChildren(plotView(model, now));
   byId('grants').replaceChildren(grantsView(model, now));
@@ -80,7 +89,7 @@ async function refresh(what: 'grants' | 'needs' | 'devices' | 'info'): Promise<v
     // Await first, then apply to the model as it is then: other refreshes may have changed it meanwhile.
     if (what === 'grants') {
       const grants = await conn.call<GrantView[]>('get_grants');
-      model = withGrants(model, grants, Date.now());
+      model = withGrants(model, grants, serverNow());
     } else if (what === 'needs') {
       const needs = await conn.call<NeedView[]>('get_needs');
       model = withNeeds(model, needs);
@@ -129,7 +138,7 @@ async function onReady(info: unknown): Promise<void> {
   if (!conn) return;
   model = withServer(model, info as ServerInfo);
   const snapshot = await conn.call<{ devices: DeviceView[]; needs: NeedView[]; grants: GrantView[] }>('start_listening');
-  model = withSnapshot(model, snapshot, Date.now());
+  model = withSnapshot(model, snapshot, serverNow());
   // The engine's devices carry no `enforcement`; get_devices adds it.
   const devices = await conn.call<DeviceView[]>('get_devices');
   model = withDevices(model, devices);
@@ -167,6 +176,7 @@ function start(token: string): void {
     },
   });
   connection = conn;
+  void syncClock().then(queueRender);
   conn.connect();
   queueRender();
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  clockOffsetMs,
   DECISIONS_KEPT,
   DecisionView,
   deviceProtection,
@@ -123,5 +124,14 @@ describe('dashboard model', () => {
     const restarted = withServer(model, { started_at: '2026-01-01T00:05:00Z' });
     expect(restarted.decisions).toEqual([]);
     expect(restarted.info?.started_at).toBe('2026-01-01T00:05:00Z');
+  });
+
+  it("reads the server's clock from a Date header, ignoring what its 1 s resolution cannot tell", () => {
+    const server = Date.parse('Mon, 30 Nov 2026 01:00:00 GMT');
+    expect(clockOffsetMs('Mon, 30 Nov 2026 01:00:00 GMT', server + 300)).toBe(0);
+    expect(clockOffsetMs('Mon, 30 Nov 2026 01:00:00 GMT', server - 60_000)).toBe(60_500);
+    expect(clockOffsetMs('Mon, 30 Nov 2026 01:00:00 GMT', server + 10_000)).toBe(-9_500);
+    expect(clockOffsetMs(null, server)).toBe(0);
+    expect(clockOffsetMs('not a date', server)).toBe(0);
   });
 });
