@@ -77,3 +77,22 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Has the page note (its own `Date.now()`, same machine clock as the test) when `selector`
+ * first matches — a MutationObserver, exact where playwright's polling backs off to 500 ms.
+ * Resolves, once the selector is there, with that time.
+ */
+export async function whenShown(page: Page, selector: string, timeoutMs: number): Promise<() => Promise<number>> {
+  const key = `shown${Math.random().toString(36).slice(2)}`;
+  await page.evaluate(`(() => {
+    const seen = () => { if (document.querySelector(${JSON.stringify(selector)})) { window[${JSON.stringify(key)}] = Date.now(); observer.disconnect(); } };
+    const observer = new MutationObserver(seen);
+    observer.observe(document.body, { childList: true, subtree: true });
+  })()`);
+  return async () => {
+    await page.waitForSelector(selector, { timeout: timeoutMs });
+    await waitUntil(async () => (await page.evaluate<number | undefined>(`window[${JSON.stringify(key)}]`)) !== undefined, 1000, `the page's note of ${selector}`);
+    return page.evaluate<number>(`window[${JSON.stringify(key)}]`);
+  };
+}

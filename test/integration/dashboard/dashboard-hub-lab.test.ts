@@ -13,7 +13,7 @@ import { Page } from 'playwright-core';
 import { LabHandle, labDown, labUp } from '../../../plugin/lab/lab';
 import { LabHub, startLabHub, stopLabHub } from '../../../plugin/lab/lab-hub';
 import { describeInLab, homenetIn, lastJson } from '../support/lab-fixture';
-import { collectPageErrors, launchChromiumIn, logIn, NamespacedChromium, SCREENSHOTS, waitUntil } from './chromium-in-namespace';
+import { collectPageErrors, launchChromiumIn, logIn, NamespacedChromium, SCREENSHOTS, waitUntil, whenShown } from './chromium-in-namespace';
 
 jest.setTimeout(180_000);
 
@@ -57,12 +57,11 @@ describeInLab('the dashboard in Chromium, on the hub beside a real miniupnpd (is
   it("shows the console's grant within 1 s of `homenet open --hub auto` returning", async () => {
     const selector = `[data-grant][data-client="${CONSOLE4}"][data-port="43600"]`;
     expect(await page.$(selector)).toBeNull();
-    let appearedAt = 0;
-    const appeared = page.waitForSelector(selector, { timeout: 30_000 }).then(() => (appearedAt = Date.now()));
+    const shown = await whenShown(page, selector, 30_000);
     const opened = await open('console', 43600);
     const answeredAt = Date.now();
     expect(lastJson<Opened>(opened).reachability[0]).toMatchObject({ verdict: 'open', externalPort: 43600 });
-    await appeared;
+    const appearedAt = await shown();
     process.stdout.write(`dashboard (hub): the grant was on the page ${appearedAt - answeredAt} ms after homenet open returned\n`);
     expect(appearedAt - answeredAt).toBeLessThan(1000);
   });

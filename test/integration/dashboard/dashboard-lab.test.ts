@@ -14,8 +14,8 @@ import { Page } from 'playwright-core';
 import { describeInLab, startTestLab, stopTestLab } from '../support/lab-fixture';
 import { LabHandle } from '../../../plugin/lab/lab';
 import { HomenetRouter, restartHomenetRouter, useHomenetRouter } from '../../../plugin/lab/homenet-router';
-import { temporaryAddress, upnpc } from '../gateway/gateway-lab-support';
-import { collectPageErrors, launchChromiumIn, logIn, NamespacedChromium, SCREENSHOTS, waitUntil } from './chromium-in-namespace';
+import { adminGet, temporaryAddress, upnpc } from '../gateway/gateway-lab-support';
+import { collectPageErrors, launchChromiumIn, logIn, NamespacedChromium, SCREENSHOTS, waitUntil, whenShown } from './chromium-in-namespace';
 
 jest.setTimeout(180_000);
 
@@ -81,15 +81,19 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
     const temporary = await temporaryAddress(lab!, 'console');
     const selector = `[data-grant][data-client="${temporary}"][data-port="41500"]`;
     expect(await page.$(selector)).toBeNull();
-    let appearedAt = 0;
-    const appeared = page.waitForSelector(selector, { timeout: 30_000 }).then(() => (appearedAt = Date.now()));
+    // The page itself notes when the grant shows (playwright's own polling backs off to 500 ms).
+    const shown = await whenShown(page, selector, 30_000);
     const startedAt = Date.now();
     const add = await upnpc(lab!, 'console', ['-6', '-A', '', '0', temporary, '41500', 'UDP', '300']);
     const answeredAt = Date.now();
     expect(add.stdout).toMatch(/Pinhole ID = \d+/);
-    await appeared;
+    const appearedAt = await shown();
+    expect(appearedAt).toBeGreaterThan(startedAt);
     const afterAnswer = appearedAt - answeredAt;
-    process.stdout.write(`dashboard: upnpc ran ${answeredAt - startedAt} ms; the grant was on the page ${afterAnswer} ms after upnpc's answer\n`);
+    const decisions = await adminGet<{ at: number; verdict: string; needId: string }[]>(lab!, router, '/api/decisions?limit=50');
+    const decidedAt = decisions.find((d) => d.needId.includes(temporary) && d.needId.includes(':41500:') && d.verdict === 'granted')?.at;
+    expect(decidedAt).toBeDefined();
+    process.stdout.write(`dashboard: upnpc ran ${answeredAt - startedAt} ms; the grant was on the page ${afterAnswer} ms after upnpc's answer, ${appearedAt - decidedAt!} ms after the engine's decision\n`);
     expect(afterAnswer).toBeLessThan(1000);
     const lease = async () => page.innerText(`${selector} .lease`);
     const first = await lease();
