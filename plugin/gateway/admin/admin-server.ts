@@ -4,7 +4,10 @@
  * authenticated (`Authorization: Bearer <token>`; on the WebSocket the header
  * or a first `auth` message), with a message size cap, a rate limit per
  * WebSocket connection and per HTTP client address, and a clear error code for
- * every refusal. See `plugin/gateway/ADMIN-API.md`.
+ * every refusal. See `plugin/gateway/ADMIN-API.md`. The same listener serves
+ * the dashboard's static files (`/`, `/dashboard/...`, `dashboard-assets.ts`)
+ * without a token and with a strict CSP; the page's data calls need the token
+ * like any other (its WebSocket sends the `auth` message first).
  *
  * Hostile-LAN hardening:
  * - a per-source connection budget (`adapters/system/connection-budget.ts`):
@@ -41,6 +44,7 @@ import { Logger } from '../structured-log';
 import { listings, runAdminCommand } from './admin-commands';
 import { AdminCommandError, AdminError, AdminRequest, errorMessage, ErrorCode, parseRequest } from './admin-protocol';
 import { KeyedTokenBuckets, TokenBucket } from './rate-limiter';
+import { dashboardSecurityHeaders, isDashboardPath, loadDashboardAssets } from './dashboard-assets';
 
 export interface AdminServerOptions {
   readonly services: GatewayDaemonServices;
@@ -54,6 +58,8 @@ export interface AdminServerOptions {
   readonly trustedSources?: (source: string) => boolean;
   /** A listener whose unsent events exceed this many bytes is disconnected (default 4 MiB). */
   readonly maxBufferedBytes?: number;
+  /** The built dashboard's directory (default: found beside the code, `dist/dashboard/`); `null` serves no page. */
+  readonly dashboardDir?: string | null;
 }
 
 export interface AdminServer {
@@ -121,6 +127,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const sockets = new Set<Socket>();
   let actorSeq = 0;
   const authDeadlineMs = options.authTimeoutMs ?? config.authDeadlineMs;
+  const dashboard = options.dashboardDir === null ? undefined : loadDashboardAssets(options.dashboardDir);
 
   // ---- Host / Origin ----
   const loopbackHosts = ['localhost', '127.0.0.1', '::1'];
@@ -248,6 +255,29 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
   const sendError = (res: http.ServerResponse, error: AdminError): void => sendJson(res, HTTP_STATUS[error.error_code], error);
 
+  /** The dashboard's files: no token (they hold no data), a strict CSP; the page's data calls need the token. */
+  const serveDashboard = (req: http.IncomingMessage, res: http.ServerResponse, path: string): void => {
+    const headers = dashboardSecurityHeaders(req.headers.host);
+    if (path === '/' || path === '/dashboard') {
+      res.writeHead(302, { ...headers, Location: '/dashboard/', 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    const asset = dashboard?.get(path);
+    if (asset === undefined) {
+      sendJson(res, 404, errorMessage(null, 'unknown_command', 'the dashboard is not built into this install (npm run build makes dist/dashboard/)'));
+      return;
+    }
+    const common = { ...headers, 'Content-Type': asset.type, 'Cache-Control': 'no-cache', ETag: asset.etag };
+    if (req.headers['if-none-match'] === asset.etag) {
+      res.writeHead(304, common);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { ...common, 'Content-Length': asset.body.length });
+    res.end(req.method === 'HEAD' ? undefined : asset.body);
+  };
+
   const answer = async (request: AdminRequest, context: Parameters<typeof runAdminCommand>[2]): Promise<object> => {
     try {
       const result = await runAdminCommand(services, request, context);
@@ -296,6 +326,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     }
     if (!httpBuckets.take(req.socket.remoteAddress ?? '?')) {
       sendError(res, errorMessage(null, 'rate_limited', `more than ${config.messagesPerSecond} requests per second (burst ${config.burst})`));
+      return;
+    }
+    if (isDashboardPath(path) && (req.method === 'GET' || req.method === 'HEAD')) {
+      serveDashboard(req, res, path);
       return;
     }
     if (!authorized(bearer(req.headers.authorization))) {
