@@ -103,6 +103,8 @@ export interface DeviceFusionOptions {
    * source's), see {@link DeviceFusion}.
    */
   readonly partsPerSource?: number;
+  /** Most parts of one source in one fused device (default {@link MAX_PARTS_PER_GROUP}). */
+  readonly partsPerGroup?: number;
   /** Per-source quotas that replace {@link partsPerSource} for the sources named. */
   readonly partQuotas?: Readonly<Record<string, number>>;
   /**
@@ -113,11 +115,20 @@ export interface DeviceFusionOptions {
    * per-device memory.
    */
   readonly onDrop?: (deviceId: string) => void;
+  /** Called with the device id of an emitted group that joined an older one (it is not emitted again: forget it). */
+  readonly onMerge?: (deviceId: string) => void;
 }
 
 export const DEFAULT_MAX_UNCONFIRMED = 1024;
 /** Parts one source may hold unless {@link DeviceFusionOptions.partQuotas} says otherwise. */
 export const DEFAULT_PARTS_PER_SOURCE = 2048;
+/**
+ * Parts of one source in one fused device, at most: a real device has one
+ * MAC (a few with Wi-Fi MAC randomisation over time) and one or two mDNS
+ * host names; each event costs a pass over its group, so this also bounds
+ * what a spoofer joining a device's group makes every event cost.
+ */
+export const MAX_PARTS_PER_GROUP = 32;
 /** What a group keeps of its evicted parts: at most this many kind evidences (one per kind always) and addresses. */
 export const MAX_RESIDUE_KINDS = 16;
 export const MAX_RESIDUE_ADDRESSES = 16;
@@ -181,6 +192,9 @@ function isProtecting(kinds: readonly KindEvidence[]): boolean {
  *    of made-up Matter hosts), the part that *became* protected last: a
  *    device protected before the flood is never evicted by it;
  * 3. a configured device's own part is pinned: never evicted.
+ * One fused device holds at most {@link MAX_PARTS_PER_GROUP} parts of one
+ * source (the newest beyond go): a host spoofing another device's address
+ * with rotating MACs cannot make that device's every event cost more.
  * An evicted part's kinds, identities, IPv6-only mark and (a few) addresses
  * stay with its group as a residue, so eviction never lifts a protection.
  * A group whose last part goes is dropped from the fusion only: the engine
@@ -216,8 +230,10 @@ export class DeviceFusion {
   readonly #maxUnconfirmed: number;
   readonly #onForget: ((deviceId: string) => void) | undefined;
   readonly #onDrop: ((deviceId: string) => void) | undefined;
+  readonly #onMerge: ((deviceId: string) => void) | undefined;
   readonly #partsPerSource: number;
   readonly #quotas: Readonly<Record<string, number>>;
+  readonly #partsPerGroup: number;
   #order = 0;
   readonly stats: DeviceFusionStats = { evicted: 0, evictedProtected: 0, dropped: 0, forgotten: 0, overQuota: 0 };
 
@@ -226,9 +242,11 @@ export class DeviceFusion {
     this.#maxUnconfirmed = options.maxUnconfirmed ?? DEFAULT_MAX_UNCONFIRMED;
     this.#onForget = options.onForget;
     this.#onDrop = options.onDrop;
+    this.#onMerge = options.onMerge;
     this.#partsPerSource = options.partsPerSource ?? DEFAULT_PARTS_PER_SOURCE;
     this.#quotas = options.partQuotas ?? {};
-    for (const [name, q] of [['partsPerSource', this.#partsPerSource], ...Object.entries(this.#quotas)] as [string, number][]) {
+    this.#partsPerGroup = options.partsPerGroup ?? MAX_PARTS_PER_GROUP;
+    for (const [name, q] of [['partsPerSource', this.#partsPerSource], ['partsPerGroup', this.#partsPerGroup], ...Object.entries(this.#quotas)] as [string, number][]) {
       if (!Number.isInteger(q) || q < 1) throw new RangeError(`device fusion quota ${name} must be a positive integer, got ${String(q)}`);
     }
   }
@@ -252,6 +270,17 @@ export class DeviceFusion {
   deviceOf(source: string, deviceId: string): string | undefined {
     const key = `${source}|${deviceId}`;
     return this.#parts.has(key) ? this.#groups.get(this.#find(key))!.deviceId : undefined;
+  }
+
+  /** Whether the part's group is protected (an isolated kind or a configured device); false for a part not held. */
+  isProtected(source: string, deviceId: string): boolean {
+    return this.#parts.get(`${source}|${deviceId}`)?.protected ?? false;
+  }
+
+  /** The fused device a part belongs to, as it would be emitted now (undefined for a part not held). */
+  viewOf(source: string, deviceId: string): DeviceSeen | undefined {
+    const key = `${source}|${deviceId}`;
+    return this.#parts.has(key) ? this.#fused(this.#find(key)) : undefined;
   }
 
   #quotaOf(source: string): number {
@@ -294,7 +323,7 @@ export class DeviceFusion {
     else if (into.protected && !from.protected) this.#markProtected(from.members);
     this.#groups.delete(child);
     // The absorbed group's id is not emitted again.
-    this.#emitted.delete(child);
+    if (this.#emitted.delete(child)) this.#onMerge?.(from.deviceId);
   }
 
   /** Moves parts of a group that just became protected out of the unprotected LRU. */
@@ -377,6 +406,25 @@ export class DeviceFusion {
     }
   }
 
+  /**
+   * A group holds at most {@link MAX_PARTS_PER_GROUP} parts of one source
+   * (a host answering ARP/ND for another device's address with rotating
+   * MACs joins that device's group): past it, the newest of them goes
+   * (never a configured part), leaving its kinds and addresses as residue.
+   */
+  #boundGroup(root: string, source: string): void {
+    const group = this.#groups.get(root)!;
+    if (group.members.size <= this.#partsPerGroup) return;
+    const mine = [...group.members].map((k) => [k, this.#parts.get(k)!] as const).filter(([, p]) => p.source === source && !isConfigured(p.kinds));
+    if (mine.length <= this.#partsPerGroup) return;
+    mine.sort(([, a], [, b]) => b.order - a.order);
+    for (const [key, part] of mine.slice(0, mine.length - this.#partsPerGroup)) {
+      this.stats.evicted++;
+      if (part.protected) this.stats.evictedProtected++;
+      this.#remove(key);
+    }
+  }
+
   /** Evicts parts of `source` past its quota (see the class comment for the order). */
   #boundSource(source: string): void {
     const quota = this.#quotaOf(source);
@@ -449,11 +497,13 @@ export class DeviceFusion {
     } else if (group.protected && !part.protected) {
       this.#markProtected([key]);
     }
-    const fused = this.#fused(root);
+    this.#boundGroup(root, source);
+    const fused = this.#fused(this.#find(root));
     const signature = JSON.stringify(fused);
     const out: DeviceSeen[] = [];
-    if (this.#emitted.get(root) !== signature) {
-      this.#emitted.set(root, signature);
+    const rootNow = this.#find(root);
+    if (this.#emitted.get(rootNow) !== signature) {
+      this.#emitted.set(rootNow, signature);
       out.push(fused);
     }
     this.#boundUnconfirmed();

@@ -68,6 +68,24 @@ export const PROBLEMS_PER_WINDOW = 20;
 /** DHCP-learned devices no other observer backs up, at most (see `DeviceFusion`). */
 export const MAX_UNCONFIRMED_DHCP_DEVICES = 1024;
 
+/**
+ * Fusion parts each observer may hold (`DeviceFusion` quotas): what a host
+ * rotating its MAC, addresses, mDNS host names or DHCP client ids can make
+ * the daemon remember. Chosen above what a real home produces: the kernel's
+ * neighbour table holds at most 1,024 entries per family by default
+ * (`gc_thresh3`), the mDNS record cache 8,192 records (a Matter host needs
+ * 4-6), and the directory re-reads the same neighbour table for requesters
+ * (its own lookups are capped at `MAX_LEARNED_DEVICES`, 4,096).
+ */
+export const FUSION_PART_QUOTAS: Readonly<Record<string, number>> = {
+  neighbours: 4096,
+  directory: 4096 + 256,
+  'matter-mdns': 1024,
+  'ipv6-mostly': 2048,
+};
+/** Any other source (e.g. a Matter controller's reads). */
+export const FUSION_PARTS_PER_SOURCE = 1024;
+
 export interface LanObservationOptions {
   /** Where fused events go (the daemon's submit: the engine and the admin API's `device_seen`). */
   readonly submit: (event: PolicyEvent) => unknown;
@@ -108,6 +126,8 @@ export interface LanObservationStats {
   nudged: number;
   /** Unconfirmed DHCP-learned devices forgotten past the bound. */
   forgotten: number;
+  /** Devices the fusion dropped past a source quota (the engine keeps them; see `DeviceFusion`). */
+  dropped: number;
 }
 
 /** The capture helpers are started again when they die, a few times, with backoff. */
@@ -142,17 +162,28 @@ export class LanObservation {
    * for any number of made-up MACs. The oldest are forgotten, engine
    * included (`device-left`): they have no address, kind or need.
    */
-  private readonly fusion = new DeviceFusion({ unconfirmedSources: ['ipv6-mostly'], maxUnconfirmed: MAX_UNCONFIRMED_DHCP_DEVICES, onForget: (id) => this.forget(id) });
+  private readonly fusion = new DeviceFusion({
+    unconfirmedSources: ['ipv6-mostly'],
+    maxUnconfirmed: MAX_UNCONFIRMED_DHCP_DEVICES,
+    onForget: (id) => this.forget(id),
+    // A host rotating MACs / host names / client ids evicts its own source's parts, never a configured device or one protected before.
+    partQuotas: FUSION_PART_QUOTAS,
+    partsPerSource: FUSION_PARTS_PER_SOURCE,
+    onDrop: (id) => this.drop(id),
+    onMerge: (id) => this.drop(id, false),
+  });
   /** The last fused event per device, unmarked, so a prefix deprecation can re-mark and re-submit it. */
   private readonly last = new Map<string, DeviceSeen>();
   private readonly signatures = new Map<string, string>();
+  /** Devices the fusion dropped during the current `observe` (forgotten again once its events are out). */
+  private readonly droppedNow: string[] = [];
   private deprecated = new Set<string>();
   private readonly subscriptions = new Subscription();
   private readonly transports: MdnsTransport[] = [];
   private readonly nudged = new Set<string>();
   private readonly problemWindows = new Map<string, { start: number; count: number; suppressed: number }>();
   private stopped = false;
-  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0, forgotten: 0 };
+  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0, forgotten: 0, dropped: 0 };
 
   constructor(private readonly options: LanObservationOptions) {}
 
@@ -175,10 +206,16 @@ export class LanObservation {
       this.problem({ source: 'lan-observation', message: `could not fuse an event from ${source}: ${(error as Error).message}`, subject: event.deviceId, at: Date.now() });
       return;
     }
+    const dropped = this.droppedNow.splice(0);
     for (const out of fused) {
       this.last.set(out.deviceId, out);
       this.emit(out);
       if (source === 'matter-mdns' || isIsolatedKind(out.kinds ?? [])) this.nudge(out.addresses ?? []);
+    }
+    // A device emitted and dropped in the same step (the newest of a flood past its quota): the engine has it, this side forgets it.
+    for (const id of dropped) {
+      this.last.delete(id);
+      this.signatures.delete(id);
     }
   }
 
@@ -188,6 +225,30 @@ export class LanObservation {
     this.signatures.delete(deviceId);
     this.stats.forgotten++;
     this.options.submit({ type: 'device-left', deviceId });
+  }
+
+  /**
+   * A fused device the fusion dropped past a quota: only this side's memory
+   * of it goes. The engine is not told (it keeps a protection or a need it
+   * was given: a flood never ends another device's grant).
+   */
+  private drop(deviceId: string, counted = true): void {
+    this.droppedNow.push(deviceId);
+    this.last.delete(deviceId);
+    this.signatures.delete(deviceId);
+    if (counted) this.stats.dropped++;
+  }
+
+  /** Whether the fused device a source's part belongs to is protected (an isolated kind, or configured). */
+  isProtected(source: string, deviceId: string): boolean {
+    return this.fusion.isProtected(source, deviceId);
+  }
+
+  /** What the fusion holds now: parts per source and devices (for tests, diagnostics and the memory bound). */
+  fusionState(): { parts: number; devices: number; bySource: Record<string, number>; remembered: number } {
+    const bySource: Record<string, number> = {};
+    for (const source of [...Object.keys(FUSION_PART_QUOTAS), 'directory']) bySource[source] = this.fusion.partsOf(source);
+    return { parts: this.fusion.size, devices: this.fusion.groups, bySource, remembered: this.last.size };
   }
 
   /** Starts the observers; resolves once their sockets are open. Failures to start one are logged, not thrown. */
