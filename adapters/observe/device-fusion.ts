@@ -412,17 +412,19 @@ export class DeviceFusion {
    * MACs joins that device's group): past it, the newest of them goes
    * (never a configured part), leaving its kinds and addresses as residue.
    */
-  #boundGroup(root: string, source: string): void {
+  #boundGroup(root: string, source: string): string {
     const group = this.#groups.get(root)!;
-    if (group.members.size <= this.#partsPerGroup) return;
+    if (group.members.size <= this.#partsPerGroup) return root;
     const mine = [...group.members].map((k) => [k, this.#parts.get(k)!] as const).filter(([, p]) => p.source === source && !isConfigured(p.kinds));
-    if (mine.length <= this.#partsPerGroup) return;
+    if (mine.length <= this.#partsPerGroup) return root;
     mine.sort(([, a], [, b]) => b.order - a.order);
     for (const [key, part] of mine.slice(0, mine.length - this.#partsPerGroup)) {
       this.stats.evicted++;
       if (part.protected) this.stats.evictedProtected++;
       this.#remove(key);
     }
+    // Never empty: the oldest parts of this source stay.
+    return this.#find(group.members.values().next().value as string);
   }
 
   /** Evicts parts of `source` past its quota (see the class comment for the order). */
@@ -497,11 +499,11 @@ export class DeviceFusion {
     } else if (group.protected && !part.protected) {
       this.#markProtected([key]);
     }
-    this.#boundGroup(root, source);
-    const fused = this.#fused(this.#find(root));
+    // (The bound may evict this very part, or the root: the group lives on in a surviving member.)
+    const rootNow = this.#boundGroup(root, source);
+    const fused = this.#fused(rootNow);
     const signature = JSON.stringify(fused);
     const out: DeviceSeen[] = [];
-    const rootNow = this.#find(root);
     if (this.#emitted.get(rootNow) !== signature) {
       this.#emitted.set(rootNow, signature);
       out.push(fused);

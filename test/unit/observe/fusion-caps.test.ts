@@ -138,6 +138,20 @@ describe('device fusion caps against a MAC-rotating host', () => {
     expect(lock.ipv6Only).toBe('dhcpv4-option-108');
   });
 
+  it('an evicted root part hands its group (and its device id) to a surviving member', () => {
+    const fusion = new DeviceFusion({ partQuotas: { neighbours: 1 } });
+    fusion.add('neighbours', consoleNeighbour);
+    fusion.add('directory', { ...consoleNeighbour, addresses: [{ address: '192.168.77.10' }, { address: '2001:db8:77::10' }] });
+    fusion.add('neighbours', rotating(1)); // the console's neighbour part (the group's root) is the least recently updated
+    expect(fusion.deviceOf('neighbours', consoleNeighbour.deviceId)).toBeUndefined();
+    expect(fusion.deviceOf('directory', consoleNeighbour.deviceId)).toBe(consoleNeighbour.deviceId);
+    // The console's neighbour entry comes back: it joins the same device, under the same id, nothing lost.
+    const out = fusion.add('neighbours', { ...consoleNeighbour, addresses: [{ address: '192.168.77.10' }, { address: '2001:db8:77::99' }] });
+    expect(out).toHaveLength(1);
+    expect(out[0].deviceId).toBe(consoleNeighbour.deviceId);
+    expect(out[0].addresses!.map((a) => a.address)).toEqual(['192.168.77.10', '2001:db8:77::10', '2001:db8:77::99']);
+  });
+
   it('never evicts a configured device part, even past its source quota', () => {
     const fusion = new DeviceFusion({ partQuotas: { directory: 2 } });
     for (let i = 0; i < 5; i++) fusion.add('directory', { ...configuredPlug, deviceId: `dev${i}`, identities: { mac: `06:00:00:00:01:${hex(i).slice(-2)}` }, addresses: [{ address: v4(i) }] });
