@@ -145,6 +145,8 @@ export interface DeviceFusionStats {
   forgotten: number;
   /** Times a source stayed over its quota because every part of it was pinned (configured). */
   overQuota: number;
+  /** New protected claims nothing backs, not admitted because their source was full of protected parts. */
+  refused: number;
 }
 
 interface Group {
@@ -190,7 +192,13 @@ function isProtecting(kinds: readonly KindEvidence[]): boolean {
  *    first, as they are the ones that stop being updated;
  * 2. when every part of the source is in a protected group (an mDNS flood
  *    of made-up Matter hosts), the part that *became* protected last: a
- *    device protected before the flood is never evicted by it;
+ *    device protected before the flood is never evicted by it. A *new*
+ *    protected claim that nothing else backs (alone in its group) is then
+ *    not admitted at all: not emitted, so the engine's device list does not
+ *    grow with the flood either. (The price: a genuinely new Matter device
+ *    that appears while one host floods is learned from its neighbour entry
+ *    and configuration, not from its mDNS records, until the flood ends and
+ *    its records change; a device the engine already protects is unaffected.);
  * 3. a configured device's own part is pinned: never evicted.
  * One fused device holds at most {@link MAX_PARTS_PER_GROUP} parts of one
  * source (the newest beyond go): a host spoofing another device's address
@@ -235,7 +243,7 @@ export class DeviceFusion {
   readonly #quotas: Readonly<Record<string, number>>;
   readonly #partsPerGroup: number;
   #order = 0;
-  readonly stats: DeviceFusionStats = { evicted: 0, evictedProtected: 0, dropped: 0, forgotten: 0, overQuota: 0 };
+  readonly stats: DeviceFusionStats = { evicted: 0, evictedProtected: 0, dropped: 0, forgotten: 0, overQuota: 0, refused: 0 };
 
   constructor(options: DeviceFusionOptions = {}) {
     this.#unconfirmedSources = new Set(options.unconfirmedSources ?? []);
@@ -427,6 +435,11 @@ export class DeviceFusion {
     return this.#find(group.members.values().next().value as string);
   }
 
+  /** The source is over its quota and holds no unprotected part to evict. */
+  #full(source: string): boolean {
+    return (this.#count.get(source) ?? 0) > this.#quotaOf(source) && (this.#unprotected.get(source)?.size ?? 0) === 0;
+  }
+
   /** Evicts parts of `source` past its quota (see the class comment for the order). */
   #boundSource(source: string): void {
     const quota = this.#quotaOf(source);
@@ -460,6 +473,7 @@ export class DeviceFusion {
   add(source: string, event: DeviceSeen): DeviceSeen[] {
     const key = `${source}|${event.deviceId}`;
     let part = this.#parts.get(key);
+    const isNew = !part;
     if (!part) {
       part = { source, deviceId: event.deviceId, identities: {}, kinds: [], addresses: [], order: this.#order++, protected: false };
       this.#parts.set(key, part);
@@ -498,6 +512,15 @@ export class DeviceFusion {
       this.#markProtected(group.members);
     } else if (group.protected && !part.protected) {
       this.#markProtected([key]);
+    }
+    if (isNew && group.members.size === 1 && group.protected && !isConfigured(part.kinds) && this.#full(source)) {
+      // A new claim nothing backs (an mDNS host no neighbour entry, configuration or other observer
+      // knows), while every part this source holds is protected and it is at its quota: it would be
+      // the next part evicted, so it is not admitted at all, and the engine is not told (a flood of
+      // made-up Matter hosts does not grow the engine's device list either).
+      this.#remove(key);
+      this.stats.refused++;
+      return [];
     }
     // (The bound may evict this very part, or the root: the group lives on in a surviving member.)
     const rootNow = this.#boundGroup(root, source);

