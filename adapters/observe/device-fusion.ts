@@ -345,6 +345,11 @@ export class DeviceFusion {
       let stack = this.#protected.get(part.source);
       if (!stack) this.#protected.set(part.source, (stack = []));
       stack.push([m, part]);
+      // Entries of parts removed since (a per-device bound, a refusal) are dropped once they could outnumber the live ones.
+      if (stack.length > 2 * (this.#count.get(part.source) ?? 0) + 64) {
+        stack = stack.filter(([k, p]) => this.#parts.get(k) === p);
+        this.#protected.set(part.source, stack);
+      }
     }
   }
 

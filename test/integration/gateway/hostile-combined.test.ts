@@ -133,8 +133,15 @@ describeInLab('one hostile LAN host runs every attack at once: the gateway still
     ]);
     const rssBefore = await residentKb(pid);
     let rssPeak = rssBefore;
+    /** The peak of each 5 s of the attack (does memory level off, or grow with the flood?). */
+    const rssSeries: number[] = [];
+    const sampledFrom = Date.now();
     const sampler = setInterval(() => {
-      residentKb(pid).then((kb) => (rssPeak = Math.max(rssPeak, kb)), () => undefined);
+      residentKb(pid).then((kb) => {
+        rssPeak = Math.max(rssPeak, kb);
+        const slot = Math.floor((Date.now() - sampledFrom) / 5000);
+        rssSeries[slot] = Math.max(rssSeries[slot] ?? 0, kb);
+      }, () => undefined);
     }, 200);
 
     // The hostile host: console2. Every attack at once.
@@ -240,7 +247,7 @@ describeInLab('one hostile LAN host runs every attack at once: the gateway still
         forgedOfferRefused,
         attackerSockets: counts,
         floods: floodCounts,
-        rssKb: { before: rssBefore, peak: rssPeak, bound: rssBefore + MEMORY_GROWTH_BOUND_KB },
+        rssKb: { before: rssBefore, peak: rssPeak, bound: rssBefore + MEMORY_GROWTH_BOUND_KB, peakPer5s: rssSeries },
         victimsDoneWithinMs: victimsDoneMs,
         cpu,
         attacks: [...ATTACKS],
