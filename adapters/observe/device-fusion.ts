@@ -264,6 +264,19 @@ export class DeviceFusion {
     return this.#parts.size;
   }
 
+  /**
+   * Entries of every internal structure (parts, union-find nodes, groups, key
+   * index, emitted signatures, eviction orders): what the caps bound, for
+   * tests and diagnostics.
+   */
+  footprint(): Record<string, number> {
+    let lru = 0;
+    for (const set of this.#unprotected.values()) lru += set.size;
+    let stacks = 0;
+    for (const stack of this.#protected.values()) stacks += stack.length;
+    return { parts: this.#parts.size, nodes: this.#parent.size, groups: this.#groups.size, index: this.#index.size, keysOf: this.#keysOf.size, emitted: this.#emitted.size, unconfirmed: this.#unconfirmed.size, lru, stacks };
+  }
+
   /** How many fused devices (groups) are held. */
   get groups(): number {
     return this.#groups.size;

@@ -178,6 +178,16 @@ describe('device fusion caps against a MAC-rotating host', () => {
     expect(fusion.deviceOf('neighbours', plugNeighbour.deviceId)).toBe('plug');
   });
 
+  it('keeps every internal structure bounded through 50,000 refused claims and 20,000 per-device evictions', () => {
+    const fusion = new DeviceFusion({ partQuotas: { 'matter-mdns': 100, neighbours: 100 } });
+    home(fusion);
+    for (let i = 0; i < 50_000; i++) fusion.add('matter-mdns', fakeMatter(i));
+    for (let i = 0; i < 20_000; i++) fusion.add('neighbours', { type: 'device-seen', deviceId: `mac:0a:00:00:${hex(i)}`, identities: { mac: `0a:00:00:${hex(i)}` }, addresses: [{ address: '2001:db8:77::20' }] });
+    const held = fusion.footprint();
+    expect(fusion.stats.refused).toBeGreaterThan(49_000);
+    for (const [name, n] of Object.entries(held)) expect([name, n <= 3 * 200 + 128]).toEqual([name, true]);
+  });
+
   it('refuses a quota that is not a positive integer', () => {
     expect(() => new DeviceFusion({ partQuotas: { neighbours: 0 } })).toThrow(/quota neighbours must be a positive integer, got 0/);
     expect(() => new DeviceFusion({ partsPerSource: 1.5 })).toThrow(RangeError);
