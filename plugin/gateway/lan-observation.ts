@@ -37,6 +37,14 @@
  *   other addresses (temporary ones, from which it asks for pinholes) join it
  *   through the neighbour table.
  *
+ * A host that rotates its MAC, addresses, mDNS host names or DHCP client
+ * ids cannot grow this without bound: the fusion holds at most
+ * {@link FUSION_PART_QUOTAS} parts per observer and evicts fairly (its own
+ * source's least recently updated unprotected parts; never a configured
+ * device or one protected before a flood; see `DeviceFusion`), and what this
+ * class remembers per device follows the fusion (`onDrop`, `onMerge`). The
+ * engine is never told `device-left` because of a quota.
+ *
  * Observer problems (hostile mDNS packets, failed reads) are logged as
  * warnings, at most {@link PROBLEMS_PER_WINDOW} per source every 10 s; they
  * never stop an observer.
