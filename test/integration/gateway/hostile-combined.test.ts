@@ -33,15 +33,20 @@ jest.setTimeout(300_000);
 
 /**
  * The daemon's resident memory may grow by at most this much while the attack runs.
- * How it was chosen: what the attack can make the daemon hold is bounded by the caps
- * (mDNS cache 8,192 records, fusion quotas ~11.5k parts, 2 x 500 sockets with their
- * buffers, 40 WebSockets, PCP state per client) — together a few tens of MiB — plus V8
- * heap slack under allocation pressure; the slow-socket attack alone measured ~20-30 MiB of
- * growth (hostile-listeners.test.ts keeps 64 MiB). 96 MiB leaves room for the floods' share
- * and fails on anything that grows with the number of made-up hosts (the unbounded daemon
- * held ~3 GB of mDNS state after a few minutes of this flood: issue 9, item 2).
+ * How it was chosen (measured 2026-11-30 on the 2-core shared machine):
+ * - what the daemon *keeps* is bounded by the caps (mDNS cache 8,192 records, fusion quotas,
+ *   1,024 admitted made-up Matter hosts in the engine, per-source socket budgets): in-process,
+ *   the watcher + observation + engine live heap stayed at 58-67 MB after a forced GC through
+ *   4,000 flood packets (160,000 made-up hosts), flat;
+ * - the RSS also carries V8 heap headroom that grows with the allocation *rate* (garbage from
+ *   parsing ~1,500 hostile requests/packets a second) and socket buffers: each attack alone
+ *   grew it by 26-52 MiB (sockets 32, SOAP 36, PCP 14, SOAP+PCP+DHCP 52), all together by
+ *   ~118 MiB at peak (fluctuating with GC);
+ * - before the caps the mDNS flood alone grew it by 216 MiB in the same 30 s, and still rising
+ *   (22,084 made-up devices in the engine).
+ * 160 MiB sits above the measured combined peak and below the uncapped flood's growth.
  */
-const MEMORY_GROWTH_BOUND_KB = 96 * 1024;
+const MEMORY_GROWTH_BOUND_KB = 160 * 1024;
 /** Requests per victim and phase (the p99 of 200 is the 198th fastest, not the single worst). */
 const SAMPLES = 200;
 /** How long the hostile host attacks (the helpers cap it at 30 s); every victim step runs inside it. */
