@@ -90,9 +90,10 @@ export interface DeviceFusionOptions {
   /** Default {@link DEFAULT_MAX_UNCONFIRMED}. */
   readonly maxUnconfirmed?: number;
   /**
-   * Called with the device id of a forgotten unconfirmed part that had been
-   * emitted (the daemon tells the engine `device-left`: such a device has no
-   * address, no kind and no need, so nothing it was protecting is lost).
+   * Called with the device id of a forgotten part that had been emitted: an
+   * unconfirmed one (no address, no kind, no need), or a protected claim
+   * nothing backs past its source's quota (see {@link DeviceFusion}). The
+   * daemon tells the engine `device-left`.
    */
   readonly onForget?: (deviceId: string) => void;
   /**
@@ -145,8 +146,8 @@ export interface DeviceFusionStats {
   forgotten: number;
   /** Times a source stayed over its quota because every part of it was pinned (configured). */
   overQuota: number;
-  /** New protected claims nothing backs, not admitted because their source was full of protected parts. */
-  refused: number;
+  /** Protected claims nothing backs (alone in their device), forgotten oldest first past a quota (the engine is told `device-left`). */
+  forgottenClaims: number;
 }
 
 interface Group {
@@ -190,16 +191,18 @@ function isProtecting(kinds: readonly KindEvidence[]): boolean {
  * 1. the least recently updated part of an unprotected group (no isolated
  *    kind, not configured): a host rotating MACs evicts its own old MACs
  *    first, as they are the ones that stop being updated;
- * 2. when every part of the source is in a protected group (an mDNS flood
- *    of made-up Matter hosts), the part that *became* protected last: a
- *    device protected before the flood is never evicted by it. A *new*
- *    protected claim that nothing else backs (alone in its group) is then
- *    not admitted at all: not emitted, so the engine's device list does not
- *    grow with the flood either. (The price: a genuinely new Matter device
- *    that appears while one host floods is learned from its neighbour entry
- *    and configuration, not from its mDNS records, until the flood ends and
- *    its records change; a device the engine already protects is unaffected.);
- * 3. a configured device's own part is pinned: never evicted.
+ * 2. then the oldest protected *claim nothing backs*: a part alone in its
+ *    device (no neighbour entry, no configuration, no other observer), e.g.
+ *    one of an mDNS flood's made-up Matter hosts. It is forgotten and the
+ *    engine is told `device-left` ({@link DeviceFusionOptions.onForget}), so
+ *    the engine's device list does not grow with the flood either. A real
+ *    Matter device is such a claim only until its neighbour entry links it
+ *    (the gateway nudges every address a Matter host advertises, so the
+ *    kernel resolves it within a round trip); from then on it is backed;
+ * 3. then, when every part of the source is in a backed protected group,
+ *    the part that *became* protected last: a device protected before a
+ *    flood is never evicted by it;
+ * 4. a configured device's own part is pinned: never evicted.
  * One fused device holds at most {@link MAX_PARTS_PER_GROUP} parts of one
  * source (the newest beyond go): a host spoofing another device's address
  * with rotating MACs cannot make that device's every event cost more.
@@ -232,6 +235,8 @@ export class DeviceFusion {
   readonly #unprotected = new Map<string, Set<string>>();
   /** source -> its parts in protected groups, in the order they became protected (newest last; lazily cleaned). */
   readonly #protected = new Map<string, [string, Part][]>();
+  /** source -> its protected parts that are alone in their device and not configured (claims nothing backs), oldest first. */
+  readonly #unbacked = new Map<string, Set<string>>();
   /** source -> how many parts it holds. */
   readonly #count = new Map<string, number>();
   readonly #unconfirmedSources: ReadonlySet<string>;
@@ -243,7 +248,7 @@ export class DeviceFusion {
   readonly #quotas: Readonly<Record<string, number>>;
   readonly #partsPerGroup: number;
   #order = 0;
-  readonly stats: DeviceFusionStats = { evicted: 0, evictedProtected: 0, dropped: 0, forgotten: 0, overQuota: 0, refused: 0 };
+  readonly stats: DeviceFusionStats = { evicted: 0, evictedProtected: 0, dropped: 0, forgotten: 0, overQuota: 0, forgottenClaims: 0 };
 
   constructor(options: DeviceFusionOptions = {}) {
     this.#unconfirmedSources = new Set(options.unconfirmedSources ?? []);
@@ -274,7 +279,9 @@ export class DeviceFusion {
     for (const set of this.#unprotected.values()) lru += set.size;
     let stacks = 0;
     for (const stack of this.#protected.values()) stacks += stack.length;
-    return { parts: this.#parts.size, nodes: this.#parent.size, groups: this.#groups.size, index: this.#index.size, keysOf: this.#keysOf.size, emitted: this.#emitted.size, unconfirmed: this.#unconfirmed.size, lru, stacks };
+    let unbacked = 0;
+    for (const set of this.#unbacked.values()) unbacked += set.size;
+    return { unbacked, parts: this.#parts.size, nodes: this.#parent.size, groups: this.#groups.size, index: this.#index.size, keysOf: this.#keysOf.size, emitted: this.#emitted.size, unconfirmed: this.#unconfirmed.size, lru, stacks };
   }
 
   /** How many fused devices (groups) are held. */
@@ -329,7 +336,9 @@ export class DeviceFusion {
     // The older group's root stays the root: its device id is the stable one.
     const [root, child, into, from] = ga.order <= gb.order ? [ra, rb, ga, gb] : [rb, ra, gb, ga];
     this.#parent.set(child, root);
+    for (const m of into.members) this.#unbacked.get(this.#parts.get(m)!.source)?.delete(m);
     for (const m of from.members) {
+      this.#unbacked.get(this.#parts.get(m)!.source)?.delete(m);
       into.members.add(m);
       // A part that joins another source's device is confirmed.
       this.#unconfirmed.delete(m);
@@ -395,6 +404,7 @@ export class DeviceFusion {
     this.#parts.delete(key);
     this.#unconfirmed.delete(key);
     this.#unprotected.get(part.source)?.delete(key);
+    this.#unbacked.get(part.source)?.delete(key);
     this.#count.set(part.source, (this.#count.get(part.source) ?? 1) - 1);
     group.members.delete(key);
     // Every member points at the root directly, so the part's node can go.
@@ -453,16 +463,21 @@ export class DeviceFusion {
     return this.#find(group.members.values().next().value as string);
   }
 
-  /** The source is over its quota and holds no unprotected part to evict. */
-  #full(source: string): boolean {
-    return (this.#count.get(source) ?? 0) > this.#quotaOf(source) && (this.#unprotected.get(source)?.size ?? 0) === 0;
-  }
-
   /** Evicts parts of `source` past its quota (see the class comment for the order). */
   #boundSource(source: string): void {
     const quota = this.#quotaOf(source);
     while ((this.#count.get(source) ?? 0) > quota) {
       let victim: string | undefined = this.#unprotected.get(source)?.values().next().value;
+      const claim: string | undefined = victim === undefined ? this.#unbacked.get(source)?.values().next().value : undefined;
+      if (claim !== undefined) {
+        // The oldest protected claim nothing backs: forgotten, engine included.
+        this.stats.evicted++;
+        this.stats.evictedProtected++;
+        this.stats.forgottenClaims++;
+        const dropped = this.#remove(claim);
+        if (dropped?.emitted) this.#onForget?.(dropped.deviceId);
+        continue;
+      }
       if (victim === undefined) {
         const stack = this.#protected.get(source) ?? [];
         while (stack.length > 0) {
@@ -491,7 +506,6 @@ export class DeviceFusion {
   add(source: string, event: DeviceSeen): DeviceSeen[] {
     const key = `${source}|${event.deviceId}`;
     let part = this.#parts.get(key);
-    const isNew = !part;
     if (!part) {
       part = { source, deviceId: event.deviceId, identities: {}, kinds: [], addresses: [], order: this.#order++, protected: false };
       this.#parts.set(key, part);
@@ -531,14 +545,12 @@ export class DeviceFusion {
     } else if (group.protected && !part.protected) {
       this.#markProtected([key]);
     }
-    if (isNew && group.members.size === 1 && group.protected && !isConfigured(part.kinds) && this.#full(source)) {
-      // A new claim nothing backs (an mDNS host no neighbour entry, configuration or other observer
-      // knows), while every part this source holds is protected and it is at its quota: it would be
-      // the next part evicted, so it is not admitted at all, and the engine is not told (a flood of
-      // made-up Matter hosts does not grow the engine's device list either).
-      this.#remove(key);
-      this.stats.refused++;
-      return [];
+    if (group.members.size === 1 && group.protected && !isConfigured(part.kinds)) {
+      if (!this.#unbacked.get(source)?.has(key)) {
+        let set = this.#unbacked.get(source);
+        if (!set) this.#unbacked.set(source, (set = new Set()));
+        set.add(key);
+      }
     }
     // (The bound may evict this very part, or the root: the group lives on in a surviving member.)
     const rootNow = this.#boundGroup(root, source);

@@ -43,7 +43,10 @@
  * source's least recently updated unprotected parts; never a configured
  * device or one protected before a flood; see `DeviceFusion`), and what this
  * class remembers per device follows the fusion (`onDrop`, `onMerge`). The
- * engine is never told `device-left` because of a quota.
+ * engine is told `device-left` only for what nothing backs: a DHCP-only MAC,
+ * or a protected claim alone in its device (an mDNS flood's made-up Matter
+ * hosts), oldest first, past the quota; never for a configured device, one
+ * with a neighbour entry, or one that holds a need through its addresses.
  *
  * Observer problems (hostile mDNS packets, failed reads) are logged as
  * warnings, at most {@link PROBLEMS_PER_WINDOW} per source every 10 s; they
@@ -227,7 +230,7 @@ export class LanObservation {
     }
   }
 
-  /** A fused device the fusion forgot (an unconfirmed DHCP-learned MAC): the engine forgets it too. */
+  /** A fused device the fusion forgot (an unconfirmed DHCP-learned MAC, or a claim nothing backs): the engine forgets it too. */
   private forget(deviceId: string): void {
     this.last.delete(deviceId);
     this.signatures.delete(deviceId);

@@ -79,29 +79,48 @@ describe('device fusion caps against a MAC-rotating host', () => {
     expect(fusion.deviceOf('neighbours', consoleNeighbour.deviceId)).toBe(consoleNeighbour.deviceId);
   });
 
-  it('bounds an mDNS flood of made-up Matter hosts without evicting a Matter device protected before it', () => {
+  it('bounds an mDNS flood of made-up Matter hosts: the oldest claims nothing backs are forgotten (engine told), never a backed or configured Matter device', () => {
     const drops: string[] = [];
-    const fusion = new DeviceFusion({ partQuotas: { 'matter-mdns': 200, neighbours: 500 }, onDrop: (id) => drops.push(id) });
+    const forgotten: string[] = [];
+    const fusion = new DeviceFusion({ partQuotas: { 'matter-mdns': 200, neighbours: 500 }, onDrop: (id) => drops.push(id), onForget: (id) => forgotten.push(id) });
     home(fusion);
-    // An mDNS-only Matter device (not yet backed by a neighbour entry) seen before the flood.
+    // A Matter device seen just before the flood: its mDNS claim, then its neighbour entry (the nudge made the kernel resolve it).
     const early: DeviceSeen = { ...fakeMatter(999_999), deviceId: 'mdns:early.local', identities: { mdnsHost: 'early.local' } };
     fusion.add('matter-mdns', early);
+    fusion.add('neighbours', { type: 'device-seen', deviceId: 'mac:06:00:00:00:00:22', identities: { mac: '06:00:00:00:00:22' }, addresses: early.addresses! });
     const emitted: DeviceSeen[] = [];
     for (let i = 0; i < 10_000; i++) emitted.push(...fusion.add('matter-mdns', fakeMatter(i)));
     expect(fusion.partsOf('matter-mdns')).toBe(200);
-    // Past the quota, with every mDNS part protected, a new claim nothing backs is not admitted: nor emitted (the engine does not grow).
-    expect(fusion.stats.refused).toBe(10_000 - 198);
-    expect(emitted).toHaveLength(198);
+    // Each made-up host reaches the engine, and the oldest go again (device-left): the engine holds at most the quota of them.
+    expect(emitted).toHaveLength(10_000);
+    expect(fusion.stats.forgottenClaims).toBe(10_000 - 198);
+    expect(forgotten).toHaveLength(10_000 - 198);
+    expect(forgotten.every((id) => /^mdns:fake\d+\.local$/.test(id))).toBe(true);
+    expect(forgotten[0]).toBe('mdns:fake0.local');
+    expect(drops).toEqual([]);
+    // The newest made-up hosts are the ones held.
+    expect(fusion.deviceOf('matter-mdns', fakeMatter(9_999).deviceId)).toBe(fakeMatter(9_999).deviceId);
     expect(fusion.deviceOf('matter-mdns', lockMdns.deviceId)).toBe('mdns:lock.local');
     expect(fusion.deviceOf('matter-mdns', 'mdns:early.local')).toBe('mdns:early.local');
     expect(fusion.deviceOf('neighbours', lockNeighbour.deviceId)).toBe('mdns:lock.local');
-    // A made-up host that shares an address with an admitted one (so it is not alone): admitted, and the newest protected part goes.
-    emitted.push(...fusion.add('matter-mdns', { ...fakeMatter(20_000), addresses: fakeMatter(5).addresses }));
-    expect(fusion.stats.evictedProtected).toBe(1);
-    expect(fusion.partsOf('matter-mdns')).toBe(200);
-    expect(drops).toEqual([]); // it left its group's residue: no device dropped
     const lock = fusedOf(fusion, 'neighbours', lockNeighbour);
     expect(lock.kinds).toContainEqual({ kind: 'matter', evidence: 'mdns:_matter._tcp LOCK' });
+  });
+
+  it('past the quota with only backed protected parts, the part protected last goes and leaves its kind with its device', () => {
+    const drops: string[] = [];
+    const fusion = new DeviceFusion({ partQuotas: { 'matter-mdns': 2 }, onDrop: (id) => drops.push(id) });
+    home(fusion); // the lock: one mDNS part, backed by its neighbour entry
+    fusion.add('neighbours', consoleNeighbour);
+    fusion.add('matter-mdns', { ...fakeMatter(1), addresses: consoleNeighbour.addresses }); // the console claims Matter: backed by its own entry
+    // A third mDNS part, another host name of the console: over the quota, no unprotected part, no unbacked claim.
+    fusion.add('matter-mdns', { ...fakeMatter(2), kinds: [{ kind: 'thread-border-router', evidence: 'mdns:_meshcop._udp C' }], addresses: consoleNeighbour.addresses });
+    expect(fusion.partsOf('matter-mdns')).toBe(2);
+    expect(fusion.stats.evictedProtected).toBe(1);
+    expect(fusion.deviceOf('matter-mdns', fakeMatter(2).deviceId)).toBeUndefined();
+    expect(fusion.deviceOf('matter-mdns', lockMdns.deviceId)).toBe('mdns:lock.local');
+    expect(drops).toEqual([]);
+    expect(fusedOf(fusion, 'neighbours', consoleNeighbour).kinds!.map((k) => k.kind).sort()).toEqual(['matter', 'thread-border-router']);
   });
 
   it('a spoofer answering for the plug with rotating MACs joins the plug and is evicted, the plug keeps its kind, addresses and its own MAC part', () => {
@@ -184,7 +203,7 @@ describe('device fusion caps against a MAC-rotating host', () => {
     for (let i = 0; i < 50_000; i++) fusion.add('matter-mdns', fakeMatter(i));
     for (let i = 0; i < 20_000; i++) fusion.add('neighbours', { type: 'device-seen', deviceId: `mac:0a:00:00:${hex(i)}`, identities: { mac: `0a:00:00:${hex(i)}` }, addresses: [{ address: '2001:db8:77::20' }] });
     const held = fusion.footprint();
-    expect(fusion.stats.refused).toBeGreaterThan(49_000);
+    expect(fusion.stats.forgottenClaims).toBeGreaterThan(49_000);
     for (const [name, n] of Object.entries(held)) expect([name, n <= 3 * 200 + 128]).toEqual([name, true]);
   });
 
@@ -197,7 +216,7 @@ describe('device fusion caps against a MAC-rotating host', () => {
 const silentLog: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silentLog } as unknown as Logger;
 
 describe('the gateway LAN observation under a MAC-rotating host', () => {
-  it('holds its fusion at the stated quotas, tells the engine no device-left, and keeps the configured plug and a learned Matter device protected', () => {
+  it('holds its fusion at the stated quotas, tells the engine device-left only for made-up claims, and keeps the configured plug and a learned Matter device protected', () => {
     const submitted: PolicyEvent[] = [];
     const observation = new LanObservation({ submit: (e) => submitted.push(e), log: silentLog });
     const directory = new DeviceDirectory({ submit: observation.submitter('directory'), known: [{ id: 'plug', kind: 'matter', mac: PLUG_MAC, addresses: ['2001:db8:77::20'] }], allow: [] });
@@ -216,7 +235,12 @@ describe('the gateway LAN observation under a MAC-rotating host', () => {
     expect(state.parts).toBeLessThanOrEqual(FUSION_PART_QUOTAS.neighbours + FUSION_PART_QUOTAS['matter-mdns'] + 1);
     expect(state.remembered).toBeLessThanOrEqual(state.devices);
     expect(observation.stats.dropped).toBeGreaterThan(6000);
-    expect(submitted.filter((e) => e.type === 'device-left')).toEqual([]);
+    // The engine is told device-left only for made-up Matter hosts nothing backs, and holds at most the mDNS quota of them.
+    const left = submitted.filter((e) => e.type === 'device-left').map((e) => (e as { deviceId: string }).deviceId);
+    expect(left.length).toBeGreaterThan(0);
+    expect(left.every((id) => /^mdns:fake\d+\.local$/.test(id))).toBe(true);
+    const seenFake = new Set(submitted.filter((e) => e.type === 'device-seen' && e.deviceId.startsWith('mdns:fake')).map((e) => (e as DeviceSeen).deviceId));
+    expect(seenFake.size - new Set(left).size).toBeLessThanOrEqual(FUSION_PART_QUOTAS['matter-mdns']);
     expect(observation.isProtected('neighbours', plugNeighbour.deviceId)).toBe(true);
     expect(observation.isProtected('neighbours', lockNeighbour.deviceId)).toBe(true);
     expect(observation.isProtected('matter-mdns', lockMdns.deviceId)).toBe(true);
