@@ -45,8 +45,8 @@
  * class remembers per device follows the fusion (`onDrop`, `onMerge`). The
  * engine is told `device-left` only for what nothing backs: a DHCP-only MAC,
  * or a protected claim alone in its device (an mDNS flood's made-up Matter
- * hosts), oldest first, past the quota; never for a configured device, one
- * with a neighbour entry, or one that holds a need through its addresses.
+ * hosts), oldest first, past the quota; never for a configured device or
+ * one a neighbour entry (a host that talks to the router) backs.
  *
  * Observer problems (hostile mDNS packets, failed reads) are logged as
  * warnings, at most {@link PROBLEMS_PER_WINDOW} per source every 10 s; they
