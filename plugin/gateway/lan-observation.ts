@@ -76,6 +76,8 @@ import type { DeviceSeen, PolicyEvent } from '../../policies/model/event';
 import type { Logger } from './structured-log';
 
 export const PROBLEMS_PER_WINDOW = 20;
+/** Nudges (one datagram each, see `LanObservation`) sent at most per second. */
+export const NUDGES_PER_SECOND = 64;
 /** DHCP-learned devices no other observer backs up, at most (see `DeviceFusion`). */
 export const MAX_UNCONFIRMED_DHCP_DEVICES = 1024;
 
@@ -192,6 +194,9 @@ export class LanObservation {
   private readonly subscriptions = new Subscription();
   private readonly transports: MdnsTransport[] = [];
   private readonly nudged = new Set<string>();
+  private nudgeWindow = { start: 0, count: 0 };
+  /** The router's own LAN prefixes (undefined until the observers start: then every address may be nudged). */
+  private lanPrefixes?: { family: 'ipv4' | 'ipv6'; prefix: string; length: number }[];
   private readonly problemWindows = new Map<string, { start: number; count: number; suppressed: number }>();
   private stopped = false;
   readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0, forgotten: 0, dropped: 0 };
@@ -271,7 +276,9 @@ export class LanObservation {
     }
     const onProblem = (p: ObserverProblem) => this.problem(p);
     const { readHostAddresses, watchHostAddresses } = require('../../adapters/observe/host-addresses') as typeof import('../../adapters/observe/host-addresses');
-    const own = new Set((await readHostAddresses().catch(() => [] as HostAddress[])).map((a) => a.address));
+    const initial = await readHostAddresses().catch(() => [] as HostAddress[]);
+    const own = new Set(initial.map((a) => a.address));
+    this.setLanPrefixes(initial, config.interfaces);
     const sink = (source: string) => ({
       next: (e: DeviceSeen) => this.observe(source, e),
       error: (e: unknown) => this.problem({ source, message: `stopped: ${String(e)}`, at: Date.now() }),
@@ -330,7 +337,10 @@ export class LanObservation {
     // The router's own LAN prefixes: a deprecated one deprecates every LAN address in it.
     this.subscriptions.add(
       watchHostAddresses({ refreshMs: 10_000 }).subscribe({
-        next: (list) => this.setDeprecated(deprecatedLanPrefixes(list, config.interfaces)),
+        next: (list) => {
+          this.setLanPrefixes(list, config.interfaces);
+          this.setDeprecated(deprecatedLanPrefixes(list, config.interfaces));
+        },
         error: (e: unknown) => this.problem({ source: 'host-addresses', message: String(e), at: Date.now() }),
       }),
     );
@@ -360,6 +370,16 @@ export class LanObservation {
       }
     }
     this.options.log.info('lan observation stopped', { ...this.stats });
+  }
+
+  private setLanPrefixes(list: readonly HostAddress[], interfaces: readonly string[]): void {
+    const prefixes: { family: 'ipv4' | 'ipv6'; prefix: string; length: number }[] = [];
+    for (const a of list) {
+      if (!interfaces.includes(a.interface) || a.scope === 'link-local') continue;
+      const prefix = prefixOf(a.address, a.prefixLength);
+      if (prefix !== undefined) prefixes.push({ family: a.family, prefix, length: a.prefixLength });
+    }
+    this.lanPrefixes = prefixes;
   }
 
   private setDeprecated(next: Set<string>): void {
@@ -403,11 +423,21 @@ export class LanObservation {
     return changed ? { ...event, addresses } : event;
   }
 
-  /** One datagram to the discard port of each new address, so the kernel resolves its MAC (NDP/ARP). */
+  /**
+   * One datagram to the discard port of each new address, so the kernel
+   * resolves its MAC (NDP/ARP). Only addresses on the LAN (in a prefix of the
+   * router's own LAN addresses, once those are known) and at most
+   * {@link NUDGES_PER_SECOND} a second: a host advertising made-up or
+   * off-link addresses cannot make the router send packets elsewhere.
+   */
   private nudge(addresses: readonly AddressInput[]): void {
     for (const a of addresses) {
       const address = canonicalAddress(a.address);
       if (!address || this.nudged.has(address) || scopeOf(address) === 'link-local') continue;
+      if (this.lanPrefixes && !this.lanPrefixes.some((p) => p.family === familyOf(address) && prefixOf(address, p.length) === p.prefix)) continue;
+      const now = Date.now();
+      if (now - this.nudgeWindow.start >= 1000) this.nudgeWindow = { start: now, count: 0 };
+      if (++this.nudgeWindow.count > NUDGES_PER_SECOND) continue;
       if (this.nudged.size > 4096) this.nudged.clear();
       this.nudged.add(address);
       this.stats.nudged++;

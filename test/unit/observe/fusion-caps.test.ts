@@ -5,7 +5,7 @@
  */
 import { DeviceFusion, MAX_PARTS_PER_GROUP, MAX_RESIDUE_KINDS } from '../../../adapters/observe/device-fusion';
 import { DeviceDirectory, MAX_LEARNED_DEVICES } from '../../../plugin/gateway/device-directory';
-import { FUSION_PART_QUOTAS, LanObservation } from '../../../plugin/gateway/lan-observation';
+import { FUSION_PART_QUOTAS, LanObservation, NUDGES_PER_SECOND } from '../../../plugin/gateway/lan-observation';
 import type { Logger } from '../../../plugin/gateway/structured-log';
 import type { DeviceSeen, PolicyEvent } from '../../../policies/model/event';
 
@@ -267,5 +267,20 @@ describe('the device directory lookups under a MAC-rotating host', () => {
     let known = 0;
     for (let i = 0; i < MAX_LEARNED_DEVICES + 2000; i++) if (directory.deviceOf(v4(i)) !== undefined) known++;
     expect(known).toBe(MAX_LEARNED_DEVICES - 2);
+  });
+});
+
+describe('nudges of advertised addresses under an mDNS flood', () => {
+  it('nudges only addresses on the LAN, at most NUDGES_PER_SECOND a second', () => {
+    const observation = new LanObservation({ submit: () => undefined, log: silentLog });
+    const lan = [{ interface: 'lan0', family: 'ipv6' as const, address: '2001:db8:77::1', prefixLength: 64, scope: 'gua' as const, temporary: false, deprecated: false, tentative: false, preferredLifetime: 1, validLifetime: 1 }];
+    (observation as unknown as { setLanPrefixes(l: unknown, i: string[]): void }).setLanPrefixes(lan, ['lan0']);
+    // Made-up hosts advertising off-LAN addresses: the router sends nothing for them.
+    for (let i = 0; i < 100; i++) observation.observe('matter-mdns', fakeMatter(i));
+    expect(observation.stats.nudged).toBe(0);
+    // On-LAN addresses: nudged, but no more than the rate allows.
+    for (let i = 0; i < 300; i++) observation.observe('matter-mdns', { ...fakeMatter(1000 + i), addresses: [{ address: `2001:db8:77::${(0x1000 + i).toString(16)}` }] });
+    expect(observation.stats.nudged).toBeGreaterThan(0);
+    expect(observation.stats.nudged).toBeLessThanOrEqual(NUDGES_PER_SECOND * 2);
   });
 });
