@@ -190,6 +190,8 @@ export class LanObservation {
   private readonly signatures = new Map<string, string>();
   /** Devices the fusion dropped during the current `observe` (forgotten again once its events are out). */
   private readonly droppedNow: string[] = [];
+  /** Devices the fusion forgot (engine told `device-left`) during the current `observe`. */
+  private readonly forgottenNow: string[] = [];
   private deprecated = new Set<string>();
   private readonly subscriptions = new Subscription();
   private readonly transports: MdnsTransport[] = [];
@@ -220,10 +222,15 @@ export class LanObservation {
       fused = this.fusion.add(source, event);
     } catch (error) {
       this.problem({ source: 'lan-observation', message: `could not fuse an event from ${source}: ${(error as Error).message}`, subject: event.deviceId, at: Date.now() });
+      this.droppedNow.length = 0;
+      this.forgottenNow.length = 0;
       return;
     }
     const dropped = this.droppedNow.splice(0);
+    const forgotten = new Set(this.forgottenNow.splice(0));
     for (const out of fused) {
+      // Forgotten in this very step (the engine was told device-left already): not announced after all.
+      if (forgotten.has(out.deviceId)) continue;
       this.last.set(out.deviceId, out);
       this.emit(out);
       if (source === 'matter-mdns' || isIsolatedKind(out.kinds ?? [])) this.nudge(out.addresses ?? []);
@@ -237,6 +244,7 @@ export class LanObservation {
 
   /** A fused device the fusion forgot (an unconfirmed DHCP-learned MAC, or a claim nothing backs): the engine forgets it too. */
   private forget(deviceId: string): void {
+    this.forgottenNow.push(deviceId);
     this.last.delete(deviceId);
     this.signatures.delete(deviceId);
     this.stats.forgotten++;

@@ -251,6 +251,24 @@ describe('the gateway LAN observation under a MAC-rotating host', () => {
   });
 });
 
+describe('a claim forgotten in the step that made it', () => {
+  it('is not announced to the engine after its device-left', () => {
+    const submitted: PolicyEvent[] = [];
+    const observation = new LanObservation({ submit: (e) => submitted.push(e), log: silentLog });
+    // Fill the mDNS quota with Matter devices their neighbour entries back (nothing to evict but claims).
+    for (let i = 0; i < FUSION_PART_QUOTAS['matter-mdns']; i++) {
+      const host = fakeMatter(i);
+      observation.observe('neighbours', { type: 'device-seen', deviceId: `mac:0b:00:00:${hex(i)}`, identities: { mac: `0b:00:00:${hex(i)}` }, addresses: host.addresses! });
+      observation.observe('matter-mdns', host);
+    }
+    submitted.length = 0;
+    // One claim nothing backs: past the quota it is the oldest (only) such claim, forgotten at once.
+    observation.observe('matter-mdns', fakeMatter(50_000));
+    expect(submitted).toEqual([{ type: 'device-left', deviceId: fakeMatter(50_000).deviceId }]);
+    expect(observation.fusionState().bySource['matter-mdns']).toBe(FUSION_PART_QUOTAS['matter-mdns']);
+  });
+});
+
 describe('the device directory lookups under a MAC-rotating host', () => {
   it('forgets the least recently seen learned device that is not protected', () => {
     const protectedIds = new Set(['mac:06:00:00:00:00:21']);
