@@ -116,6 +116,16 @@ export interface DeviceFusionOptions {
    * per-device memory.
    */
   readonly onDrop?: (deviceId: string) => void;
+  /**
+   * Most protected claims nothing backs forgotten per second to make room
+   * for new ones (default: no limit). Past it, a *new* such claim is not
+   * admitted at all (not emitted): a flood of made-up Matter hosts then costs
+   * the engine nothing, while after the flood new claims get in again.
+   * Needs {@link now}.
+   */
+  readonly claimTurnoverPerSecond?: number;
+  /** The clock for {@link claimTurnoverPerSecond} (ms). */
+  readonly now?: () => number;
   /** Called with the device id of an emitted group that joined an older one (it is not emitted again: forget it). */
   readonly onMerge?: (deviceId: string) => void;
 }
@@ -148,6 +158,8 @@ export interface DeviceFusionStats {
   overQuota: number;
   /** Protected claims nothing backs (alone in their device), forgotten oldest first past a quota (the engine is told `device-left`). */
   forgottenClaims: number;
+  /** New claims nothing backs not admitted: the source was full and the claim turnover of this second spent. */
+  refusedClaims: number;
 }
 
 interface Group {
@@ -195,7 +207,9 @@ function isProtecting(kinds: readonly KindEvidence[]): boolean {
  *    device (no neighbour entry, no configuration, no other observer), e.g.
  *    one of an mDNS flood's made-up Matter hosts. It is forgotten and the
  *    engine is told `device-left` ({@link DeviceFusionOptions.onForget}), so
- *    the engine's device list does not grow with the flood either. A real
+ *    the engine's device list does not grow with the flood either; at most
+ *    `claimTurnoverPerSecond` such claims a second are replaced, the rest of
+ *    a flood is not admitted at all (so it costs the engine nothing). A real
  *    Matter device is such a claim only until its neighbour entry links it
  *    (the gateway nudges every address a Matter host advertises, so the
  *    kernel resolves it within a round trip); from then on it is backed;
@@ -247,8 +261,11 @@ export class DeviceFusion {
   readonly #partsPerSource: number;
   readonly #quotas: Readonly<Record<string, number>>;
   readonly #partsPerGroup: number;
+  readonly #claimTurnover: number;
+  readonly #now: (() => number) | undefined;
+  #turnoverWindow = { start: -Infinity, count: 0 };
   #order = 0;
-  readonly stats: DeviceFusionStats = { evicted: 0, evictedProtected: 0, dropped: 0, forgotten: 0, overQuota: 0, forgottenClaims: 0 };
+  readonly stats: DeviceFusionStats = { evicted: 0, evictedProtected: 0, dropped: 0, forgotten: 0, overQuota: 0, forgottenClaims: 0, refusedClaims: 0 };
 
   constructor(options: DeviceFusionOptions = {}) {
     this.#unconfirmedSources = new Set(options.unconfirmedSources ?? []);
@@ -259,6 +276,9 @@ export class DeviceFusion {
     this.#partsPerSource = options.partsPerSource ?? DEFAULT_PARTS_PER_SOURCE;
     this.#quotas = options.partQuotas ?? {};
     this.#partsPerGroup = options.partsPerGroup ?? MAX_PARTS_PER_GROUP;
+    this.#claimTurnover = options.claimTurnoverPerSecond ?? Infinity;
+    this.#now = options.now;
+    if (options.claimTurnoverPerSecond !== undefined && !options.now) throw new RangeError('device fusion: claimTurnoverPerSecond needs a clock (now)');
     for (const [name, q] of [['partsPerSource', this.#partsPerSource], ['partsPerGroup', this.#partsPerGroup], ...Object.entries(this.#quotas)] as [string, number][]) {
       if (!Number.isInteger(q) || q < 1) throw new RangeError(`device fusion quota ${name} must be a positive integer, got ${String(q)}`);
     }
@@ -463,6 +483,16 @@ export class DeviceFusion {
     return this.#find(group.members.values().next().value as string);
   }
 
+  /** One claim forgotten to make room, if this second's turnover allows it. */
+  #takeTurnover(): boolean {
+    if (this.#claimTurnover === Infinity || !this.#now) return true;
+    const now = this.#now();
+    if (now - this.#turnoverWindow.start >= 1000) this.#turnoverWindow = { start: now, count: 0 };
+    if (this.#turnoverWindow.count >= this.#claimTurnover) return false;
+    this.#turnoverWindow.count++;
+    return true;
+  }
+
   /** Evicts parts of `source` past its quota (see the class comment for the order). */
   #boundSource(source: string): void {
     const quota = this.#quotaOf(source);
@@ -506,6 +536,7 @@ export class DeviceFusion {
   add(source: string, event: DeviceSeen): DeviceSeen[] {
     const key = `${source}|${event.deviceId}`;
     let part = this.#parts.get(key);
+    const isNew = part === undefined;
     if (!part) {
       part = { source, deviceId: event.deviceId, identities: {}, kinds: [], addresses: [], order: this.#order++, protected: false };
       this.#parts.set(key, part);
@@ -544,6 +575,12 @@ export class DeviceFusion {
       this.#markProtected(group.members);
     } else if (group.protected && !part.protected) {
       this.#markProtected([key]);
+    }
+    if (isNew && group.members.size === 1 && group.protected && !isConfigured(part.kinds) && (this.#count.get(source) ?? 0) > this.#quotaOf(source) && (this.#unprotected.get(source)?.size ?? 0) === 0 && !this.#takeTurnover()) {
+      // A new claim nothing backs, its source full, this second's turnover spent: not admitted, not emitted.
+      this.#remove(key);
+      this.stats.refusedClaims++;
+      return [];
     }
     if (group.members.size === 1 && group.protected && !isConfigured(part.kinds)) {
       if (!this.#unbacked.get(source)?.has(key)) {

@@ -96,6 +96,8 @@ export const FUSION_PART_QUOTAS: Readonly<Record<string, number>> = {
   'matter-mdns': 1024,
   'ipv6-mostly': 2048,
 };
+/** Protected claims nothing backs that may replace older ones per second (a home does not gain 20 Matter hosts a second). */
+export const CLAIM_TURNOVER_PER_SECOND = 20;
 /** Any other source (e.g. a Matter controller's reads). */
 export const FUSION_PARTS_PER_SOURCE = 1024;
 
@@ -184,6 +186,9 @@ export class LanObservation {
     partsPerSource: FUSION_PARTS_PER_SOURCE,
     onDrop: (id) => this.drop(id),
     onMerge: (id) => this.drop(id, false),
+    // A flood of made-up Matter hosts turns at most this many a second over (engine device-seen + device-left); the rest are not admitted.
+    claimTurnoverPerSecond: CLAIM_TURNOVER_PER_SECOND,
+    now: () => Date.now(),
   });
   /** The last fused event per device, unmarked, so a prefix deprecation can re-mark and re-submit it. */
   private readonly last = new Map<string, DeviceSeen>();

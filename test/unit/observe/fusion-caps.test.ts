@@ -107,6 +107,24 @@ describe('device fusion caps against a MAC-rotating host', () => {
     expect(lock.kinds).toContainEqual({ kind: 'matter', evidence: 'mdns:_matter._tcp LOCK' });
   });
 
+  it('turns claims over at most claimTurnoverPerSecond a second: the rest of a flood is not admitted (nor emitted), and new claims get in again later', () => {
+    let now = 1_000_000;
+    const forgotten: string[] = [];
+    const fusion = new DeviceFusion({ partQuotas: { 'matter-mdns': 100 }, claimTurnoverPerSecond: 5, now: () => now, onForget: (id) => forgotten.push(id) });
+    const emitted: DeviceSeen[] = [];
+    for (let i = 0; i < 5000; i++) emitted.push(...fusion.add('matter-mdns', fakeMatter(i)));
+    expect(fusion.partsOf('matter-mdns')).toBe(100);
+    expect(emitted).toHaveLength(100 + 5);
+    expect(forgotten).toHaveLength(5);
+    expect(fusion.stats.refusedClaims).toBe(5000 - 105);
+    // A second later (the flood over): a new claim is admitted again, replacing the oldest.
+    now += 1000;
+    expect(fusion.add('matter-mdns', fakeMatter(90_000))).toHaveLength(1);
+    expect(fusion.deviceOf('matter-mdns', fakeMatter(90_000).deviceId)).toBe(fakeMatter(90_000).deviceId);
+    expect(forgotten).toHaveLength(6);
+    expect(() => new DeviceFusion({ claimTurnoverPerSecond: 5 })).toThrow(/needs a clock/);
+  });
+
   it('past the quota with only backed protected parts, the part protected last goes and leaves its kind with its device', () => {
     const drops: string[] = [];
     const fusion = new DeviceFusion({ partQuotas: { 'matter-mdns': 2 }, onDrop: (id) => drops.push(id) });
