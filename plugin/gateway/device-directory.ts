@@ -30,6 +30,12 @@ export interface DeviceDirectoryOptions {
   readonly now?: () => number;
   /** An address not found is looked up again at most this often (default 1000 ms). */
   readonly missRetryMs?: number;
+  /**
+   * Whether a learned device is one the engine protects (e.g. the fusion
+   * linked it to a Matter device: `LanObservation.isProtected('directory', id)`):
+   * its lookups are kept while unprotected ones can go instead.
+   */
+  readonly isProtected?: (deviceId: string) => boolean;
 }
 
 interface Entry {
@@ -40,8 +46,10 @@ interface Entry {
   signature: string;
 }
 
-/** Learned (not configured) devices the directory keeps lookups for, at most; the oldest are forgotten first. */
+/** Learned (not configured) devices the directory keeps lookups for, at most; the least recently seen are forgotten first. */
 export const MAX_LEARNED_DEVICES = 4096;
+/** How many of the least recently seen learned devices an eviction looks at for one that is not protected. */
+export const EVICTION_SCAN = 64;
 
 export class DeviceDirectory {
   private readonly byId = new Map<string, Entry>();
@@ -126,6 +134,11 @@ export class DeviceDirectory {
     const mac = event.identities?.mac?.toLowerCase();
     const id = (mac && this.byMac.get(mac)) ?? event.deviceId;
     let entry = this.byId.get(id);
+    if (entry && !entry.configured) {
+      // Seen again: the most recently seen (a host rotating MACs pushes out its own old MACs, not a device that is still there).
+      this.byId.delete(id);
+      this.byId.set(id, entry);
+    }
     if (!entry) {
       entry = { id, addresses: new Set(), signature: '' };
       if (mac) {
@@ -147,19 +160,31 @@ export class DeviceDirectory {
   }
 
   /**
-   * Forgets the oldest learned (not configured) entry: its address and MAC
+   * Forgets the least recently seen learned (not configured) entry that is
+   * not protected (among the {@link EVICTION_SCAN} least recently seen; if
+   * all of those are, the least recently seen of them): its address and MAC
    * lookups only. The engine and the fusion keep the device (and any
    * protection it has); a later request from it reads the neighbours again.
    */
   private forgetOldestLearned(): void {
+    let fallback: Entry | undefined;
+    let looked = 0;
+    let victim: Entry | undefined;
     for (const entry of this.byId.values()) {
       if (entry.configured) continue;
-      this.byId.delete(entry.id);
-      for (const a of entry.addresses) if (this.byAddress.get(a) === entry.id) this.byAddress.delete(a);
-      if (entry.mac && this.byMac.get(entry.mac) === entry.id) this.byMac.delete(entry.mac);
-      this.learned--;
-      return;
+      fallback ??= entry;
+      if (!this.options.isProtected?.(entry.id)) {
+        victim = entry;
+        break;
+      }
+      if (++looked >= EVICTION_SCAN) break;
     }
+    victim ??= fallback;
+    if (!victim) return;
+    this.byId.delete(victim.id);
+    for (const a of victim.addresses) if (this.byAddress.get(a) === victim.id) this.byAddress.delete(a);
+    if (victim.mac && this.byMac.get(victim.mac) === victim.id) this.byMac.delete(victim.mac);
+    this.learned--;
   }
 
   private publish(entry: Entry, from?: DeviceSeen): void {

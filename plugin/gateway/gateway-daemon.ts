@@ -231,7 +231,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     }
     const directorySubmit = observation ? observation.submitter('directory') : submit;
     // --- end LAN observation
-    const directory = new DeviceDirectory({ submit: directorySubmit, known: config.devices.known, allow: config.devices.allow, ...(readNeighbours ? { readNeighbours } : {}), now });
+    const directory = new DeviceDirectory({ submit: directorySubmit, known: config.devices.known, allow: config.devices.allow, ...(readNeighbours ? { readNeighbours } : {}), ...(observation ? { isProtected: (id: string) => observation.isProtected('directory', id) } : {}), now });
 
     needs = new GatewayNeeds({
       engine,

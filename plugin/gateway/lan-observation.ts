@@ -37,6 +37,17 @@
  *   other addresses (temporary ones, from which it asks for pinholes) join it
  *   through the neighbour table.
  *
+ * A host that rotates its MAC, addresses, mDNS host names or DHCP client
+ * ids cannot grow this without bound: the fusion holds at most
+ * {@link FUSION_PART_QUOTAS} parts per observer and evicts fairly (its own
+ * source's least recently updated unprotected parts; never a configured
+ * device or one protected before a flood; see `DeviceFusion`), and what this
+ * class remembers per device follows the fusion (`onDrop`, `onMerge`). The
+ * engine is told `device-left` only for what nothing backs: a DHCP-only MAC,
+ * or a protected claim alone in its device (an mDNS flood's made-up Matter
+ * hosts), oldest first, past the quota; never for a configured device or
+ * one a neighbour entry (a host that talks to the router) backs.
+ *
  * Observer problems (hostile mDNS packets, failed reads) are logged as
  * warnings, at most {@link PROBLEMS_PER_WINDOW} per source every 10 s; they
  * never stop an observer.
@@ -65,8 +76,30 @@ import type { DeviceSeen, PolicyEvent } from '../../policies/model/event';
 import type { Logger } from './structured-log';
 
 export const PROBLEMS_PER_WINDOW = 20;
+/** Nudges (one datagram each, see `LanObservation`) sent at most per second. */
+export const NUDGES_PER_SECOND = 64;
 /** DHCP-learned devices no other observer backs up, at most (see `DeviceFusion`). */
 export const MAX_UNCONFIRMED_DHCP_DEVICES = 1024;
+
+/**
+ * Fusion parts each observer may hold (`DeviceFusion` quotas): what a host
+ * rotating its MAC, addresses, mDNS host names or DHCP client ids can make
+ * the daemon remember. Chosen above what a real home produces: the kernel's
+ * neighbour table holds at most 1,024 entries per family by default
+ * (`gc_thresh3`), the mDNS record cache 8,192 records (a Matter host needs
+ * 4-6), and the directory re-reads the same neighbour table for requesters
+ * (its own lookups are capped at `MAX_LEARNED_DEVICES`, 4,096).
+ */
+export const FUSION_PART_QUOTAS: Readonly<Record<string, number>> = {
+  neighbours: 4096,
+  directory: 4096 + 256,
+  'matter-mdns': 1024,
+  'ipv6-mostly': 2048,
+};
+/** Protected claims nothing backs that may replace older ones per second (a home does not gain 20 Matter hosts a second). */
+export const CLAIM_TURNOVER_PER_SECOND = 20;
+/** Any other source (e.g. a Matter controller's reads). */
+export const FUSION_PARTS_PER_SOURCE = 1024;
 
 export interface LanObservationOptions {
   /** Where fused events go (the daemon's submit: the engine and the admin API's `device_seen`). */
@@ -108,6 +141,8 @@ export interface LanObservationStats {
   nudged: number;
   /** Unconfirmed DHCP-learned devices forgotten past the bound. */
   forgotten: number;
+  /** Devices the fusion dropped past a source quota (the engine keeps them; see `DeviceFusion`). */
+  dropped: number;
 }
 
 /** The capture helpers are started again when they die, a few times, with backoff. */
@@ -142,17 +177,36 @@ export class LanObservation {
    * for any number of made-up MACs. The oldest are forgotten, engine
    * included (`device-left`): they have no address, kind or need.
    */
-  private readonly fusion = new DeviceFusion({ unconfirmedSources: ['ipv6-mostly'], maxUnconfirmed: MAX_UNCONFIRMED_DHCP_DEVICES, onForget: (id) => this.forget(id) });
+  private readonly fusion = new DeviceFusion({
+    unconfirmedSources: ['ipv6-mostly'],
+    maxUnconfirmed: MAX_UNCONFIRMED_DHCP_DEVICES,
+    onForget: (id) => this.forget(id),
+    // A host rotating MACs / host names / client ids evicts its own source's parts, never a configured device or one protected before.
+    partQuotas: FUSION_PART_QUOTAS,
+    partsPerSource: FUSION_PARTS_PER_SOURCE,
+    onDrop: (id) => this.drop(id),
+    onMerge: (id) => this.drop(id, false),
+    // A flood of made-up Matter hosts turns at most this many a second over (engine device-seen + device-left); the rest are not admitted.
+    claimTurnoverPerSecond: CLAIM_TURNOVER_PER_SECOND,
+    now: () => Date.now(),
+  });
   /** The last fused event per device, unmarked, so a prefix deprecation can re-mark and re-submit it. */
   private readonly last = new Map<string, DeviceSeen>();
   private readonly signatures = new Map<string, string>();
+  /** Devices the fusion dropped during the current `observe` (forgotten again once its events are out). */
+  private readonly droppedNow: string[] = [];
+  /** Devices the fusion forgot (engine told `device-left`) during the current `observe`. */
+  private readonly forgottenNow: string[] = [];
   private deprecated = new Set<string>();
   private readonly subscriptions = new Subscription();
   private readonly transports: MdnsTransport[] = [];
   private readonly nudged = new Set<string>();
+  private nudgeWindow = { start: 0, count: 0 };
+  /** The router's own LAN prefixes (undefined until the observers start: then every address may be nudged). */
+  private lanPrefixes?: { family: 'ipv4' | 'ipv6'; prefix: string; length: number }[];
   private readonly problemWindows = new Map<string, { start: number; count: number; suppressed: number }>();
   private stopped = false;
-  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0, forgotten: 0 };
+  readonly stats: LanObservationStats = { observed: 0, submitted: 0, problems: 0, nudged: 0, forgotten: 0, dropped: 0 };
 
   constructor(private readonly options: LanObservationOptions) {}
 
@@ -173,21 +227,57 @@ export class LanObservation {
       fused = this.fusion.add(source, event);
     } catch (error) {
       this.problem({ source: 'lan-observation', message: `could not fuse an event from ${source}: ${(error as Error).message}`, subject: event.deviceId, at: Date.now() });
+      this.droppedNow.length = 0;
+      this.forgottenNow.length = 0;
       return;
     }
+    const dropped = this.droppedNow.splice(0);
+    const forgotten = new Set(this.forgottenNow.splice(0));
     for (const out of fused) {
+      // Forgotten in this very step (the engine was told device-left already): not announced after all.
+      if (forgotten.has(out.deviceId)) continue;
       this.last.set(out.deviceId, out);
       this.emit(out);
       if (source === 'matter-mdns' || isIsolatedKind(out.kinds ?? [])) this.nudge(out.addresses ?? []);
     }
+    // A device emitted and dropped in the same step (the newest of a flood past its quota): the engine has it, this side forgets it.
+    for (const id of dropped) {
+      this.last.delete(id);
+      this.signatures.delete(id);
+    }
   }
 
-  /** A fused device the fusion forgot (an unconfirmed DHCP-learned MAC): the engine forgets it too. */
+  /** A fused device the fusion forgot (an unconfirmed DHCP-learned MAC, or a claim nothing backs): the engine forgets it too. */
   private forget(deviceId: string): void {
+    this.forgottenNow.push(deviceId);
     this.last.delete(deviceId);
     this.signatures.delete(deviceId);
     this.stats.forgotten++;
     this.options.submit({ type: 'device-left', deviceId });
+  }
+
+  /**
+   * A fused device the fusion dropped past a quota: only this side's memory
+   * of it goes. The engine is not told (it keeps a protection or a need it
+   * was given: a flood never ends another device's grant).
+   */
+  private drop(deviceId: string, counted = true): void {
+    this.droppedNow.push(deviceId);
+    this.last.delete(deviceId);
+    this.signatures.delete(deviceId);
+    if (counted) this.stats.dropped++;
+  }
+
+  /** Whether the fused device a source's part belongs to is protected (an isolated kind, or configured). */
+  isProtected(source: string, deviceId: string): boolean {
+    return this.fusion.isProtected(source, deviceId);
+  }
+
+  /** What the fusion holds now: parts per source and devices (for tests, diagnostics and the memory bound). */
+  fusionState(): { parts: number; devices: number; bySource: Record<string, number>; remembered: number } {
+    const bySource: Record<string, number> = {};
+    for (const source of [...Object.keys(FUSION_PART_QUOTAS), 'directory']) bySource[source] = this.fusion.partsOf(source);
+    return { parts: this.fusion.size, devices: this.fusion.groups, bySource, remembered: this.last.size };
   }
 
   /** Starts the observers; resolves once their sockets are open. Failures to start one are logged, not thrown. */
@@ -199,7 +289,9 @@ export class LanObservation {
     }
     const onProblem = (p: ObserverProblem) => this.problem(p);
     const { readHostAddresses, watchHostAddresses } = require('../../adapters/observe/host-addresses') as typeof import('../../adapters/observe/host-addresses');
-    const own = new Set((await readHostAddresses().catch(() => [] as HostAddress[])).map((a) => a.address));
+    const initial = await readHostAddresses().catch(() => [] as HostAddress[]);
+    const own = new Set(initial.map((a) => a.address));
+    this.setLanPrefixes(initial, config.interfaces);
     const sink = (source: string) => ({
       next: (e: DeviceSeen) => this.observe(source, e),
       error: (e: unknown) => this.problem({ source, message: `stopped: ${String(e)}`, at: Date.now() }),
@@ -258,7 +350,10 @@ export class LanObservation {
     // The router's own LAN prefixes: a deprecated one deprecates every LAN address in it.
     this.subscriptions.add(
       watchHostAddresses({ refreshMs: 10_000 }).subscribe({
-        next: (list) => this.setDeprecated(deprecatedLanPrefixes(list, config.interfaces)),
+        next: (list) => {
+          this.setLanPrefixes(list, config.interfaces);
+          this.setDeprecated(deprecatedLanPrefixes(list, config.interfaces));
+        },
         error: (e: unknown) => this.problem({ source: 'host-addresses', message: String(e), at: Date.now() }),
       }),
     );
@@ -288,6 +383,16 @@ export class LanObservation {
       }
     }
     this.options.log.info('lan observation stopped', { ...this.stats });
+  }
+
+  private setLanPrefixes(list: readonly HostAddress[], interfaces: readonly string[]): void {
+    const prefixes: { family: 'ipv4' | 'ipv6'; prefix: string; length: number }[] = [];
+    for (const a of list) {
+      if (!interfaces.includes(a.interface) || a.scope === 'link-local') continue;
+      const prefix = prefixOf(a.address, a.prefixLength);
+      if (prefix !== undefined) prefixes.push({ family: a.family, prefix, length: a.prefixLength });
+    }
+    this.lanPrefixes = prefixes;
   }
 
   private setDeprecated(next: Set<string>): void {
@@ -331,11 +436,21 @@ export class LanObservation {
     return changed ? { ...event, addresses } : event;
   }
 
-  /** One datagram to the discard port of each new address, so the kernel resolves its MAC (NDP/ARP). */
+  /**
+   * One datagram to the discard port of each new address, so the kernel
+   * resolves its MAC (NDP/ARP). Only addresses on the LAN (in a prefix of the
+   * router's own LAN addresses, once those are known) and at most
+   * {@link NUDGES_PER_SECOND} a second: a host advertising made-up or
+   * off-link addresses cannot make the router send packets elsewhere.
+   */
   private nudge(addresses: readonly AddressInput[]): void {
     for (const a of addresses) {
       const address = canonicalAddress(a.address);
       if (!address || this.nudged.has(address) || scopeOf(address) === 'link-local') continue;
+      if (this.lanPrefixes && !this.lanPrefixes.some((p) => p.family === familyOf(address) && prefixOf(address, p.length) === p.prefix)) continue;
+      const now = Date.now();
+      if (now - this.nudgeWindow.start >= 1000) this.nudgeWindow = { start: now, count: 0 };
+      if (++this.nudgeWindow.count > NUDGES_PER_SECOND) continue;
       if (this.nudged.size > 4096) this.nudged.clear();
       this.nudged.add(address);
       this.stats.nudged++;

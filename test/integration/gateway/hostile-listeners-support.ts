@@ -5,6 +5,13 @@
  * server closes) and unauthenticated WebSockets (raw handshakes, never an
  * auth message); the victims time their own requests. Bounded: counts and a
  * hold time given by the caller (at most 30 s).
+ *
+ * The same host can also flood ({@link startFloods}, for the combined
+ * acceptance test): SOAP bodies crafted for worst-case parsing on the IGD,
+ * an mDNS flood of made-up Matter hosts with huge TTLs, forged DHCPOFFERs
+ * with option 108 for another host's MAC (raw frames with the router's
+ * address as source, as the router would send them) plus DISCOVERs from
+ * rotating made-up MACs, and a PCP MAP flood on UDP 5351.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -89,6 +96,209 @@ function once() {
 })();
 `;
 
+/**
+ * Flooder: argv = one JSON of {@link FloodTarget}. Prints "ready" once every flood runs, then at the
+ * end one JSON line of {@link FloodCounts}. The DHCP frames come from a Python child (raw sockets).
+ */
+const FLOODER = String.raw`
+const http = require('http');
+const dgram = require('dgram');
+const { spawn } = require('child_process');
+const t = JSON.parse(process.argv[1]);
+const counts = { soapSent: 0, soapAnswered: {}, soapFailed: 0, mdnsPackets: 0, mdnsHosts: 0, mdnsBytes: 0, pcpSent: 0, pcpAnswered: 0, dhcp: null };
+let stopping = false;
+const until = Date.now() + t.holdMs;
+
+// 1. SOAP bodies crafted for worst-case parsing: distinct empty tags up to 16 KiB, and a long SOAPAction header.
+const tags = []; let size = 0;
+for (let i = 0; size < 15 * 1024; i++) { const tag = '<a' + i.toString(36) + '/>'; tags.push(tag); size += tag.length; }
+const soapBody = '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:AddPinhole xmlns:u="urn:schemas-upnp-org:service:WANIPv6FirewallControl:1">' + tags.join('') + '</u:AddPinhole></s:Body></s:Envelope>';
+const soapAction = '"urn:schemas-upnp-org:service:WANIPv6FirewallControl:1#' + 'A#'.repeat(3900) + 'AddPinhole"';
+function soapLoop() {
+  if (stopping || Date.now() > until) return Promise.resolve();
+  return new Promise((resolve) => {
+    const req = http.request({ host: t.routerIpv4, port: t.igdPort, path: '/igd/ctl/IPv6Firewall', method: 'POST', agent: false, timeout: 5000,
+      headers: { 'Content-Type': 'text/xml; charset="utf-8"', SOAPAction: soapAction, 'Content-Length': Buffer.byteLength(soapBody) } }, (res) => {
+      counts.soapAnswered[res.statusCode] = (counts.soapAnswered[res.statusCode] || 0) + 1;
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => { counts.soapFailed++; setTimeout(resolve, 20); });
+    counts.soapSent++;
+    req.end(soapBody);
+  }).then(soapLoop);
+}
+
+// 2. mDNS: packets of made-up commissionable Matter hosts (PTR, SRV, TXT, AAAA), TTL 0x7fffffff, new host names every packet.
+function name(labels) { return Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]); }
+function rr(nameBytes, type, rdata) {
+  const h = Buffer.alloc(10); h.writeUInt16BE(type, 0); h.writeUInt16BE(type === 12 ? 1 : 0x8001, 2); /* PTR is shared: no cache-flush bit */ h.writeUInt32BE(0x7fffffff, 4); h.writeUInt16BE(rdata.length, 8);
+  return Buffer.concat([nameBytes, h, rdata]);
+}
+let hostSeq = 0;
+function mdnsPacket() {
+  const parts = []; let answers = 0;
+  const service = name(['_matterc', '_udp', 'local']); // at offset 12
+  const SERVICE = Buffer.from([0xc0, 12]); const LOCAL = Buffer.from([0xc0, 12 + 9 + 5]);
+  for (let i = 0; i < t.mdnsHostsPerPacket; i++) {
+    const n = hostSeq++;
+    const inst = Buffer.concat([Buffer.from([16]), Buffer.from(n.toString(16).padStart(16, '0').toUpperCase()), SERVICE]);
+    const host = Buffer.concat([Buffer.from([12]), Buffer.from(n.toString(16).padStart(12, '0')), LOCAL]);
+    parts.push(rr(parts.length === 0 ? service : SERVICE, 12, inst));
+    const srv = Buffer.alloc(6); srv.writeUInt16BE(5540, 4);
+    parts.push(rr(inst, 33, Buffer.concat([srv, host])));
+    parts.push(rr(inst, 16, Buffer.concat(['CM=1', 'VP=65521+1', 'DT=10'].map((e) => Buffer.concat([Buffer.from([e.length]), Buffer.from(e)])))));
+    const aaaa = Buffer.alloc(16); aaaa.writeUInt16BE(0xfd00, 0); aaaa.writeUInt16BE(0xdead, 2); aaaa.writeUInt32BE(n, 12);
+    parts.push(rr(host, 28, aaaa));
+    answers += 4;
+  }
+  const header = Buffer.alloc(12); header.writeUInt16BE(0x8400, 2); header.writeUInt16BE(answers, 6);
+  counts.mdnsHosts += t.mdnsHostsPerPacket;
+  return Buffer.concat([header, ...parts]);
+}
+
+// 4. PCP MAP requests (RFC 6887), each with a new nonce and port.
+function pcpMap(i) {
+  const b = Buffer.alloc(60);
+  b[0] = 2; b[1] = 1; b.writeUInt32BE(7200, 4);
+  b.writeUInt16BE(0xffff, 18); t.attackerIpv4.split('.').forEach((o, k) => (b[20 + k] = Number(o)));
+  b.writeUInt32BE(i, 24); b[36] = 17; b.writeUInt16BE(20000 + (i % 40000), 40); b.writeUInt16BE(20000 + (i % 40000), 42);
+  return b;
+}
+
+(async () => {
+  const v4 = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise((r) => v4.bind(5353, r));
+  v4.setMulticastInterface(t.attackerIpv4);
+  v4.setMulticastTTL(255);
+  const v6 = dgram.createSocket({ type: 'udp6', reuseAddr: true });
+  await new Promise((r) => v6.bind(5353, r));
+  v6.setMulticastInterface('::%' + t.interfaceName);
+  v6.on('error', () => undefined); v4.on('error', () => undefined);
+  const pcp = dgram.createSocket('udp4');
+  pcp.on('message', () => counts.pcpAnswered++);
+  pcp.on('error', () => undefined);
+  await new Promise((r) => pcp.bind(0, r));
+  const timers = [];
+  if (t.mdnsPacketsPerSecond > 0) timers.push(setInterval(() => {
+    const packet = mdnsPacket();
+    counts.mdnsPackets++; counts.mdnsBytes += packet.length;
+    if (counts.mdnsPackets % 2) v4.send(packet, 5353, '224.0.0.251'); else v6.send(packet, 5353, 'ff02::fb%' + t.interfaceName);
+  }, 1000 / t.mdnsPacketsPerSecond));
+  let pcpSeq = 0;
+  if (t.pcpPerTick > 0) timers.push(setInterval(() => { for (let k = 0; k < t.pcpPerTick; k++) { counts.pcpSent++; pcp.send(pcpMap(pcpSeq++), t.pcpPort, t.routerIpv4); } }, 10));
+  const dhcp = spawn('python3', ['-c', t.dhcpScript, t.victimMac, t.routerIpv4, t.victimIpv4, String(t.holdMs / 1000), String(t.dhcpOffersPerSecond), String(t.dhcpDiscoversPerSecond), t.interfaceName], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let dhcpOut = '';
+  dhcp.stdout.on('data', (d) => (dhcpOut += d));
+  const dhcpDone = new Promise((r) => dhcp.on('exit', r));
+  const soap = [];
+  for (let i = 0; i < t.soapSenders; i++) soap.push(soapLoop());
+  process.stdout.write('ready\n');
+  await new Promise((r) => setTimeout(r, t.holdMs));
+  stopping = true;
+  timers.forEach(clearInterval);
+  await Promise.race([Promise.all(soap), new Promise((r) => setTimeout(r, 6000))]);
+  await Promise.race([dhcpDone, new Promise((r) => setTimeout(r, 3000))]);
+  try { counts.dhcp = JSON.parse(dhcpOut.trim().split('\n').pop()); } catch { counts.dhcp = { error: dhcpOut }; }
+  v4.close(); v6.close(); pcp.close();
+  process.stdout.write(JSON.stringify(counts) + '\n');
+  process.exit(0);
+})();
+`;
+
+/** Forged DHCP frames (Python: raw AF_PACKET). argv: victimMac routerIpv4 victimIpv4 seconds offersPerSecond discoversPerSecond interface. */
+const DHCP_FORGER = [
+  'import socket,struct,sys,time,os,json',
+  "mac=bytes.fromhex(sys.argv[1].replace(':',''));router=socket.inet_aton(sys.argv[2]);victim=socket.inet_aton(sys.argv[3])",
+  'seconds=float(sys.argv[4]);offers=float(sys.argv[5]);discovers=float(sys.argv[6])',
+  's=socket.socket(socket.AF_PACKET,socket.SOCK_RAW);s.bind((sys.argv[7],0));own=s.getsockname()[4][:6]',
+  'def csum(h):',
+  "  c=sum(struct.unpack('!10H',h));c=(c>>16)+(c&0xffff);c+=c>>16;return h[:10]+struct.pack('!H',~c&0xffff)+h[12:]",
+  'def frame(src_mac,src_ip,dst_ip,sport,dport,payload):',
+  "  udp=struct.pack('!HHHH',sport,dport,8+len(payload),0)+payload",
+  "  ip=csum(struct.pack('!BBHHHBBH4s4s',0x45,0,20+len(udp),0,0,64,17,0,src_ip,dst_ip))",
+  '  return bytes([255]*6)+src_mac+bytes([8,0])+ip+udp',
+  'def offer():',
+  "  bootp=struct.pack('!BBBBIHH4s4s4s4s16s64s128s',2,1,6,0,0x9109,0,0x8000,bytes(4),victim,router,bytes(4),mac,b'',b'')",
+  "  return frame(own,router,bytes([255]*4),67,68,bootp+struct.pack('!I',0x63825363)+bytes([53,1,2,54,4])+router+bytes([108,4])+struct.pack('!I',1800)+bytes([255]))",
+  'def discover(i):',
+  "  m=bytes([0x0a,0x42])+struct.pack('!I',i)",
+  "  bootp=struct.pack('!BBBBIHH4s4s4s4s16s64s128s',1,1,6,0,i,0,0x8000,bytes(4),bytes(4),bytes(4),bytes(4),m,b'',b'')",
+  "  return frame(m,bytes(4),bytes([255]*4),68,67,bootp+struct.pack('!I',0x63825363)+bytes([53,1,1,55,3,1,3,108,255]))",
+  'n={"offers":0,"discovers":0};start=time.time();i=0',
+  'while time.time()-start<seconds:',
+  '  el=time.time()-start',
+  '  while n["offers"]<el*offers: s.send(offer()); n["offers"]+=1',
+  '  while n["discovers"]<el*discovers: s.send(discover(i)); i+=1; n["discovers"]+=1',
+  '  time.sleep(0.01)',
+  'print(json.dumps(n))',
+].join('\n');
+
+export interface FloodTarget {
+  readonly routerIpv4: string;
+  readonly attackerIpv4: string;
+  readonly interfaceName: string;
+  readonly igdPort: number;
+  readonly pcpPort: number;
+  /** The host whose MAC the forged DHCPOFFERs name (option 108: "IPv6-only"). */
+  readonly victimMac: string;
+  readonly victimIpv4: string;
+  readonly holdMs: number;
+  /** Concurrent senders of worst-case SOAP bodies (each sends its next as soon as the last is answered). */
+  readonly soapSenders: number;
+  readonly mdnsPacketsPerSecond: number;
+  readonly mdnsHostsPerPacket: number;
+  readonly dhcpOffersPerSecond: number;
+  readonly dhcpDiscoversPerSecond: number;
+  /** PCP MAP requests every 10 ms. */
+  readonly pcpPerTick: number;
+}
+
+export interface FloodCounts {
+  readonly soapSent: number;
+  readonly soapAnswered: Record<string, number>;
+  readonly soapFailed: number;
+  readonly mdnsPackets: number;
+  readonly mdnsHosts: number;
+  readonly mdnsBytes: number;
+  readonly pcpSent: number;
+  readonly pcpAnswered: number;
+  readonly dhcp: { offers: number; discovers: number } | { error: string } | null;
+}
+
+export interface RunningFloods {
+  done(): Promise<FloodCounts>;
+  readonly child: ChildProcess;
+}
+
+/** Starts the floods in `namespace` and resolves once they run (bounded to 30 s like the attacker). */
+export async function startFloods(namespace: string, target: FloodTarget): Promise<RunningFloods> {
+  if (target.holdMs > 30_000) throw new RangeError('the floods are bounded to 30 s');
+  const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', FLOODER, JSON.stringify({ ...target, dhcpScript: DHCP_FORGER })]);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes('ready\n')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`flooder did not get ready: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    child,
+    done: async () => {
+      const code = await exited;
+      if (code !== 0) throw new Error(`flooder exited ${code}: ${err}`);
+      return JSON.parse(out.trim().split('\n').pop() ?? '') as FloodCounts;
+    },
+  };
+}
+
 export interface AttackCounts {
   readonly opened: number;
   readonly closedByServer: number;
@@ -168,4 +378,15 @@ export async function residentKb(pid: number): Promise<number> {
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   if (kb === undefined) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(kb);
+}
+
+/** CPU time (ms, user + system) a process has used, from /proc (clock ticks of 10 ms, as on Linux). */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at ') '.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`no CPU times for pid ${pid}`);
+  return (utime + stime) * 10;
 }
