@@ -6,9 +6,9 @@
  * when the config has an `mqtt` section.
  *
  * - Every daemon event (decision, need opened / renewed / ended, device
- *   seen, port opening switched) schedules a sync `debounceMs` later (default
- *   20 ms); a timer syncs every `refreshMs` too (facts without an event, e.g.
- *   the PREF64). A sync publishes only what changed since the last one, and an
+ *   seen, port opening switched) and every engine step schedules a sync
+ *   `debounceMs` later (default 20 ms); a timer syncs every `refreshMs` too
+ *   (facts outside the engine: the enforcement). A sync publishes only what changed since the last one, and an
  *   empty retained payload for topics that are gone.
  * - On every (re)connect everything is published again (a restarted broker
  *   without persistence has lost it all); when Home Assistant says `online`
@@ -162,6 +162,8 @@ export function startHomeAssistantBridge(options: HomeAssistantBridgeOptions): H
       schedule();
     }),
   );
+  // Any engine step (a device seen or gone, the network's facts, a lease timer) may change what is shown.
+  subs.add(services.engine.state$.subscribe(() => schedule()));
   const refresh = setInterval(schedule, options.refreshMs ?? 5000);
   refresh.unref();
   sync();

@@ -111,9 +111,14 @@ export function discoveryMessagesOf(view: HomeView, topics: DiscoveryTopics, ide
 export function stateMessagesOf(view: HomeView, topics: DiscoveryTopics): Map<string, string> {
   const out = new Map<string, string>();
   const h = view.home;
-  out.set(homeTopic(topics, 'state'), JSON.stringify({ ipv6_mostly: onOff(h.ipv6Mostly), gateway_grade: h.gatewayGrade, wan_ipv4: h.wanIpv4, enforcement: h.enforcement }));
   out.set(homeTopic(topics, 'ipv6_mostly'), JSON.stringify({ pref64: h.pref64 ?? null, ipv6_only_devices: h.ipv6OnlyDevices }));
+  out.set(homeTopic(topics, 'state'), JSON.stringify({ ipv6_mostly: onOff(h.ipv6Mostly), gateway_grade: h.gatewayGrade, wan_ipv4: h.wanIpv4, enforcement: h.enforcement }));
   for (const d of view.devices) {
+    // Attributes before the state they explain: whoever sees a state change sees its attributes already.
+    out.set(deviceTopic(topics, d.slug, 'ports'), JSON.stringify({ device_id: d.id, addresses: d.addresses, grants: d.openPorts, ...(d.portOpening.by ? { port_opening_switched_off_by: d.portOpening.by } : {}) }));
+    if (d.isolation) {
+      out.set(deviceTopic(topics, d.slug, 'protection'), JSON.stringify({ rule: d.isolation.rule, kind: d.isolation.kind, evidence: d.isolation.evidence, owner_allowed: d.isolation.ownerAllowed }));
+    }
     out.set(
       deviceTopic(topics, d.slug, 'state'),
       JSON.stringify({
@@ -123,10 +128,6 @@ export function stateMessagesOf(view: HomeView, topics: DiscoveryTopics): Map<st
         ...(d.asksForPorts ? { port_opening: onOff(d.portOpening.allowed) } : {}),
       }),
     );
-    out.set(deviceTopic(topics, d.slug, 'ports'), JSON.stringify({ device_id: d.id, addresses: d.addresses, grants: d.openPorts, ...(d.portOpening.by ? { port_opening_switched_off_by: d.portOpening.by } : {}) }));
-    if (d.isolation) {
-      out.set(deviceTopic(topics, d.slug, 'protection'), JSON.stringify({ rule: d.isolation.rule, kind: d.isolation.kind, evidence: d.isolation.evidence, owner_allowed: d.isolation.ownerAllowed }));
-    }
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect } from 'mqtt';
 import { join } from 'node:path';
 
 export interface MosquittoBroker {
@@ -95,4 +96,27 @@ export async function startMosquitto(options: { host?: string; port?: number; na
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What the broker holds retained under `filter` now: a fresh subscriber's
+ * retained deliveries within `settleMs` (empty payloads are not held).
+ */
+export async function retainedOn(url: string, filter = '#', settleMs = 300): Promise<Map<string, string>> {
+  const client = connect(url, { reconnectPeriod: 0, clientId: `retained-${process.pid}-${Date.now()}` });
+  const held = new Map<string, string>();
+  client.on('message', (topic, payload, packet) => {
+    if (packet.retain) held.set(topic, payload.toString());
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    await client.subscribeAsync(filter, { qos: 1 });
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+  } finally {
+    client.end(true);
+  }
+  return held;
 }
