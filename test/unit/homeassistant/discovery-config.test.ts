@@ -87,7 +87,7 @@ describe('Home Assistant discovery configs', () => {
 
 describe('notable decisions (the Decision event entity)', () => {
   const decision = (verdict: Decision['verdict'], reasons: Decision['reasons']): Decision =>
-    ({ type: 'decision', seq: 1, at: 0, cause: 'need-submitted', needId: 'n', deviceId: 'plug', verdict, reasons, changes: [], grants: [] }) as Decision;
+    ({ type: 'decision', seq: 1, at: 0, cause: 'need-submitted', needId: 'n', deviceId: 'plug', verdict, reasons, changes: [], grants: [] });
 
   it('a Matter refusal, an owner refusal, a settled conflict and a reboot recovery are events with reason code and text; routine grants are not', () => {
     expect(notableEventOf(decision('denied', [{ rule: 'matter-isolation', code: 'matter-device-isolation', conflictsWith: { kind: 'device', id: 'plug' }, detail: 'plug is matter (mdns)' }]))).toEqual({
