@@ -7,7 +7,9 @@
  *
  * A grant belongs to the device holding its internal client address (else to
  * its need's requester). A device "asks for ports" once it requested a need,
- * is a game console, or was switched off by the owner.
+ * is a game console, or was switched off by the owner. A host known only by
+ * its address (`host:<address>`) is shown while it holds or asks for ports or
+ * is switched off.
  *
  * @example
  * ```ts
@@ -16,7 +18,8 @@
  * ```
  */
 import type { EngineSnapshot } from '../../policies/engine';
-import { isIsolatedKind, type DeviceKind } from '../../policies/model/device';
+import { toDeviceAddress, type DeviceAddress } from '../../policies/model/address';
+import { isIsolatedKind, type Device, type DeviceKind } from '../../policies/model/device';
 import type { GatewayGrade } from '../../policies/model/gateway';
 import type { WanIpv4Kind } from '../../policies/model/network';
 import { topicSlug } from './discovery-config';
@@ -95,8 +98,20 @@ export function homeViewOf(input: HomeViewInput): HomeView {
     });
     ports.set(owner, list);
   }
+  // Hosts the engine knows only by address (`host:<address>`, no neighbour entry yet) that hold ports,
+  // ask for them, or were switched off are shown too; the admin API's own needs (`admin:`) are not a device.
+  const known = new Set(snapshot.devices.map((d) => d.id));
+  const hosts = new Set<string>();
+  for (const id of [...ports.keys(), ...input.switchedOff.keys(), ...snapshot.needs.map((n) => n.need.requester.deviceId)]) {
+    if (!known.has(id) && !id.startsWith('admin:')) hosts.add(id);
+  }
+  const addressOf = (id: string): DeviceAddress[] => {
+    const a = id.startsWith('host:') ? toDeviceAddress({ address: id.slice('host:'.length) }) : undefined;
+    return a ? [a] : [];
+  };
+  const shown: Device[] = [...snapshot.devices, ...[...hosts].map((id): Device => ({ id, identities: {}, kinds: [], addresses: addressOf(id), ownerAllowed: false, firstSeenAt: 0 }))];
   const slugs = new Set<string>();
-  const devices = [...snapshot.devices]
+  const devices = [...shown]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((d): DeviceView => {
       let slug = topicSlug(d.id);
