@@ -204,6 +204,10 @@ describeInLab('Home Assistant over MQTT: real mosquitto, the gateway in the lab 
     expect(del.stdout).toContain('UPNP_DeletePinhole() returned : 0');
     const off = await until('reachable OFF', () => watcher!.messages.find((x) => x.topic === `homenet/device/${consoleSlug}/state` && x.at >= delAt && (JSON.parse(x.payload) as { reachable: string }).reachable === 'OFF'), 1000);
     numbers.reachableOffAfterDeleteStartMs = off.at - delAt;
+    const withdrawn = (await adminGet<(ApiDecision & { at: number })[]>(lab!, router, '/api/decisions?limit=1000')).find((d) => d.needId.includes(temporary) && d.needId.includes('42300') && d.verdict === 'withdrawn');
+    expect(withdrawn).toBeDefined();
+    numbers.reachableOffAfterDecisionMs = off.at - withdrawn!.at;
+    expect(off.at - withdrawn!.at).toBeLessThan(1000);
     expect(deviceState(consoleSlug)).toMatchObject({ reachable: 'OFF', open_ports: 0 });
   });
 
