@@ -68,7 +68,7 @@ export interface MqttConnection {
 export function describeMqttFailure(error: Error & { code?: unknown }): string {
   const code = error.code;
   if (code === 4 || code === 134 || /bad user ?name or password/i.test(error.message)) return 'the broker refused the credentials (bad user name or password): check mqtt.username and mqtt.passwordFile';
-  if (code === 5 || code === 135 || /not authori[sz]ed/i.test(error.message)) return 'the broker refused the connection (not authorized): check the credentials or client certificate and the broker ACL';
+  if (code === 5 || code === 135 || /not authori[sz]ed/i.test(error.message)) return 'the broker refused the connection (not authorized; mosquitto says this for a wrong password too): check mqtt.username, mqtt.passwordFile or the client certificate';
   if (code === 'ECONNREFUSED') return 'nothing listens at the broker address (connection refused)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the broker host name does not resolve';
   return error.message.split('\n')[0];

@@ -136,8 +136,7 @@ export interface MqttSettings {
   /** `mqtt://host[:port]` or `mqtts://host[:port]`. */
   readonly url: string;
   readonly username?: string;
-  /** Read from `passwordFile` at start (the file name is kept for messages). */
-  readonly password?: string;
+  /** The password's file: checked readable and not empty here, read by the bridge at start (the password itself never sits in the config, which `--check` prints). */
   readonly passwordFile?: string;
   /** PEM files: the broker's CA, and a client certificate with its key (mqtts:// only). */
   readonly ca?: string;
@@ -367,7 +366,12 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
   };
 }
 
-/** The `mqtt` section with its defaults; the password read from its file; TLS files checked readable. */
+/** The MQTT password in its file: the file's text without its final line break. */
+export function readMqttPassword(path: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): string {
+  return readFile(path).replace(/\r?\n$/, '');
+}
+
+/** The `mqtt` section with its defaults; the password and TLS files checked readable. */
 function mqttSettingsOf(m: NonNullable<GatewayConfigFile['mqtt']>, deployment: Deployment, table: string, readFile: (path: string) => string): MqttSettings {
   const tls = m.url.startsWith('mqtts://');
   for (const key of ['ca', 'cert', 'key'] as const) {
@@ -381,11 +385,11 @@ function mqttSettingsOf(m: NonNullable<GatewayConfigFile['mqtt']>, deployment: D
     }
   }
   if ((m.cert === undefined) !== (m.key === undefined)) throw new GatewayConfigError(m.cert === undefined ? 'mqtt.cert' : 'mqtt.key', undefined, `a value: a client certificate needs both mqtt.cert and mqtt.key`);
-  let password: string | undefined;
   if (m.passwordFile !== undefined) {
     if (m.username === undefined) throw new GatewayConfigError('mqtt.username', undefined, 'a user name when mqtt.passwordFile is set');
+    let password: string;
     try {
-      password = readFile(m.passwordFile).replace(/\r?\n$/, '');
+      password = readMqttPassword(m.passwordFile, readFile);
     } catch (error) {
       throw new GatewayConfigError('mqtt.passwordFile', m.passwordFile, `a readable file (${(error as Error).message})`);
     }
@@ -397,7 +401,7 @@ function mqttSettingsOf(m: NonNullable<GatewayConfigFile['mqtt']>, deployment: D
   return {
     url: m.url.replace(/\/$/, ''),
     ...(m.username !== undefined ? { username: m.username } : {}),
-    ...(password !== undefined ? { password, passwordFile: m.passwordFile } : {}),
+    ...(m.passwordFile !== undefined ? { passwordFile: m.passwordFile } : {}),
     ...(m.ca !== undefined ? { ca: m.ca } : {}),
     ...(m.cert !== undefined ? { cert: m.cert } : {}),
     ...(m.key !== undefined ? { key: m.key } : {}),

@@ -54,7 +54,7 @@ export interface DiscoveryMessage {
 }
 
 /** The software that made the configs (HA shows it; `origin.name` is required when `origin` is given). */
-export const DISCOVERY_ORIGIN = { name: 'homenet-controller', support_url: 'https://github.com/homenet-controller/homenet-controller' } as const;
+export const DISCOVERY_ORIGIN = { name: 'homenet-controller' } as const;
 
 /** Our node id in discovery topics: the base topic with `/` as `_`. */
 export function discoveryNodeId(topics: DiscoveryTopics): string {

@@ -27,7 +27,7 @@ import { Subscription } from 'rxjs';
 import { MqttConnection, MqttConnectionOptions, startMqttConnection } from '../../adapters/mqtt/mqtt-connection';
 import type { Decision } from '../../policies/model/decision';
 import type { GatewayDaemonServices } from '../gateway/gateway-daemon';
-import type { MqttSettings } from '../gateway/gateway-config';
+import { readMqttPassword, type MqttSettings } from '../gateway/gateway-config';
 import type { Logger } from '../gateway/structured-log';
 import { availabilityTopic, DiscoveryTopics, homeAssistantStatusTopic } from './discovery-config';
 import { homeViewOf, HomeView } from './home-view';
@@ -126,7 +126,7 @@ export function startHomeAssistantBridge(options: HomeAssistantBridgeOptions): H
     url: settings.url,
     clientId: settings.clientId,
     ...(settings.username !== undefined ? { username: settings.username } : {}),
-    ...(settings.password !== undefined ? { password: settings.password } : {}),
+    ...(settings.passwordFile !== undefined ? { password: readMqttPassword(settings.passwordFile) } : {}),
     ...(settings.ca !== undefined ? { ca: settings.ca } : {}),
     ...(settings.cert !== undefined ? { cert: settings.cert } : {}),
     ...(settings.key !== undefined ? { key: settings.key } : {}),

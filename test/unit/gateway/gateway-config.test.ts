@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_GATEWAY_CONFIG, GatewayConfigError, loadGatewayConfig, parseGatewayConfig } from '../../../plugin/gateway/gateway-config';
+import { DEFAULT_GATEWAY_CONFIG, GatewayConfigError, loadGatewayConfig, parseGatewayConfig, readMqttPassword } from '../../../plugin/gateway/gateway-config';
 import { createLogger } from '../../../plugin/gateway/structured-log';
 import { main } from '../../../plugin/cli/main';
 import { homenetRouterConfig, homenetRouterPaths } from '../../../plugin/lab/homenet-router';
@@ -160,12 +160,14 @@ describe('gateway configuration: the mqtt section (Home Assistant)', () => {
     });
   });
 
-  it('reads the password from its file and keeps TLS file names for mqtts://', () => {
+  it('checks the password file (the password itself is not kept in the config --check prints) and keeps TLS file names for mqtts://', () => {
     const config = parseGatewayConfig(
       { ...TOKEN, mqtt: { url: 'mqtts://broker.lan:8883', username: 'homenet', passwordFile: '/pw', ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', baseTopic: 'home/net', discoveryPrefix: 'ha', clientId: 'gw-1' } },
       read,
     );
-    expect(config.mqtt).toEqual({ url: 'mqtts://broker.lan:8883', username: 'homenet', password: 'secret-pass', passwordFile: '/pw', ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', baseTopic: 'home/net', discoveryPrefix: 'ha', clientId: 'gw-1' });
+    expect(JSON.stringify(config)).not.toContain('secret-pass');
+    expect(readMqttPassword('/pw', read)).toBe('secret-pass');
+    expect(config.mqtt).toEqual({ url: 'mqtts://broker.lan:8883', username: 'homenet', passwordFile: '/pw', ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', baseTopic: 'home/net', discoveryPrefix: 'ha', clientId: 'gw-1' });
   });
 
   it.each([

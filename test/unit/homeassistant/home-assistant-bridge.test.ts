@@ -5,10 +5,12 @@
  * owner's policy input, Home Assistant's birth message, a removed device.
  */
 import { connect, MqttClient } from 'mqtt';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GatewayDaemon } from '../../../plugin/gateway/gateway-daemon';
+import { startHomeAssistantBridge } from '../../../plugin/homeassistant/home-assistant-bridge';
+import { startMqttConnection } from '../../../adapters/mqtt/mqtt-connection';
 import { missingDiscoveryFields, DiscoveryComponent } from '../../../plugin/homeassistant/discovery-config';
 import { PortOpeningSettings } from '../../../plugin/gateway/port-opening-settings';
 import { runAdminCommand } from '../../../plugin/gateway/admin/admin-commands';
@@ -137,6 +139,29 @@ describe('plugin/homeassistant: the bridge in a daemon, real mosquitto', () => {
     daemon.engine.submit({ type: 'device-left', deviceId: 'plug' });
     await until('plug cleared', () => last.get('homeassistant/binary_sensor/homenet/plug_protected/config') === '' && last.get('homenet/device/plug/state') === '', 1000);
     process.stdout.write(`home assistant bridge (unit, loopback): reachable ${reachableMs} ms, switch ${switchMs} ms\n`);
+  });
+
+  it('bad credentials (the password file) in the daemon: one clear log line, retried quietly, nothing published', async () => {
+    const guarded = await startMosquitto({ users: { homenet: 'right-password' } });
+    const dir = mkdtempSync(join(tmpdir(), 'homenet-mqtt-pw-'));
+    let other: GatewayDaemon | undefined;
+    try {
+      writeFileSync(join(dir, 'pw'), 'wrong-password\n', { mode: 0o600 });
+      const world = testWorld();
+      let attempts = 0;
+      other = await startTestDaemon(world, testConfig({ mqtt: { url: guarded.url, username: 'homenet', passwordFile: join(dir, 'pw'), clientId: 'bad-creds' } }), {
+        startHomeAssistant: (services, config, log) =>
+          Promise.resolve(startHomeAssistantBridge({ services, settings: config.mqtt!, log, backoff: { initialMs: 20, maxMs: 80 }, connect: (o) => startMqttConnection({ ...o, connect: (url, opts) => (attempts++, connect(url, opts)) }) })),
+      });
+      await until('five attempts', () => attempts >= 5, 5000);
+      const mqttLines = world.lines.filter((l) => l.component === 'homeassistant');
+      expect(mqttLines).toEqual([expect.objectContaining({ level: 'warn', msg: 'mqtt broker not reachable', error: expect.stringMatching(/refused the (credentials|connection \(not authorized).*mqtt\.passwordFile/) })]);
+      expect(JSON.stringify(mqttLines)).not.toContain('wrong-password');
+    } finally {
+      await other?.stop();
+      await guarded.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('persists the switch beside the journal, 0600, and submits it before the needs at the next start', () => {
