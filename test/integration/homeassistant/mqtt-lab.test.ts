@@ -275,3 +275,30 @@ describeInLab('Home Assistant over MQTT: real mosquitto, the gateway in the lab 
     numbers.mqttLogLines = log.length;
   });
 });
+
+describeInLab('Home Assistant over MQTT: the IPv6-mostly lab (PREF64 in the router advertisements)', () => {
+  let lab: LabHandle | undefined;
+  let broker: MosquittoBroker | undefined;
+  let watcher: Watcher | undefined;
+
+  beforeAll(async () => {
+    lab = await startTestLab('hm', { profile: 'ipv6-mostly' });
+    const hub = lab.plan.hosts.hub;
+    broker = await startMosquitto({ namespace: hub.namespace, host: hub.interfaces[0].ipv4[0].address, port: 18830 + (process.pid % 1000) });
+    watcher = new Watcher(hub.namespace, broker.url);
+    await useHomenetRouter({ prefix: lab.plan.prefix, config: { mqtt: { url: broker.url } } });
+  });
+  afterAll(async () => {
+    watcher?.stop();
+    await broker?.stop();
+    await stopTestLab(lab);
+  });
+
+  it('"IPv6-mostly" is ON with the PREF64 the router advertises as its attribute', async () => {
+    const startedAt = Date.now();
+    await until('IPv6-mostly ON', () => watcher!.json('homenet/home/state')?.ipv6_mostly === 'ON', 30_000, 50);
+    const attributes = watcher!.json('homenet/home/ipv6_mostly')!;
+    expect(attributes.pref64).toMatch(/^[0-9a-f:]+\/96$/);
+    process.stdout.write(`home assistant mqtt lab (ipv6-mostly): IPv6-mostly ON ${Date.now() - startedAt} ms after the daemon was up, pref64 ${String(attributes.pref64)}\n`);
+  });
+});
