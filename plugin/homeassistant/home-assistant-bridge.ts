@@ -155,6 +155,8 @@ export function startHomeAssistantBridge(options: HomeAssistantBridgeOptions): H
     services.events$.subscribe((e) => {
       if (e.event === 'decision') {
         const d = e.data as Decision;
+        // Bounded: addresses of hosts without a neighbour entry come and go (temporary addresses).
+        if (askedForPorts.size >= 4096 && !askedForPorts.has(d.deviceId)) askedForPorts.clear();
         askedForPorts.add(d.deviceId);
         const notable = notableEventOf(d);
         if (notable && reboots.admit(notable, Date.now())) mqtt.publish(homeTopic(topics, 'decision'), JSON.stringify(notable), { retain: false });
