@@ -4,11 +4,12 @@
  * router's firewall, remembered by the journal.
  *
  * Start sequence: open the journal -> recover its live needs -> seed the
- * engine (gateway, network, configured devices, owner allows, then the needs
- * in their original order, each with the lease it has left) -> reconcile the
- * firewall table to the engine's grants (orphans removed, missing added,
- * timeouts set to each need's deadline) -> start the IGD front -> start the
- * admin API. A lease sweep ends needs whose deadline passed.
+ * engine (gateway, network, configured devices, owner allows, the owner's port
+ * opening switches, then the needs in their original order, each with the
+ * lease it has left) -> reconcile the firewall table to the engine's grants
+ * (orphans removed, missing added, timeouts set to each need's deadline) ->
+ * start the IGD front -> start the admin API -> start the Home Assistant
+ * bridge (`mqtt`; stopped first). A lease sweep ends needs whose deadline passed.
  *
  * Stop (SIGTERM/SIGINT): admin API and IGD front closed (SSDP byebye), the
  * applier drained, the journal closed. Firewall entries are **left in the
