@@ -307,6 +307,16 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
         }
         break;
       }
+      case 'owner-port-opening': {
+        const id = home.devices.has(ev.deviceId) ? ev.deviceId : inventory.resolve(ev.deviceId, []);
+        const was = home.portOpeningDisabled.get(id);
+        if (ev.allowed) home.portOpeningDisabled.delete(id);
+        else home.portOpeningDisabled.set(id, ev.by ?? 'owner');
+        if (was === home.portOpeningDisabled.get(id)) break;
+        const rec = home.devices.get(id);
+        settleList(rec ? inventory.affected(rec) : [...(home.needsByDevice.get(id) ?? [])]);
+        break;
+      }
       case 'network-changed':
         networkChanged(ev);
         break;

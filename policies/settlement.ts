@@ -15,6 +15,7 @@ import { admitToTable } from './rules/capacity';
 import { PortHolder, findFreePort, settleExternalPort } from './rules/ipv4-external-port-exclusive';
 import { WithdrawalCause, leaseTerms, LeaseTerms, withdrawalReason } from './rules/lease-policy';
 import { checkIsolation } from './rules/matter-isolation';
+import { checkOwnerPortOpening } from './rules/owner-port-opening';
 import { checkPortHygiene, normaliseProtocol } from './rules/port-hygiene';
 import { checkRequesterIsTarget, checkRequesterOwnsTarget } from './rules/requester-owns-target';
 import { checkClientLimit } from './rules/client-limit';
@@ -191,6 +192,7 @@ export class Settlement {
     }
     if (nr.notes.length > 0) nr.notes = NONE;
     let denial = checkRequesterOwnsTarget(need, requester, targetOwnerId);
+    if (!denial && home.portOpeningDisabled.size > 0) denial = checkOwnerPortOpening(requester?.id ?? need.requester.deviceId, target?.id, home.portOpeningDisabled);
     if (!denial) {
       const iso = checkIsolation(target);
       if (iso && 'deny' in iso) denial = iso.deny;

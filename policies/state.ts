@@ -203,6 +203,8 @@ export class HomeState {
   readonly pinholeSharers = new Map<string, Set<LegRecord>>();
   /** Needs waiting for a gateway to appear. */
   readonly waitingForGateway = new Set<NeedRecord>();
+  /** Devices whose port opening the owner switched off -> who switched it off (rule owner-port-opening). */
+  readonly portOpeningDisabled = new Map<string, string>();
   network: NetworkFacts;
   needOrder = 0;
   /** Engine-wide generation counter: every add gets a new one, so action keys never repeat. */

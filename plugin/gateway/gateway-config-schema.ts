@@ -178,6 +178,10 @@ const device = pipe(
   check((d) => d.mac !== undefined || d.addresses.length > 0, 'a device with a "mac" or at least one address'),
 );
 
+const MQTT_URL_EXPECTED = 'an MQTT broker URL like "mqtt://192.168.1.2:1883" or "mqtts://broker.lan:8883" (no path, no credentials)';
+const MQTT_TOPIC_EXPECTED = 'an MQTT topic of letters, digits, _ and - levels (no wildcards, no leading or trailing /)';
+const mqttTopic = pipe(string(MQTT_TOPIC_EXPECTED), regex(/^[A-Za-z0-9_-]{1,64}(\/[A-Za-z0-9_-]{1,64}){0,7}$/, MQTT_TOPIC_EXPECTED));
+
 const capSeconds = section(
   'leases.capSeconds',
   Object.fromEntries(NEED_CLASSES.map((c) => [c, optional(int(2, 86400))])) as Record<NeedClass, ReturnType<typeof optional<ReturnType<typeof int>>>>,
@@ -300,6 +304,20 @@ export const GATEWAY_CONFIG_FILE_SCHEMA = section('', {
         url: pipe(string('an http:// URL like "http://192.168.1.1:8780"'), regex(/^http:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'an http:// URL like "http://192.168.1.1:8780"')),
         tokenFile: filePath('a file path'),
       })),
+    }),
+  ),
+  // Home Assistant via MQTT discovery (plugin/homeassistant/, adapters/mqtt/); off unless present.
+  mqtt: optional(
+    section('mqtt', {
+      url: pipe(string(MQTT_URL_EXPECTED), regex(/^mqtts?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/, MQTT_URL_EXPECTED), check((u) => Number(/:(\d{1,5})\/?$/.exec(u.replace(/^mqtts?:\/\/\[[^\]]*\]/, ''))?.[1] ?? 1) <= 65535, MQTT_URL_EXPECTED)),
+      username: optional(pipe(string('a user name (printable, no spaces)'), regex(/^[\x21-\x7e]{1,256}$/, 'a user name (printable, no spaces)'))),
+      passwordFile: optional(filePath('a file path')),
+      ca: optional(filePath('a file path (PEM)')),
+      cert: optional(filePath('a file path (PEM)')),
+      key: optional(filePath('a file path (PEM)')),
+      baseTopic: optional(mqttTopic),
+      discoveryPrefix: optional(mqttTopic),
+      clientId: optional(pipe(string('a client id (letters, digits, _.-, up to 64)'), regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a client id (letters, digits, _.-, up to 64)'))),
     }),
   ),
   log: optional(section('log', {

@@ -68,6 +68,11 @@
  * | `devices.allow` | `[]` | ids of isolated devices the owner allows inbound reachability to |
  * | `devices.watchNeighbours` | `true` | learn LAN hosts (MAC and every address) from the kernel's neighbour table |
  * | `devices.observe.matter` | `false` | passive Matter mDNS watcher on the LAN interfaces: Matter devices are learned and isolated without being configured (see `lan-observation.ts`) |
+ * | `mqtt.url` | absent (off) | Home Assistant via MQTT discovery: the broker, `mqtt://host[:port]` or `mqtts://host[:port]` (see docs/home-assistant.md) |
+ * | `mqtt.username` / `mqtt.passwordFile` | none | broker credentials (the password is read from the file at start) |
+ * | `mqtt.ca` / `mqtt.cert` / `mqtt.key` | none | PEM files for `mqtts://`: the broker's CA, a client certificate and its key |
+ * | `mqtt.baseTopic` / `mqtt.discoveryPrefix` | `"homenet"` / `"homeassistant"` | our state topics / Home Assistant's discovery prefix |
+ * | `mqtt.clientId` | `"homenet-<mode>-<table>"` | the MQTT client id |
  * | `devices.observe.ipv6Mostly` | `false` | IPv6-mostly detector on the first LAN interface: PREF64 / DNS64 facts, and hosts that accept DHCPv4 option 108 are IPv6-only |
  * | `devices.observe.dhcpServers` | `[]` | IPv4 addresses of other DHCP servers on the LAN whose option 108 offers count; the router's own DHCP server (packets this host sends) always counts, a LAN host's forged offer never (docs/trust-model.md) |
  * | `devices.observe.routers` | `[]` | link-local addresses of other routers whose RAs (PREF64) count; this router's own link-local addresses always do, any other RA is ignored |
@@ -89,7 +94,7 @@
 import { readFileSync } from 'node:fs';
 import type { DeviceKind } from '../../policies/model/device';
 import type { NeedClass } from '../../policies/model/need';
-import { checkGatewayConfigFile, GatewayConfigError, ListenAddress, listenAddressOf, LogLevel } from './gateway-config-schema';
+import { checkGatewayConfigFile, GatewayConfigError, GatewayConfigFile, ListenAddress, listenAddressOf, LogLevel } from './gateway-config-schema';
 
 export { GatewayConfigError, LOG_LEVELS } from './gateway-config-schema';
 export type { ListenAddress, LogLevel } from './gateway-config-schema';
@@ -124,6 +129,25 @@ export interface HubSettings {
   readonly exclusiveRouter: boolean;
   /** The router is a homenet gateway: the hub programs it through its admin API (the gateway enforces). */
   readonly gatewayAdmin?: { readonly url: string; readonly tokenFile: string };
+}
+
+/** The `mqtt` section: the broker and the topics Home Assistant reads (see docs/home-assistant.md). */
+export interface MqttSettings {
+  /** `mqtt://host[:port]` or `mqtts://host[:port]`. */
+  readonly url: string;
+  readonly username?: string;
+  /** The password's file: checked readable and not empty here, read by the bridge at start (the password itself never sits in the config, which `--check` prints). */
+  readonly passwordFile?: string;
+  /** PEM files: the broker's CA, and a client certificate with its key (mqtts:// only). */
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  /** Our topics: `<baseTopic>/status`, `<baseTopic>/device/...` (default `homenet`). */
+  readonly baseTopic: string;
+  /** Home Assistant's discovery prefix (default `homeassistant`). */
+  readonly discoveryPrefix: string;
+  /** Default `homenet-<deployment>-<firewall table>`. */
+  readonly clientId: string;
 }
 
 /** Where the engine runs: on the router (gateway) or beside it (hub). */
@@ -190,6 +214,8 @@ export interface GatewayConfig {
     // LAN observation (Matter mDNS watcher, IPv6-mostly detector): see lan-observation.ts.
     readonly observe: { readonly matter: boolean; readonly ipv6Mostly: boolean; readonly dhcpServers?: readonly string[]; readonly routers?: readonly string[] };
   };
+  /** Home Assistant via MQTT discovery (plugin/homeassistant/); absent: off. */
+  readonly mqtt?: MqttSettings;
   readonly log: {
     readonly level: LogLevel;
     /** Repeated refusals (one client, one reason) are logged once per this window with a count; default 60. */
@@ -301,6 +327,8 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
   const capSeconds: Partial<Record<NeedClass, number>> = {};
   for (const [cls, cap] of Object.entries(file.leases?.capSeconds ?? {})) if (cap !== undefined) capSeconds[cls as NeedClass] = cap;
 
+  const mqtt = file.mqtt === undefined ? undefined : mqttSettingsOf(file.mqtt, deployment, file.firewall?.table ?? d.firewall.table, readFile);
+
   const upnp = { ...d.upnp, ...defined(file.upnp), maxConnections: upnpBudget.maxConnections, maxConnectionsPerSource: upnpBudget.maxConnectionsPerSource };
   const leases = { ...d.leases, ...defined(file.leases), capSeconds };
   return {
@@ -333,7 +361,53 @@ export function parseGatewayConfig(input: unknown, readFile: (path: string) => s
       watchNeighbours: file.devices?.watchNeighbours ?? d.devices.watchNeighbours,
       observe: { ...d.devices.observe, ...defined(file.devices?.observe) },
     },
+    ...(mqtt ? { mqtt } : {}),
     log: { ...d.log, ...defined(file.log) },
+  };
+}
+
+/** The MQTT password in its file: the file's text without its final line break. */
+export function readMqttPassword(path: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): string {
+  return readFile(path).replace(/\r?\n$/, '');
+}
+
+/** The `mqtt` section with its defaults; the password and TLS files checked readable. */
+function mqttSettingsOf(m: NonNullable<GatewayConfigFile['mqtt']>, deployment: Deployment, table: string, readFile: (path: string) => string): MqttSettings {
+  const tls = m.url.startsWith('mqtts://');
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const path = m[key];
+    if (path === undefined) continue;
+    if (!tls) throw new GatewayConfigError(`mqtt.${key}`, path, 'no TLS file unless mqtt.url is mqtts://');
+    try {
+      readFile(path);
+    } catch (error) {
+      throw new GatewayConfigError(`mqtt.${key}`, path, `a readable file (${(error as Error).message})`);
+    }
+  }
+  if ((m.cert === undefined) !== (m.key === undefined)) throw new GatewayConfigError(m.cert === undefined ? 'mqtt.cert' : 'mqtt.key', undefined, `a value: a client certificate needs both mqtt.cert and mqtt.key`);
+  if (m.passwordFile !== undefined) {
+    if (m.username === undefined) throw new GatewayConfigError('mqtt.username', undefined, 'a user name when mqtt.passwordFile is set');
+    let password: string;
+    try {
+      password = readMqttPassword(m.passwordFile, readFile);
+    } catch (error) {
+      throw new GatewayConfigError('mqtt.passwordFile', m.passwordFile, `a readable file (${(error as Error).message})`);
+    }
+    if (password === '') throw new GatewayConfigError('mqtt.passwordFile', m.passwordFile, 'a file holding the password (it is empty)');
+  }
+  const baseTopic = m.baseTopic ?? 'homenet';
+  const discoveryPrefix = m.discoveryPrefix ?? 'homeassistant';
+  if (baseTopic === discoveryPrefix) throw new GatewayConfigError('mqtt.baseTopic', baseTopic, `a topic other than mqtt.discoveryPrefix ("${discoveryPrefix}")`);
+  return {
+    url: m.url.replace(/\/$/, ''),
+    ...(m.username !== undefined ? { username: m.username } : {}),
+    ...(m.passwordFile !== undefined ? { passwordFile: m.passwordFile } : {}),
+    ...(m.ca !== undefined ? { ca: m.ca } : {}),
+    ...(m.cert !== undefined ? { cert: m.cert } : {}),
+    ...(m.key !== undefined ? { key: m.key } : {}),
+    baseTopic,
+    discoveryPrefix,
+    clientId: m.clientId ?? `homenet-${deployment}-${table}`,
   };
 }
 

@@ -4,11 +4,12 @@
  * router's firewall, remembered by the journal.
  *
  * Start sequence: open the journal -> recover its live needs -> seed the
- * engine (gateway, network, configured devices, owner allows, then the needs
- * in their original order, each with the lease it has left) -> reconcile the
- * firewall table to the engine's grants (orphans removed, missing added,
- * timeouts set to each need's deadline) -> start the IGD front -> start the
- * admin API. A lease sweep ends needs whose deadline passed.
+ * engine (gateway, network, configured devices, owner allows, the owner's port
+ * opening switches, then the needs in their original order, each with the
+ * lease it has left) -> reconcile the firewall table to the engine's grants
+ * (orphans removed, missing added, timeouts set to each need's deadline) ->
+ * start the IGD front -> start the admin API -> start the Home Assistant
+ * bridge (`mqtt`; stopped first). A lease sweep ends needs whose deadline passed.
  *
  * Stop (SIGTERM/SIGINT): admin API and IGD front closed (SSDP byebye), the
  * applier drained, the journal closed. Firewall entries are **left in the
@@ -52,13 +53,15 @@ import { createLogger, Logger } from './structured-log';
 import { RefusalLog } from './refusal-log';
 // LAN observation (devices.observe): Matter mDNS watcher and IPv6-mostly detector feeding the engine.
 import type { LanObservation, LanObserversConfig } from './lan-observation';
+// Home Assistant (mqtt section): the owner's port opening switches and the MQTT bridge.
+import { PortOpeningOff, PortOpeningSettings } from './port-opening-settings';
 
 /** The engine's id for the router the daemon runs on. */
 export const LOCAL_GATEWAY_ID = 'local';
 
 /** An event for admin API subscribers: `{event, data}`. */
 export interface GatewayDaemonEvent {
-  readonly event: 'decision' | 'need_opened' | 'need_renewed' | 'need_ended' | 'firewall_applied' | 'device_seen' | 'reconciled' | 'audit_finding' | 'agent_report';
+  readonly event: 'decision' | 'need_opened' | 'need_renewed' | 'need_ended' | 'firewall_applied' | 'device_seen' | 'reconciled' | 'audit_finding' | 'agent_report' | 'port_opening';
   readonly data: unknown;
 }
 
@@ -78,6 +81,16 @@ export interface GatewayDaemonServices {
   externalIpv4(): string;
   /** Which deployment answers (`gateway` or `hub`) and what it can enforce (a hub adds its applier and router). */
   deploymentInfo(): DeploymentInfo;
+  /** The owner's "Allow port opening" switches (Home Assistant, admin `set_port_opening`). */
+  readonly portOpening?: PortOpeningControl;
+}
+
+/** The owner's per-device port opening switch: persisted, and submitted to the engine (rule owner-port-opening). */
+export interface PortOpeningControl {
+  allowed(deviceId: string): boolean;
+  switchedOff(): ReadonlyMap<string, PortOpeningOff>;
+  /** Records and applies a switch; true when it changed something. */
+  set(deviceId: string, allowed: boolean, by: string): boolean;
 }
 
 /** What the admin API says about who answers: one API for both deployments. */
@@ -133,6 +146,8 @@ export interface GatewayDaemonOptions {
   readonly gateway?: Partial<Omit<GatewaySeen, 'type' | 'gatewayId'>>;
   /** Who answers and what it enforces (default: a gateway, enforced, nftables or memory). */
   readonly deploymentInfo?: () => DeploymentInfo;
+  /** Starts the Home Assistant MQTT bridge (`mqtt`); `null` disables it whatever the config says. */
+  readonly startHomeAssistant?: ((services: GatewayDaemonServices, config: GatewayConfig, log: Logger) => Promise<{ stop(): Promise<void> }>) | null;
   /** Starts the LAN observers (`devices.observe`); `null` disables them whatever the config says. */
   readonly startLanObservation?: ((observation: LanObservation, config: LanObserversConfig) => Promise<void>) | null;
 }
@@ -267,6 +282,22 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
     engine.submit({ type: 'network-changed', wanIpv4: classifyExternalIpv4(wan) });
     directory.seed();
     if (readNeighbours) await directory.refresh();
+    // --- Home Assistant: the owner's port opening switches, before the journal's needs.
+    const portOpeningSettings = PortOpeningSettings.besideJournal(config.journal.path);
+    for (const event of portOpeningSettings.events()) engine.submit(event);
+    const portOpening: PortOpeningControl = {
+      allowed: (id) => portOpeningSettings.allowed(id),
+      switchedOff: () => portOpeningSettings.switchedOff(),
+      set(deviceId, allowed, by) {
+        const changed = portOpeningSettings.set(deviceId, allowed, by, Date.now());
+        if (changed) {
+          engine.submit({ type: 'owner-port-opening', deviceId, allowed, by });
+          if (events$.observed) events$.next({ event: 'port_opening', data: { deviceId, allowed, by } });
+        }
+        return changed;
+      },
+    };
+    // --- end Home Assistant
     const recovered = needs.recover();
     dlog.info('journal recovered', { needs: recovered.resubmitted, granted: recovered.granted });
 
@@ -328,7 +359,7 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
 
     const decider = createNeedsDecider({ needs, externalIpv4, now, startedAt });
     const deploymentInfo = options.deploymentInfo ?? ((): DeploymentInfo => ({ deployment: 'gateway', enforcement: 'enforced', applier: config.firewall.enabled ? 'nftables' : 'memory' }));
-    const services: GatewayDaemonServices = { config, engine, needs, history, firewall, events$, log, startedAt, reconcile, externalIpv4, deploymentInfo };
+    const services: GatewayDaemonServices = { config, engine, needs, history, firewall, events$, log, startedAt, reconcile, externalIpv4, deploymentInfo, portOpening };
 
     // 5. The IGD front.
     let igdUrls: string[] = [];
@@ -368,6 +399,13 @@ export async function startGatewayDaemon(options: GatewayDaemonOptions): Promise
       fronts.push(() => api.stop());
       adminAddress = api.address;
     }
+    // --- Home Assistant: the MQTT bridge after the admin API; pushed last, so stopped first.
+    if (config.mqtt && options.startHomeAssistant !== null) {
+      const start = options.startHomeAssistant ?? defaultHomeAssistant;
+      const bridge = await start(services, config, log.child('homeassistant'));
+      fronts.push(() => bridge.stop());
+    }
+    // --- end Home Assistant
     dlog.info('gateway running', { igd: igdUrls, admin: adminAddress ? `${adminAddress.host}:${adminAddress.port}` : null, externalIpv4: wan || null });
 
     let stopping: Promise<void> | undefined;
@@ -463,6 +501,11 @@ async function defaultPcpFront(options: PcpFrontOptions): Promise<PcpFront> {
 async function defaultAdminApi(services: GatewayDaemonServices, config: GatewayConfig, log: Logger): Promise<{ address: { host: string; port: number }; stop(): Promise<void> }> {
   const { startAdminServer } = require('./admin/admin-server') as typeof import('./admin/admin-server');
   return startAdminServer({ services, config: config.admin, log });
+}
+
+async function defaultHomeAssistant(services: GatewayDaemonServices, config: GatewayConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const { startHomeAssistantBridge } = require('../homeassistant/home-assistant-bridge') as typeof import('../homeassistant/home-assistant-bridge');
+  return startHomeAssistantBridge({ services, settings: config.mqtt as NonNullable<GatewayConfig['mqtt']>, log });
 }
 
 export type { DeviceSeen };

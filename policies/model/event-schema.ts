@@ -181,6 +181,11 @@ export function validateEvent(value: unknown): PolicyEvent {
       str(value, 'deviceId', false);
       if (typeof value.allowed !== 'boolean') fail('allowed', 'a boolean', value.allowed);
       break;
+    case 'owner-port-opening':
+      str(value, 'deviceId', false);
+      if (typeof value.allowed !== 'boolean') fail('allowed', 'a boolean', value.allowed);
+      str(value, 'by', true);
+      break;
     case 'network-changed': {
       oneOf(value, 'wanIpv4', WAN_IPV4, true);
       const t = obj(value, 'ipv4OverIpv6', true);

@@ -30,6 +30,19 @@ export interface OwnerAllow {
   allowed: boolean;
 }
 
+/**
+ * The owner switched port opening off (or on again) for one device (Home
+ * Assistant's "Allow port opening" switch, the admin API's
+ * `set_port_opening`): while off, every need the device asks for, or that
+ * targets it, is denied (rule `owner-port-opening`). `by` names who set it.
+ */
+export interface OwnerPortOpening {
+  type: 'owner-port-opening';
+  deviceId: string;
+  allowed: boolean;
+  by?: string;
+}
+
 /** WAN / transition facts changed. */
 export interface NetworkChanged {
   type: 'network-changed';
@@ -75,6 +88,7 @@ export type PolicyEvent =
   | DeviceSeen
   | DeviceLeft
   | OwnerAllow
+  | OwnerPortOpening
   | NetworkChanged
   | GatewaySeen
   | NeedSubmitted
@@ -97,4 +111,5 @@ export const EVENT_TYPES: readonly EventType[] = [
   'action-failed',
   'gateway-rebooted',
   'capacity-exhausted',
+  'owner-port-opening',
 ];

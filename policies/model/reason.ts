@@ -10,7 +10,8 @@ export type RuleName =
   | 'ipv6-mostly'
   | 'router-feedback'
   | 'client-limit'
-  | 'exact-external-port';
+  | 'exact-external-port'
+  | 'owner-port-opening';
 
 export const RULE_NAMES: readonly RuleName[] = [
   'matter-isolation',
@@ -24,6 +25,7 @@ export const RULE_NAMES: readonly RuleName[] = [
   'router-feedback',
   'client-limit',
   'exact-external-port',
+  'owner-port-opening',
 ];
 
 /** Stable reason codes, grouped by the rule that emits them. */
@@ -64,6 +66,7 @@ export const REASON_CODES = {
   ],
   'client-limit': ['client-limit-reached'],
   'exact-external-port': ['external-port-unavailable'],
+  'owner-port-opening': ['port-opening-disabled'],
 } as const satisfies Record<RuleName, readonly string[]>;
 
 export type ReasonCode = (typeof REASON_CODES)[RuleName][number];

@@ -17,6 +17,7 @@
  * | inbound-pinhole-not-allowed, firewall-disabled, router-not-authorized | 2 NOT_AUTHORIZED    | 2       |
  * | cgnat, ds-lite, double-nat (an inbound port that cannot work)     | 2 NOT_AUTHORIZED        | 2       |
  * | address-deprecated, no-stable-address                             | 2 NOT_AUTHORIZED        | 2       |
+ * | port-opening-disabled (owner-port-opening)                        | 2 NOT_AUTHORIZED        | 2       |
  * | protocol-not-allowed                                              | 9 UNSUPP_PROTOCOL       | 2       |
  * | invalid-port                                                      | 3 MALFORMED_REQUEST     | 2       |
  * | external-port-in-use / -held-by-router / -unavailable             | 11 CANNOT_PROVIDE_EXTERNAL (only asked with PREFER_FAILURE) | 4 |
@@ -126,6 +127,7 @@ export const PCP_ANSWERS: Readonly<Record<ReasonCode, Row>> = {
   'router-rejected': network,
   'client-limit-reached': { pcp: PCP_RESULT.USER_EX_QUOTA, natPmp: NATPMP_RESULT.OUT_OF_RESOURCES },
   'external-port-unavailable': portTaken,
+  'port-opening-disabled': refused,
 };
 
 /** Seconds a client should wait before asking again after a short-lived error, and after a long-lived one. */

@@ -28,6 +28,7 @@
  * | router-capacity-exhausted (router-feedback)                   | 701     | 728                     |
  * | inbound-pinhole-not-allowed / firewall-disabled               | 703 / 702 | 501                   |
  * | router-not-authorized                                         | 606     | 606                     |
+ * | port-opening-disabled (owner-port-opening)                    | 606     | 606                     |
  * | router-rejected, router-lost-entry, permanent-lease-only      | the router's fault code, else 501 |
  * | no-gateway, pinholes-/port-mappings-unsupported               | 501     | 501                     |
  * | cgnat, ds-lite, double-nat, no-ipv4-wan (ipv6-mostly)         | 501     | 501                     |
@@ -117,6 +118,7 @@ export const UPNP_ANSWERS: Readonly<Record<ReasonCode, Row>> = {
   'router-rejected': 'fault',
   'client-limit-reached': { pinhole: 701, portMapping: 728 },
   'external-port-unavailable': same(718),
+  'port-opening-disabled': same(606, 'the owner switched port opening off for this device'),
 };
 
 /** The longest errorDescription sent (clients print it on one line). */

@@ -195,6 +195,18 @@ export const COMMANDS: Record<string, Command> = {
       return { need_id: needId, closed: true };
     },
   },
+  set_port_opening: {
+    args: ['device_id', 'allowed'],
+    summary: "the owner's \"Allow port opening\" switch for a device (persisted): off, its needs are refused (owner-port-opening/port-opening-disabled)",
+    run: (s, args, context) => {
+      const deviceId = str(args, 'device_id', ID, 'a device id (see get_devices)');
+      const allowed = args.allowed;
+      if (typeof allowed !== 'boolean') bad('allowed', allowed, 'true or false');
+      if (!s.portOpening) throw new AdminCommandError('unknown_command', 'set_port_opening is not available in this daemon');
+      const changed = s.portOpening.set(deviceId, allowed, `admin:${context.actor}`);
+      return { device_id: deviceId, allowed, changed };
+    },
+  },
   reconcile: {
     args: [],
     summary: 'read the firewall table back and make it equal the engine grants now',

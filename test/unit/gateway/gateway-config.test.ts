@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_GATEWAY_CONFIG, GatewayConfigError, loadGatewayConfig, parseGatewayConfig } from '../../../plugin/gateway/gateway-config';
+import { DEFAULT_GATEWAY_CONFIG, GatewayConfigError, loadGatewayConfig, parseGatewayConfig, readMqttPassword } from '../../../plugin/gateway/gateway-config';
 import { createLogger } from '../../../plugin/gateway/structured-log';
 import { main } from '../../../plugin/cli/main';
 import { homenetRouterConfig, homenetRouterPaths } from '../../../plugin/lab/homenet-router';
@@ -140,5 +140,53 @@ describe('gateway configuration', () => {
     log.child('journal').info('recovered', { needs: 3, msg: 'not overwritten' });
     log.debug('dropped');
     expect(lines).toEqual(['{"time":"1970-01-01T00:00:00.000Z","level":"info","component":"journal","msg":"recovered","needs":3}\n']);
+  });
+});
+
+describe('gateway configuration: the mqtt section (Home Assistant)', () => {
+  const files: Record<string, string> = { '/pw': 'secret-pass\n', '/ca.pem': 'CA', '/c.pem': 'CERT', '/k.pem': 'KEY', '/empty': '' };
+  const read = (p: string) => {
+    if (p in files) return files[p];
+    throw new Error(`ENOENT: no such file '${p}'`);
+  };
+
+  it('is off unless configured, and fills its defaults', () => {
+    expect(parseGatewayConfig(TOKEN).mqtt).toBeUndefined();
+    expect(parseGatewayConfig({ ...TOKEN, mqtt: { url: 'mqtt://192.168.1.2:1883' } }).mqtt).toEqual({
+      url: 'mqtt://192.168.1.2:1883',
+      baseTopic: 'homenet',
+      discoveryPrefix: 'homeassistant',
+      clientId: 'homenet-gateway-homenet',
+    });
+  });
+
+  it('checks the password file (the password itself is not kept in the config --check prints) and keeps TLS file names for mqtts://', () => {
+    const config = parseGatewayConfig(
+      { ...TOKEN, mqtt: { url: 'mqtts://broker.lan:8883', username: 'homenet', passwordFile: '/pw', ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', baseTopic: 'home/net', discoveryPrefix: 'ha', clientId: 'gw-1' } },
+      read,
+    );
+    expect(JSON.stringify(config)).not.toContain('secret-pass');
+    expect(readMqttPassword('/pw', read)).toBe('secret-pass');
+    expect(config.mqtt).toEqual({ url: 'mqtts://broker.lan:8883', username: 'homenet', passwordFile: '/pw', ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', baseTopic: 'home/net', discoveryPrefix: 'ha', clientId: 'gw-1' });
+  });
+
+  it.each([
+    ['no url', { mqtt: {} }, `'mqtt.url'`],
+    ['another scheme', { mqtt: { url: 'http://broker:1883' } }, `config key 'mqtt.url': expected an MQTT broker URL`],
+    ['credentials in the url', { mqtt: { url: 'mqtt://u:p@broker:1883' } }, `'mqtt.url'`],
+    ['a port out of range', { mqtt: { url: 'mqtt://broker:70000' } }, `'mqtt.url'`],
+    ['an unknown key', { mqtt: { url: 'mqtt://b', password: 'x' } }, `config key 'mqtt.password': expected one of the known keys of 'mqtt'`],
+    ['a wildcard topic', { mqtt: { url: 'mqtt://b', baseTopic: 'home/#' } }, `config key 'mqtt.baseTopic': expected an MQTT topic`],
+    ['a leading slash', { mqtt: { url: 'mqtt://b', discoveryPrefix: '/homeassistant' } }, `'mqtt.discoveryPrefix'`],
+    ['base topic = discovery prefix', { mqtt: { url: 'mqtt://b', baseTopic: 'homeassistant' } }, `config key 'mqtt.baseTopic': expected a topic other than mqtt.discoveryPrefix`],
+    ['a bad client id', { mqtt: { url: 'mqtt://b', clientId: 'a b' } }, `'mqtt.clientId'`],
+    ['a TLS file without mqtts', { mqtt: { url: 'mqtt://b', ca: '/ca.pem' } }, `config key 'mqtt.ca': expected no TLS file unless mqtt.url is mqtts://`],
+    ['a certificate without key', { mqtt: { url: 'mqtts://b', cert: '/c.pem' } }, `config key 'mqtt.key'`],
+    ['an unreadable key file', { mqtt: { url: 'mqtts://b', cert: '/c.pem', key: '/missing' } }, `config key 'mqtt.key': expected a readable file`],
+    ['a password file without user', { mqtt: { url: 'mqtt://b', passwordFile: '/pw' } }, `config key 'mqtt.username'`],
+    ['a missing password file', { mqtt: { url: 'mqtt://b', username: 'u', passwordFile: '/nope' } }, `config key 'mqtt.passwordFile': expected a readable file`],
+    ['an empty password file', { mqtt: { url: 'mqtt://b', username: 'u', passwordFile: '/empty' } }, `config key 'mqtt.passwordFile': expected a file holding the password`],
+  ])('refuses %s, naming the key', (_what, input, message) => {
+    expect(errorOf({ ...TOKEN, ...input }, read)).toContain(message);
   });
 });

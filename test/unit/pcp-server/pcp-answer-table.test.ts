@@ -53,6 +53,7 @@ const EXPECTED: Record<ReasonCode, [number, number] | null> = {
   'permanent-lease-only': [7, 3],
   'router-rejected': [7, 3],
   'client-limit-reached': [10, 4],
+  'port-opening-disabled': [2, 2],
   'external-port-unavailable': [11, 4],
 };
 

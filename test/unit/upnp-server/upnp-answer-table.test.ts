@@ -53,6 +53,7 @@ const EXPECTED: Record<ReasonCode, [number, number] | [number, number, number, n
   'permanent-lease-only': 'fault',
   'router-rejected': 'fault',
   'client-limit-reached': [701, 728],
+  'port-opening-disabled': [606, 606],
   'external-port-unavailable': [718, 718],
 };
 
