@@ -11,9 +11,10 @@
 import { DashboardModel, deviceProtection, DeviceView } from './dashboard-model';
 import { h } from './dom';
 
-function deviceCard(device: DeviceView): HTMLElement {
+function deviceCard(device: DeviceView, deployment: string | undefined): HTMLElement {
   const protection = deviceProtection(device);
-  const enforcement = device.enforcement ?? 'unknown';
+  // A device from an event or the start_listening snapshot carries no `enforcement` yet: the deployment's holds for every device.
+  const enforcement = device.enforcement ?? deployment ?? 'unknown';
   const identities = Object.entries(device.identities ?? {})
     .filter(([, v]) => v)
     .map(([k, v]) => `${k} ${v ?? ''}`)
@@ -38,5 +39,5 @@ function deviceCard(device: DeviceView): HTMLElement {
 
 export function devicesView(model: DashboardModel): HTMLElement {
   if (!model.devices.length) return h('p', { class: 'muted' }, 'No device known yet.');
-  return h('ul', { class: 'cards' }, ...model.devices.map(deviceCard));
+  return h('ul', { class: 'cards' }, ...model.devices.map((d) => deviceCard(d, model.info?.enforcement)));
 }
