@@ -40,7 +40,7 @@ export interface AgentReport extends CoordinationOutcome {
 
 export interface CoordinationServiceOptions {
   readonly needs: GatewayNeeds;
-  /** Who applies now (the hub probes its router at start). */
+  /** Who applies (chosen once at start, when the hub probes its router). */
   readonly applier: () => CoordinationApplier;
   readonly info: () => HubInfo;
   /** The router's WAN IPv4 ('' when unknown): the address peers use for an IPv4 grant. */
@@ -74,7 +74,6 @@ function externalAddressOf(family: 'ipv4' | 'ipv6', internalClient: string, exte
 /** The coordination answers of one hub; see the module comment. */
 export class CoordinationService {
   private readonly reports = new Map<string, AgentReport>();
-  private readonly appliers = new Map<string, CoordinationApplier>();
   /** The last grant answered per live need (what the agent applies and reports on). */
   private readonly answered = new Map<string, CoordinationGrant>();
   private readonly now: () => number;
@@ -111,11 +110,8 @@ export class CoordinationService {
       if ('invalid' in outcome) return { status: 400, body: { error: outcome.invalid } };
       return { status: 403, body: refusalOf(outcome.needId, outcome.decision) };
     }
-    // A renewal keeps the applier the need was granted with (the router holds it that way).
-    const held = outcome.renewed ? (this.appliers.get(outcome.needId) ?? applier) : applier;
-    this.appliers.set(outcome.needId, held);
     if (!outcome.renewed) this.reports.delete(outcome.needId);
-    const grant = this.toGrant(outcome.needId, outcome.decision, outcome.grant, outcome.leaseSeconds, held);
+    const grant = this.toGrant(outcome.needId, outcome.decision, outcome.grant, outcome.leaseSeconds, applier);
     this.answered.set(outcome.needId, grant);
     return { status: 200, body: grant };
   }
@@ -124,7 +120,7 @@ export class CoordinationService {
   async outcome(needId: string, outcome: CoordinationOutcome, requester: string): Promise<CoordinationAnswer> {
     const need = this.owned(needId, requester);
     if (!need) return { status: 404, body: { error: `no need ${needId} of ${requester}` } };
-    if (this.appliers.get(needId) !== 'agent') return { status: 409, body: { error: `need ${needId} is applied by the hub; there is nothing to report` } };
+    if (this.options.applier() !== 'agent') return { status: 409, body: { error: `need ${needId} is applied by the hub; there is nothing to report` } };
     const report: AgentReport = { ...outcome, at: this.now() };
     this.reports.set(needId, report);
     this.options.onReport?.(needId, report);
@@ -159,15 +155,9 @@ export class CoordinationService {
     return this.reports.get(needId);
   }
 
-  /** Who applies a live need. */
-  applierOf(needId: string): CoordinationApplier | undefined {
-    return this.appliers.get(needId);
-  }
-
   /** Drops what is kept of needs that ended (called on the daemon's need-ended events). */
   forget(needId: string): void {
     this.reports.delete(needId);
-    this.appliers.delete(needId);
     this.answered.delete(needId);
   }
 
