@@ -62,6 +62,11 @@ export class LeaseKeeper<Held> {
     });
   }
 
+  /** Asks the router again for what is held (a renewal; a router that forgot it gets it added again). */
+  reassert(): Promise<Reachability | undefined> {
+    return this.renewNow();
+  }
+
   /**
    * Opens for a new address and closes the old one (best effort: an address
    * that is gone cannot ask the router for anything; its lease then expires).
@@ -137,4 +142,4 @@ export class LeaseKeeper<Held> {
 export type Keeper = Pick<
   LeaseKeeper<unknown>,
   'reachability$' | 'reachability' | 'internalClient' | 'open' | 'renewNow' | 'moveTo' | 'close' | 'detach'
->;
+> & { reassert?(): Promise<unknown> };

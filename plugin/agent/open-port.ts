@@ -242,7 +242,10 @@ export async function openPort(options: OpenPortOptions): Promise<OpenPortHandle
     const gatewayWatch = keepers.some((k) => k.kind === 'upnp') ? watchGatewaysQuietly(options) : undefined;
     if (gatewayWatch) subscriptions.push(gatewayWatch.subscribe(() => keepers.forEach((k) => void k.keeper?.renewNow().catch((e: unknown) => options.onProblem?.(e)))));
   } else {
-    for (const k of keepers) k.keeper?.detach();
+    // Once the --via auto race is settled: its cleanup may still ask the router again for the winner.
+    void settled.then(() => {
+      for (const k of keepers) k.keeper?.detach();
+    });
   }
 
   const changes$ = merge(...keepers.filter((k) => k.keeper).map((k) => k.keeper!.reachability$)).pipe(

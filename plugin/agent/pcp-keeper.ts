@@ -125,6 +125,21 @@ export class PcpKeeper {
     });
   }
 
+  /**
+   * Maps again now with the same nonce (NAT-PMP: maps again): a router that
+   * dropped the entry — a homenet gateway, when the UPnP pinhole the `--via
+   * auto` race closed was the same need — holds it again.
+   */
+  reassert(): Promise<Reachability | undefined> {
+    return this.serial(async () => {
+      const s = this.session;
+      if (this.closed || !s?.held) return this.reachability;
+      if (s.held.kind === 'pcp') await s.held.mapping.extend(this.init.leaseSeconds);
+      else await this.renewNatPmp(s);
+      return this.reachability;
+    });
+  }
+
   moveTo(internalClient: string, oldAddressStillOwned: boolean): Promise<Reachability> {
     return this.serial(async () => {
       const old = this.session;

@@ -4,7 +4,9 @@
  * discovery is aborted before anything is asked of the router, a PCP MAP
  * still unanswered is given up with a best-effort delete) and undone
  * where it cannot: when both open nearly at once, the later one is closed as
- * soon as it answers, so exactly one stays open. Without any `open`, the most
+ * soon as it answers, so exactly one stays open, and then the winner is asked
+ * for once more (a router that holds one entry per target, as a homenet
+ * gateway does, dropped the winner's with the loser's). Without any `open`, the most
  * telling verdict wins (not-needed, then denied, ineffective, unsupported;
  * UPnP's on a tie: a UPnP refusal carries the router's own errorDescription). `cleanup` resolves once the loser is closed (or detached,
  * when it opened nothing).
@@ -20,7 +22,10 @@ import type { Keeper } from './lease-keeper';
 import type { Reachability } from './reachability';
 
 /** One protocol's attempt at one family. */
-export interface Opened<K extends Pick<Keeper, 'close' | 'detach'> = Keeper> {
+/** What the race needs of a keeper; `reassert` asks the router again for what the keeper holds (re-adding it if the router forgot it). */
+export type RacedKeeper = Pick<Keeper, 'close' | 'detach'> & { reassert?(): Promise<unknown> };
+
+export interface Opened<K extends RacedKeeper = Keeper> {
   readonly keeper?: K;
   readonly verdict: Reachability;
   /** What opened it. */
@@ -30,7 +35,7 @@ export interface Opened<K extends Pick<Keeper, 'close' | 'detach'> = Keeper> {
 const VERDICT_RANK: Record<Reachability['verdict'], number> = { open: 0, 'not-needed': 1, denied: 2, ineffective: 3, unsupported: 4 };
 
 /** Races the two attempts; see the module comment. */
-export async function raceFamily<K extends Pick<Keeper, 'close' | 'detach'>>(
+export async function raceFamily<K extends RacedKeeper>(
   upnp: (signal: AbortSignal) => Promise<Opened<K>>,
   pcp: (giveUpAfterMs: number, signal: AbortSignal) => Promise<Opened<K>>,
   pcpGiveUpMs: number,
@@ -70,11 +75,17 @@ export async function raceFamily<K extends Pick<Keeper, 'close' | 'detach'>>(
   });
   stop.abort();
   const cleanup = Promise.allSettled(attempts).then(async (all) => {
+    let closedAnOpenLoser = false;
     for (const r of all) {
       if (r.status !== 'fulfilled' || r.value === winner || !r.value.keeper) continue;
-      if (r.value.verdict.verdict === 'open') await r.value.keeper.close();
-      else r.value.keeper.detach();
+      if (r.value.verdict.verdict === 'open') {
+        await r.value.keeper.close();
+        closedAnOpenLoser = true;
+      } else r.value.keeper.detach();
     }
+    // A router that keeps one entry per target (a homenet gateway: the UPnP pinhole and the PCP MAP
+    // are one need) removed the winner's entry with the loser's: ask again for what the winner holds.
+    if (closedAnOpenLoser && winner.verdict.verdict === 'open') await winner.keeper?.reassert?.();
   });
   return { winner, cleanup };
 }

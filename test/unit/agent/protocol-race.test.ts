@@ -9,8 +9,16 @@ import { Reachability } from '../../../plugin/agent/reachability';
 class FakeKeeper {
   closed = 0;
   detached = 0;
+  reasserted = 0;
+  /** Order of the calls across keepers (shared log). */
+  constructor(private readonly calls: string[] = [], private readonly name = '') {}
   async close(): Promise<void> {
     this.closed += 1;
+    this.calls.push(`${this.name} close`);
+  }
+  async reassert(): Promise<void> {
+    this.reasserted += 1;
+    this.calls.push(`${this.name} reassert`);
   }
   detach(): void {
     this.detached += 1;
@@ -61,6 +69,34 @@ describe('raceFamily (--via auto)', () => {
     upnp.resolve({ kind: 'upnp', keeper: upnpKeeper, verdict: open('ipv6', 'upnp') });
     await cleanup;
     expect([upnpKeeper.closed, pcpKeeper.closed, pcpKeeper.detached]).toEqual([1, 0, 0]);
+  });
+
+  it('the winner is asked for again after an open loser is closed (a homenet gateway holds both as one need)', async () => {
+    const calls: string[] = [];
+    const pcpKeeper = new FakeKeeper(calls, 'pcp');
+    const upnpKeeper = new FakeKeeper(calls, 'upnp');
+    const upnp = later<Opened<FakeKeeper>>();
+    const { winner, cleanup } = await raceFamily<FakeKeeper>(
+      () => upnp.promise,
+      async () => ({ kind: 'pcp', keeper: pcpKeeper, verdict: open('ipv6', 'pcp') }),
+      3000,
+    );
+    expect(winner.kind).toBe('pcp');
+    upnp.resolve({ kind: 'upnp', keeper: upnpKeeper, verdict: open('ipv6', 'upnp') });
+    await cleanup;
+    expect(calls).toEqual(['upnp close', 'pcp reassert']);
+  });
+
+  it('a loser that opened nothing costs the winner no second request', async () => {
+    const pcpKeeper = new FakeKeeper();
+    const upnpKeeper = new FakeKeeper();
+    const { cleanup } = await raceFamily<FakeKeeper>(
+      async () => ({ kind: 'upnp', keeper: upnpKeeper, verdict: open('ipv6', 'upnp') }),
+      async () => ({ kind: 'pcp', keeper: pcpKeeper, verdict: { ...open('ipv6', 'pcp'), verdict: 'denied' } }),
+      3000,
+    );
+    await cleanup;
+    expect([upnpKeeper.reasserted, pcpKeeper.detached]).toEqual([0, 1]);
   });
 
   it('UPnP first: the PCP mapping that arrives just after is deleted; the PCP attempt got the short give-up', async () => {
