@@ -15,6 +15,10 @@ export interface LabState {
   readonly lanPrefixes?: readonly string[];
   /** The PREF64 the lab's RAs announce (ipv6-mostly profile); absent: `LAB_NAT64_PREFIX`. */
   readonly pref64?: string;
+  /** The access network kind (`homenet lab up --wan`); absent: `public`. */
+  readonly wan?: 'public' | 'cgnat' | 'double-nat';
+  /** The conntrack UDP timeout (s) set in the carrier/upstream (`--udp-timeout`). */
+  readonly udpTimeoutSeconds?: number;
 }
 
 export function labStatePath(runDir: string): string {
