@@ -59,6 +59,19 @@ export interface LabHost {
 export type LabWanKind = 'public' | 'cgnat' | 'double-nat';
 export const LAB_WAN_KINDS: readonly LabWanKind[] = ['public', 'cgnat', 'double-nat'];
 
+/**
+ * The upstream NAT44's mapping behaviour (RFC 4787), `--nat-mapping`:
+ * - `eim` (default): plain Linux `snat`, which keeps the internal source port
+ *   when it is free, so every destination sees the same public port
+ *   (endpoint-independent in practice, not guaranteed on a port clash).
+ * - `apdm`: `snat ... fully-random`, a random public port per new flow, so
+ *   each destination sees another port (a "symmetric" NAT; STUN-learned
+ *   candidates do not work for hole punching).
+ * Filtering is address-and-port-dependent in both (conntrack).
+ */
+export type LabNatMapping = 'eim' | 'apdm';
+export const LAB_NAT_MAPPINGS: readonly LabNatMapping[] = ['eim', 'apdm'];
+
 /** The namespace between the router and the WAN peer in the NAT kinds. */
 export interface LabUpstream {
   readonly role: 'carrier' | 'upstream';
@@ -70,6 +83,7 @@ export interface LabUpstream {
   readonly gatewayIpv6: string;
   /** The conntrack UDP timeout (s) set in the upstream; absent: the kernel's default (30 s, 120 s for streams). */
   readonly udpTimeoutSeconds?: number;
+  readonly natMapping: LabNatMapping;
 }
 
 export interface LabPlan {
@@ -112,6 +126,8 @@ export interface LabPlanOptions {
   readonly wan?: LabWanKind;
   /** conntrack UDP timeout (s) in the carrier/upstream namespace (`--udp-timeout`); NAT kinds only. */
   readonly udpTimeoutSeconds?: number;
+  /** The upstream NAT's mapping behaviour (`--nat-mapping`, default `eim`); NAT kinds only. */
+  readonly natMapping?: LabNatMapping;
 }
 
 /** The namespace names a lab of this prefix may use for its upstream (so `down` removes them whatever the kind). */
@@ -124,10 +140,15 @@ export function validateLabWanKind(kind: string): LabWanKind {
   return kind as LabWanKind;
 }
 
-function upstreamOf(prefix: string, kind: LabWanKind, udpTimeoutSeconds: number | undefined): LabUpstream | undefined {
+function upstreamOf(prefix: string, kind: LabWanKind, options: LabPlanOptions): LabUpstream | undefined {
+  const { udpTimeoutSeconds, natMapping } = options;
   if (kind === 'public') {
     if (udpTimeoutSeconds !== undefined) throw new Error('--udp-timeout needs a NAT above the router: --wan cgnat or double-nat');
+    if (natMapping !== undefined) throw new Error('--nat-mapping needs a NAT above the router: --wan cgnat or double-nat');
     return undefined;
+  }
+  if (natMapping !== undefined && !(LAB_NAT_MAPPINGS as readonly string[]).includes(natMapping)) {
+    throw new Error(`--nat-mapping must be one of ${LAB_NAT_MAPPINGS.join(', ')}, not '${natMapping as string}'`);
   }
   if (udpTimeoutSeconds !== undefined && (!Number.isInteger(udpTimeoutSeconds) || udpTimeoutSeconds < 1 || udpTimeoutSeconds > 86400)) {
     throw new Error(`--udp-timeout must be a whole number of seconds, 1-86400, not '${udpTimeoutSeconds}'`);
@@ -144,6 +165,7 @@ function upstreamOf(prefix: string, kind: LabWanKind, udpTimeoutSeconds: number 
     gatewayIpv4: down.address,
     gatewayIpv6: '2001:db8:101::1',
     ...(udpTimeoutSeconds !== undefined ? { udpTimeoutSeconds } : {}),
+    natMapping: natMapping ?? 'eim',
   };
 }
 
@@ -176,7 +198,7 @@ function lanHost(role: LabLanRole, prefix: string, host: number, options: { ipv4
 export function labPlan(options: LabPlanOptions): LabPlan {
   const prefix = validateLabPrefix(options.prefix);
   const kind = validateLabWanKind(options.wan ?? 'public');
-  const upstream = upstreamOf(prefix, kind, options.udpTimeoutSeconds);
+  const upstream = upstreamOf(prefix, kind, options);
   const routerWanIpv4 = kind === 'cgnat' ? { address: '100.64.0.2', prefixLength: 10 } : kind === 'double-nat' ? { address: '192.168.100.2', prefixLength: 24 } : { address: '198.51.100.1', prefixLength: 24 };
   const routerWanIpv6 = upstream ? '2001:db8:101::2' : '2001:db8:100::1';
   return {

@@ -19,6 +19,8 @@ export interface LabState {
   readonly wan?: 'public' | 'cgnat' | 'double-nat';
   /** The conntrack UDP timeout (s) set in the carrier/upstream (`--udp-timeout`). */
   readonly udpTimeoutSeconds?: number;
+  /** The carrier/upstream NAT's mapping behaviour (`--nat-mapping`). */
+  readonly natMapping?: 'eim' | 'apdm';
 }
 
 export function labStatePath(runDir: string): string {

@@ -76,7 +76,7 @@ export async function runningLabPlan(options: LabPlanOptions): Promise<LabPlan> 
   const plan = labPlan({ prefix: options.prefix, ...(options.runDir ? { runDir: options.runDir } : {}) });
   const state = await readLabState(plan.runDir);
   if (!state?.wan) return labPlan(options);
-  return labPlan({ ...options, wan: state.wan, udpTimeoutSeconds: state.udpTimeoutSeconds });
+  return labPlan({ ...options, wan: state.wan, udpTimeoutSeconds: state.udpTimeoutSeconds, natMapping: state.natMapping });
 }
 
 export async function labStatus(options: LabPlanOptions): Promise<LabStatus> {
@@ -185,8 +185,12 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
   const processes: LabProcess[] = [];
   const startedAt = new Date().toISOString();
   // Recorded only for the NAT kinds, so a public lab's state is unchanged.
-  const access: Pick<LabState, 'wan' | 'udpTimeoutSeconds'> = plan.upstream
-    ? { wan: plan.wan.kind, ...(plan.upstream.udpTimeoutSeconds !== undefined ? { udpTimeoutSeconds: plan.upstream.udpTimeoutSeconds } : {}) }
+  const access: Pick<LabState, 'wan' | 'udpTimeoutSeconds' | 'natMapping'> = plan.upstream
+    ? {
+        wan: plan.wan.kind,
+        natMapping: plan.upstream.natMapping,
+        ...(plan.upstream.udpTimeoutSeconds !== undefined ? { udpTimeoutSeconds: plan.upstream.udpTimeoutSeconds } : {}),
+      }
     : {};
   try {
     await buildLabNetwork(plan);

@@ -6,10 +6,12 @@ import { runCommand } from '../../adapters/system/run-command';
  * (`--wan double-nat`): IPv4 leaving `up0` is source-NATed to the public
  * address (198.51.100.1) with nftables `snat`, which is Linux conntrack NAT:
  *
- * - **Mapping**: endpoint-independent while the flow lives and the port is
- *   free — the source port is preserved when no other flow uses it, so a
- *   second destination from the same socket gets the same public port; a
- *   clash picks another port.
+ * - **Mapping** (`--nat-mapping`): `eim` (default) is plain `snat`,
+ *   endpoint-independent in practice — the source port is preserved when no
+ *   other flow uses it, so a second destination from the same socket gets
+ *   the same public port; a clash picks another port. `apdm` adds
+ *   `fully-random`: a random public port per new flow, so every destination
+ *   sees another one (a "symmetric" NAT).
  * - **Filtering**: address-and-port-dependent (RFC 4787 terms): only the
  *   exact remote address and port a flow was sent to can answer; anything
  *   else sent to the public address has no conntrack entry, is not translated
@@ -28,8 +30,8 @@ import { runCommand } from '../../adapters/system/run-command';
  *
  * @example
  * ```ts
- * const plan = labPlan({ prefix: 'cg', wan: 'cgnat', udpTimeoutSeconds: 30 });
- * upstreamNatRuleset(plan.upstream!, plan.wan.publicIpv4); // 'table ip homenet_lab_nat { ... snat to 198.51.100.1 ... }'
+ * const plan = labPlan({ prefix: 'cg', wan: 'cgnat', udpTimeoutSeconds: 30, natMapping: 'apdm' });
+ * upstreamNatRuleset(plan.upstream!, plan.wan.publicIpv4); // 'table ip homenet_lab_nat { ... snat to 198.51.100.1 fully-random ... }'
  * ```
  */
 export function upstreamNatRuleset(upstream: LabUpstream, publicIpv4: string): string {
@@ -39,7 +41,7 @@ delete table ip homenet_lab_nat
 table ip homenet_lab_nat {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "up0" snat to ${publicIpv4} comment "${upstream.role === 'carrier' ? 'carrier-grade NAT44 (RFC 6598 inside)' : 'upstream home router NAT44'}"
+    oifname "up0" snat to ${publicIpv4}${upstream.natMapping === 'apdm' ? ' fully-random' : ''} comment "${upstream.role === 'carrier' ? 'carrier-grade NAT44 (RFC 6598 inside)' : 'upstream home router NAT44'}"
   }
 }
 `;

@@ -4,7 +4,7 @@ import { CliCommand, CliIo, UsageError } from '../command';
 import { labDown, labMatterDevice, labRebootRouter, labStatus, labUp, LabStatus, runningLabPlan } from '../../lab/lab';
 import { labRenumber } from '../../lab/lab-renumber';
 import { labSetPref64 } from '../../lab/lab-ipv6-mostly';
-import { LAB_ROLES, LAB_WAN_KINDS, LAN_ROLES, LabLanRole, LabRole, LabWanKind } from '../../lab/lab-plan';
+import { LAB_NAT_MAPPINGS, LAB_ROLES, LAB_WAN_KINDS, LAN_ROLES, LabLanRole, LabNatMapping, LabRole, LabWanKind } from '../../lab/lab-plan';
 import { labProbe } from '../../lab/lab-probe';
 
 const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router|renumber|pref64|matter> [--prefix P] [--json]
@@ -14,12 +14,13 @@ const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router|renumber|pre
                      --profile ipv6-mostly adds RAs with PREF64, DHCPv4 option 108, DNS64, NAT64;
                      --router homenet runs 'homenet serve --mode gateway' on the router instead of miniupnpd;
                      --pcp-third-party lets miniupnpd accept PCP's THIRD_PARTY option (pcp_allow_thirdparty=yes)
-     [--wan public|cgnat|double-nat] [--udp-timeout S]
+     [--wan public|cgnat|double-nat] [--udp-timeout S] [--nat-mapping eim|apdm]
                      the access network: public IPv4 + native IPv6 (default); cgnat puts a carrier
                      namespace NAT44ing the router's 100.64.0.2 to 198.51.100.1; double-nat an
                      upstream home router NAT44ing its 192.168.100.2; IPv6 stays native in both.
                      The NAT is Linux conntrack (port-preserving, address-and-port-dependent
-                     filtering); --udp-timeout sets its UDP conntrack timeouts to S seconds
+                     filtering); --udp-timeout sets its UDP conntrack timeouts to S seconds;
+                     --nat-mapping apdm gives a random public port per flow (symmetric NAT)
   down               kill what the lab started and delete its namespaces
   status             what exists and what runs
   exec ROLE -- CMD   run CMD inside ROLE's namespace (${LAB_ROLES.join(', ')}, carrier or upstream)
@@ -53,6 +54,7 @@ export function describeLab(status: LabStatus) {
             present: status.namespaces.find((n) => n.name === status.plan.upstream!.namespace)?.present ?? false,
             interfaces: status.plan.upstream.interfaces,
             udpTimeoutSeconds: status.plan.upstream.udpTimeoutSeconds ?? null,
+            natMapping: status.plan.upstream.natMapping,
           },
         }
       : {}),
@@ -126,6 +128,7 @@ export const labCommand: CliCommand = {
         'pcp-third-party': { type: 'boolean', default: false },
         wan: { type: 'string' },
         'udp-timeout': { type: 'string' },
+        'nat-mapping': { type: 'string' },
       },
     });
     const [action, role, extra] = positionals;
@@ -140,6 +143,11 @@ export const labCommand: CliCommand = {
           if (!/^[0-9]+$/.test(udpTimeout) || Number(udpTimeout) < 1 || Number(udpTimeout) > 86400) throw new UsageError('--udp-timeout must be a whole number of seconds, 1-86400');
           if (values.wan !== 'cgnat' && values.wan !== 'double-nat') throw new UsageError('--udp-timeout needs --wan cgnat or --wan double-nat (the timeout is the upstream NAT\'s)');
         }
+        const natMapping = values['nat-mapping'];
+        if (natMapping !== undefined) {
+          if (!(LAB_NAT_MAPPINGS as readonly string[]).includes(natMapping)) throw new UsageError(`--nat-mapping must be one of ${LAB_NAT_MAPPINGS.join(', ')}`);
+          if (values.wan !== 'cgnat' && values.wan !== 'double-nat') throw new UsageError('--nat-mapping needs --wan cgnat or --wan double-nat');
+        }
         await labUp({
           prefix,
           matter: values.matter,
@@ -148,6 +156,7 @@ export const labCommand: CliCommand = {
           pcpThirdParty: values['pcp-third-party'],
           ...(values.wan !== undefined ? { wan: values.wan as LabWanKind } : {}),
           ...(udpTimeout !== undefined ? { udpTimeoutSeconds: Number(udpTimeout) } : {}),
+          ...(natMapping !== undefined ? { natMapping: natMapping as LabNatMapping } : {}),
           log: (l) => io.err(l),
         });
         printStatus(io, await labStatus({ prefix }), values.json);

@@ -23,12 +23,20 @@ describe('lab plan WAN kinds', () => {
     const config = miniupnpdConfig(plan);
     expect(config).toContain('ext_perform_stun=no\n');
     expect(config).not.toContain('ext_stun_host');
-    expect(upstreamNatRuleset(plan.upstream!, plan.wan.publicIpv4)).toMatch(/oifname "up0" snat to 198\.51\.100\.1 /);
+    expect(plan.upstream!.natMapping).toBe('eim');
+    expect(upstreamNatRuleset(plan.upstream!, plan.wan.publicIpv4)).toMatch(/oifname "up0" snat to 198\.51\.100\.1 comment/);
+  });
+
+  it('--nat-mapping apdm makes the NAT pick a random port per flow', () => {
+    const plan = labPlan({ prefix: 'hn', wan: 'cgnat', natMapping: 'apdm' });
+    expect(upstreamNatRuleset(plan.upstream!, plan.wan.publicIpv4)).toMatch(/oifname "up0" snat to 198\.51\.100\.1 fully-random comment/);
   });
 
   it('refuses an unknown kind and a UDP timeout without a NAT or out of range', () => {
     expect(() => labPlan({ prefix: 'hn', wan: 'dslite' as never })).toThrow(/--wan must be one of public, cgnat, double-nat, not 'dslite'/);
     expect(() => labPlan({ prefix: 'hn', udpTimeoutSeconds: 30 })).toThrow(/--udp-timeout needs a NAT above the router/);
+    expect(() => labPlan({ prefix: 'hn', natMapping: 'apdm' })).toThrow(/--nat-mapping needs a NAT above the router/);
+    expect(() => labPlan({ prefix: 'hn', wan: 'cgnat', natMapping: 'full-cone' as never })).toThrow(/--nat-mapping must be one of eim, apdm, not 'full-cone'/);
     expect(() => labPlan({ prefix: 'hn', wan: 'cgnat', udpTimeoutSeconds: 0 })).toThrow(/--udp-timeout must be a whole number of seconds, 1-86400/);
     expect(() => labPlan({ prefix: 'hn', wan: 'cgnat', udpTimeoutSeconds: 2.5 })).toThrow(/whole number/);
   });
