@@ -1,4 +1,4 @@
-import { LAN_ROLES, LabHost, LabInterface, LabPlan, upstreamNamespaces } from './lab-plan';
+import { LAN_ROLES, LabInterface, LabPlan, upstreamNamespaces } from './lab-plan';
 import { runCommand } from '../../adapters/system/run-command';
 
 /** Runs `ip -n NS -batch -` with the given lines. */

@@ -3,7 +3,9 @@
  * pinholes, NAT-PMP/PCP) behind an RFC 6092 default-deny nftables firewall, two
  * LAN consoles with stable, temporary, ULA and link-local IPv6 addresses, and a
  * WAN peer playing the remote player and a STUN server, each in its own Linux
- * network namespace. Needs root.
+ * network namespace. Needs root. `wan: 'cgnat' | 'double-nat'` puts a carrier
+ * or upstream home router namespace with a NAT44 between the router and the
+ * WAN peer (see `lab-plan.ts` and `upstream-nat.ts`).
  *
  * @example
  * ```ts
@@ -11,6 +13,8 @@
  * const lab = await labUp({ prefix: 'demo' });
  * const { stdout } = await labExec(lab.plan, 'console', ['ip', '-6', 'addr']);
  * await labDown({ prefix: 'demo' });
+ * const behindCgnat = await labUp({ prefix: 'cg', wan: 'cgnat', udpTimeoutSeconds: 30 });
+ * await labDown({ prefix: 'cg' });
  * ```
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -173,6 +177,11 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
     throw new Error(`lab '${plan.prefix}' is up with --wan ${state.wan ?? 'public'}; run 'homenet lab down --prefix ${plan.prefix}' first to change it to ${options.wan}`);
   }
   if (status.running && state) {
+    const changed = [
+      options.udpTimeoutSeconds !== undefined && options.udpTimeoutSeconds !== state.udpTimeoutSeconds ? `--udp-timeout ${options.udpTimeoutSeconds}` : undefined,
+      options.natMapping !== undefined && options.natMapping !== (state.natMapping ?? 'eim') ? `--nat-mapping ${options.natMapping}` : undefined,
+    ].filter((c) => c !== undefined);
+    if (changed.length > 0) throw new Error(`lab '${plan.prefix}' is up with other NAT settings; run 'homenet lab down --prefix ${plan.prefix}' first to use ${changed.join(' ')}`);
     const running = await runningLabPlan(options);
     const extended = await extendLab(running, state, options, log);
     return { plan: running, state: extended, created: false };
