@@ -1,4 +1,4 @@
-import { LAN_ROLES, LabHost, LabPlan } from './lab-plan';
+import { LAN_ROLES, LabInterface, LabPlan, upstreamNamespaces } from './lab-plan';
 import { runCommand } from '../../adapters/system/run-command';
 
 /** Runs `ip -n NS -batch -` with the given lines. */
@@ -18,7 +18,7 @@ export async function existingNamespaces(): Promise<Set<string>> {
   return new Set(list.map((n) => n.name));
 }
 
-function addressLines(host: LabHost): string[] {
+function addressLines(host: { readonly interfaces: readonly LabInterface[] }): string[] {
   const lines: string[] = [];
   for (const iface of host.interfaces) {
     lines.push(`link set ${iface.name} up`);
@@ -47,7 +47,8 @@ const QUIET_IPV6 = (iface: string) => ({
 export async function buildLabNetwork(plan: LabPlan): Promise<void> {
   const { router, wan } = plan.hosts;
   const hosts = Object.values(plan.hosts);
-  for (const host of hosts) {
+  const upstream = plan.upstream;
+  for (const host of [...hosts, ...(upstream ? [{ role: upstream.role, namespace: upstream.namespace }] : [])]) {
     await runCommand('ip', ['netns', 'add', host.namespace]);
     await sysctl(host.namespace, {
       'net.ipv6.conf.all.accept_dad': 0,
@@ -60,8 +61,14 @@ export async function buildLabNetwork(plan: LabPlan): Promise<void> {
     await ipBatch(host.namespace, ['link set lo up']);
   }
 
-  // WAN link: router wan0 <-> WAN peer eth0, created directly in both namespaces.
-  await runCommand('ip', ['link', 'add', 'wan0', 'netns', router.namespace, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', wan.namespace]);
+  if (upstream) {
+    // NAT access kinds: router wan0 <-> upstream down0, upstream up0 <-> WAN peer eth0.
+    await runCommand('ip', ['link', 'add', 'wan0', 'netns', router.namespace, 'type', 'veth', 'peer', 'name', 'down0', 'netns', upstream.namespace]);
+    await runCommand('ip', ['link', 'add', 'up0', 'netns', upstream.namespace, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', wan.namespace]);
+  } else {
+    // WAN link: router wan0 <-> WAN peer eth0, created directly in both namespaces.
+    await runCommand('ip', ['link', 'add', 'wan0', 'netns', router.namespace, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', wan.namespace]);
+  }
   // LAN: a bridge on the router, one veth port per LAN host.
   await ipBatch(router.namespace, [`link add ${plan.lan.bridge} type bridge mcast_snooping 0 stp_state 0`]);
   for (const role of LAN_ROLES) {
@@ -81,6 +88,13 @@ export async function buildLabNetwork(plan: LabPlan): Promise<void> {
     await ipBatch(host.namespace, addressLines(host));
   }
 
+  if (upstream) {
+    const settings: Record<string, number> = { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 };
+    for (const iface of upstream.interfaces) Object.assign(settings, QUIET_IPV6(iface.name));
+    await sysctl(upstream.namespace, settings);
+    await ipBatch(upstream.namespace, [...addressLines(upstream), `route add ${plan.wan.lanIpv6Prefix} via ${plan.wan.routerIpv6} dev down0`]);
+    await ipBatch(router.namespace, [`route add default via ${upstream.gatewayIpv4} dev wan0`, `route add default via ${upstream.gatewayIpv6} dev wan0`]);
+  }
   await sysctl(router.namespace, { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 });
   // With br_netfilter loaded, bridged LAN-to-LAN frames would cross the
   // router's forward chain (default drop) and mDNS between LAN hosts would die.
@@ -91,7 +105,7 @@ export async function buildLabNetwork(plan: LabPlan): Promise<void> {
   );
   // The WAN peer reaches the LAN /64 through the router, as an ISP routes a
   // delegated prefix; it has no route to the private IPv4 LAN.
-  await ipBatch(wan.namespace, [`route add ${plan.wan.lanIpv6Prefix} via ${plan.wan.routerIpv6} dev eth0`]);
+  await ipBatch(wan.namespace, [`route add ${plan.wan.lanIpv6Prefix} via ${plan.wan.homeRouteIpv6} dev eth0`]);
   for (const role of LAN_ROLES) {
     const host = plan.hosts[role];
     const v4 = host.interfaces[0].ipv4.length > 0 ? [`route add default via ${plan.lan.routerIpv4} dev eth0`] : [];
@@ -99,14 +113,17 @@ export async function buildLabNetwork(plan: LabPlan): Promise<void> {
   }
 }
 
-/** Deletes the plan's namespaces that exist (and with them every link in them). */
+/**
+ * Deletes the plan's namespaces that exist (and with them every link in them),
+ * including this prefix's carrier/upstream namespace whatever the plan's WAN kind.
+ */
 export async function removeLabNetwork(plan: LabPlan): Promise<string[]> {
   const present = await existingNamespaces();
   const removed: string[] = [];
-  for (const host of Object.values(plan.hosts)) {
-    if (!present.has(host.namespace)) continue;
-    await runCommand('ip', ['netns', 'del', host.namespace], { allowFailure: true });
-    removed.push(host.namespace);
+  for (const namespace of [...Object.values(plan.hosts).map((h) => h.namespace), ...upstreamNamespaces(plan.prefix)]) {
+    if (!present.has(namespace)) continue;
+    await runCommand('ip', ['netns', 'del', namespace], { allowFailure: true });
+    removed.push(namespace);
   }
   return removed;
 }

@@ -10,7 +10,7 @@ export interface LabProbeOptions {
   /** The port the listener binds on the LAN host. */
   readonly port: number;
   /**
-   * Where the WAN peer sends: for IPv4 the router's WAN address and this
+   * Where the WAN peer sends: for IPv4 the home's public address (`plan.wan.publicIpv4`) and this
    * external port (default: `port`); for IPv6 the given address (default: the
    * host's stable GUA) and `port`.
    */
@@ -48,7 +48,7 @@ export function labProbe(plan: LabPlan, options: LabProbeOptions): Promise<LabPr
     options.address ??
     (options.family === 'ipv6'
       ? host.interfaces[0].ipv6.find((a) => a.kind === 'gua-stable')!.address
-      : plan.wan.routerIpv4);
+      : plan.wan.publicIpv4);
   const port = options.family === 'ipv4' ? (options.externalPort ?? options.port) : options.port;
   const target = options.family === 'ipv6' ? `[${address}]:${port}/${protocol}` : `${address}:${port}/${protocol}`;
   const agent = () => labScript('probe-agent');

@@ -39,6 +39,7 @@ export async function labRenumber(options: LabPlanOptions): Promise<LabRenumberi
   const plan = labPlan(options);
   const state = await readLabState(plan.runDir);
   if (!state) throw new Error(`lab '${plan.prefix}' is not up`);
+  if (state.wan && state.wan !== 'public') throw new Error(`renumbering needs the public WAN kind; lab '${plan.prefix}' runs --wan ${state.wan}`);
   const prefixes = state.lanPrefixes ?? [plan.wan.lanIpv6Prefix];
   const current = labLanPrefix(prefixes.length);
   const base = current.replace(/::\/64$/, '::');

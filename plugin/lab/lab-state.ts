@@ -15,6 +15,12 @@ export interface LabState {
   readonly lanPrefixes?: readonly string[];
   /** The PREF64 the lab's RAs announce (ipv6-mostly profile); absent: `LAB_NAT64_PREFIX`. */
   readonly pref64?: string;
+  /** The access network kind (`homenet lab up --wan`); absent: `public`. */
+  readonly wan?: 'public' | 'cgnat' | 'double-nat';
+  /** The conntrack UDP timeout (s) set in the carrier/upstream (`--udp-timeout`). */
+  readonly udpTimeoutSeconds?: number;
+  /** The carrier/upstream NAT's mapping behaviour (`--nat-mapping`). */
+  readonly natMapping?: 'eim' | 'apdm';
 }
 
 export function labStatePath(runDir: string): string {

@@ -3,7 +3,9 @@
  * pinholes, NAT-PMP/PCP) behind an RFC 6092 default-deny nftables firewall, two
  * LAN consoles with stable, temporary, ULA and link-local IPv6 addresses, and a
  * WAN peer playing the remote player and a STUN server, each in its own Linux
- * network namespace. Needs root.
+ * network namespace. Needs root. `wan: 'cgnat' | 'double-nat'` puts a carrier
+ * or upstream home router namespace with a NAT44 between the router and the
+ * WAN peer (see `lab-plan.ts` and `upstream-nat.ts`).
  *
  * @example
  * ```ts
@@ -11,6 +13,8 @@
  * const lab = await labUp({ prefix: 'demo' });
  * const { stdout } = await labExec(lab.plan, 'console', ['ip', '-6', 'addr']);
  * await labDown({ prefix: 'demo' });
+ * const behindCgnat = await labUp({ prefix: 'cg', wan: 'cgnat', udpTimeoutSeconds: 30 });
+ * await labDown({ prefix: 'cg' });
  * ```
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +28,7 @@ import { routerFirewallRuleset } from './router-firewall';
 import { CommandResult, runCommand, RunOptions } from '../../adapters/system/run-command';
 import { commissionLabMatterDevice, labMatterDevices, LabMatterDevice, startLabMatterDevice, stopLabMatterDevice } from './matter-lab-devices';
 import { startIpv6Mostly } from './lab-ipv6-mostly';
+import { loadUpstreamNat } from './upstream-nat';
 // Gateway mode (issue 5): the router can run homenet instead of miniupnpd.
 import { HOMENET_ROUTER_DAEMON, homenetRouterPaths, restartHomenetRouter, startHomenetRouter, useHomenetRouter } from './homenet-router';
 
@@ -55,7 +60,7 @@ export interface LabHandle {
 export interface LabStatus {
   readonly prefix: string;
   readonly running: boolean;
-  readonly namespaces: { name: string; role: LabRole; present: boolean }[];
+  readonly namespaces: { name: string; role: LabRole | 'carrier' | 'upstream'; present: boolean }[];
   readonly processes: (LabProcess & { alive: boolean })[];
   readonly plan: LabPlan;
   readonly profile?: LabProfile;
@@ -66,11 +71,24 @@ export interface LabStatus {
 const ROUTER_DAEMON = 'miniupnpd';
 const STUN_DAEMON = 'stund';
 
+/**
+ * The plan of the lab as it was built: the WAN kind and UDP timeout come from
+ * its state file (so callers that know only the prefix get the carrier or
+ * upstream too), falling back to `options` when the lab is not up.
+ */
+export async function runningLabPlan(options: LabPlanOptions): Promise<LabPlan> {
+  const plan = labPlan({ prefix: options.prefix, ...(options.runDir ? { runDir: options.runDir } : {}) });
+  const state = await readLabState(plan.runDir);
+  if (!state?.wan) return labPlan(options);
+  return labPlan({ ...options, wan: state.wan, udpTimeoutSeconds: state.udpTimeoutSeconds, natMapping: state.natMapping });
+}
+
 export async function labStatus(options: LabPlanOptions): Promise<LabStatus> {
-  const plan = labPlan(options);
+  const plan = await runningLabPlan(options);
   const present = await existingNamespaces();
   const state = await readLabState(plan.runDir);
-  const namespaces = Object.values(plan.hosts).map((h) => ({ name: h.namespace, role: h.role, present: present.has(h.namespace) }));
+  const namespaces: LabStatus['namespaces'] = Object.values(plan.hosts).map((h) => ({ name: h.namespace, role: h.role, present: present.has(h.namespace) }));
+  if (plan.upstream) namespaces.push({ name: plan.upstream.namespace, role: plan.upstream.role, present: present.has(plan.upstream.namespace) });
   const processes = (state?.processes ?? []).map((p) => ({ ...p, alive: isLabProcessAlive(p) }));
   const running =
     state !== undefined &&
@@ -155,9 +173,18 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
   await ensureLabPrograms(log);
   const status = await labStatus(options);
   const state = await readLabState(plan.runDir);
+  if (status.running && state && options.wan !== undefined && (state.wan ?? 'public') !== options.wan) {
+    throw new Error(`lab '${plan.prefix}' is up with --wan ${state.wan ?? 'public'}; run 'homenet lab down --prefix ${plan.prefix}' first to change it to ${options.wan}`);
+  }
   if (status.running && state) {
-    const extended = await extendLab(plan, state, options, log);
-    return { plan, state: extended, created: false };
+    const changed = [
+      options.udpTimeoutSeconds !== undefined && options.udpTimeoutSeconds !== state.udpTimeoutSeconds ? `--udp-timeout ${options.udpTimeoutSeconds}` : undefined,
+      options.natMapping !== undefined && options.natMapping !== (state.natMapping ?? 'eim') ? `--nat-mapping ${options.natMapping}` : undefined,
+    ].filter((c) => c !== undefined);
+    if (changed.length > 0) throw new Error(`lab '${plan.prefix}' is up with other NAT settings; run 'homenet lab down --prefix ${plan.prefix}' first to use ${changed.join(' ')}`);
+    const running = await runningLabPlan(options);
+    const extended = await extendLab(running, state, options, log);
+    return { plan: running, state: extended, created: false };
   }
   if (state || status.namespaces.some((n) => n.present)) {
     log(`lab '${plan.prefix}' is partly up; tearing it down first`);
@@ -166,14 +193,23 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
   await mkdir(plan.runDir, { recursive: true });
   const processes: LabProcess[] = [];
   const startedAt = new Date().toISOString();
+  // Recorded only for the NAT kinds, so a public lab's state is unchanged.
+  const access: Pick<LabState, 'wan' | 'udpTimeoutSeconds' | 'natMapping'> = plan.upstream
+    ? {
+        wan: plan.wan.kind,
+        natMapping: plan.upstream.natMapping,
+        ...(plan.upstream.udpTimeoutSeconds !== undefined ? { udpTimeoutSeconds: plan.upstream.udpTimeoutSeconds } : {}),
+      }
+    : {};
   try {
     await buildLabNetwork(plan);
+    await loadUpstreamNat(plan);
     await loadRouterFirewall(plan);
     processes.push(await startStun(plan));
     // Record what runs so far: a failure below must still be able to kill it.
-    await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes });
+    await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes, ...access });
     processes.push(options.router === 'homenet' ? (await startHomenetRouter(plan)).process : await startRouterDaemon(plan, { pcpAllowThirdParty: options.pcpThirdParty === true }));
-    const baseState: LabState = { prefix: plan.prefix, runDir: plan.runDir, startedAt, processes };
+    const baseState: LabState = { prefix: plan.prefix, runDir: plan.runDir, startedAt, processes, ...access };
     await writeLabState(baseState);
     const finalState = await extendLab(plan, baseState, options, log);
     log(`lab '${plan.prefix}' is up`);
@@ -182,7 +218,7 @@ export async function labUp(options: LabUpOptions): Promise<LabHandle> {
     // Record every process started so far (the extensions wrote theirs to the state file) so `down` kills them all.
     const written = await readLabState(plan.runDir).catch(() => undefined);
     const all = [...processes, ...(written?.processes ?? []).filter((p) => !processes.some((q) => q.pid === p.pid))];
-    await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes: all }).catch(() => undefined);
+    await writeLabState({ prefix: plan.prefix, runDir: plan.runDir, startedAt, processes: all, ...access }).catch(() => undefined);
     await labDown(options).catch(() => undefined);
     throw error;
   }
@@ -293,7 +329,7 @@ export function labExec(plan: LabPlan, role: LabRole, command: readonly string[]
  * knowing nothing of the pinholes and mappings it had.
  */
 export async function labRebootRouter(options: LabPlanOptions & { keepLeases?: boolean; pcpThirdParty?: boolean }): Promise<LabProcess> {
-  const plan = labPlan(options);
+  const plan = await runningLabPlan(options);
   const state = await readLabState(plan.runDir);
   if (!state) throw new Error(`lab '${plan.prefix}' is not up`);
   const gateway = state.processes.find((p) => p.name === HOMENET_ROUTER_DAEMON);

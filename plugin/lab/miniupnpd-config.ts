@@ -39,6 +39,17 @@ export async function miniupnpdAllowsThirdParty(plan: LabPlan): Promise<boolean>
  * IPv6, NAT-PMP/PCP). The WAN address is a documentation address, which
  * miniupnpd refuses unless a STUN test shows no NAT, so it runs that test
  * against the WAN peer's STUN server. `listening_ip` is the LAN interface name;
+ *
+ * Behind a NAT (`--wan cgnat|double-nat`) the STUN test is off, as on most
+ * CPE: miniupnpd then reports the WAN interface's own CGNAT/private address
+ * and the agent says `ineffective`. With the test on, Debian's 2.3.1 behaves
+ * differently (seen in the lab): its STUN test gets 1 answer out of 4 through
+ * the upstream's port-restricted NAT, logs "behind restrictive or symmetric
+ * NAT with public IP address 198.51.100.1 which does not support port
+ * forwarding ... Port forwarding is now disabled", then answers
+ * GetExternalIPAddress with the STUN-mapped public 198.51.100.1 and every
+ * AddPortMapping with 501 ActionFailed (the agent's verdict: `denied`), and
+ * its start takes ~10 s of STUN waits.
  * `ipv6_listening_ip` is left unset on purpose (2.3.1 would then refuse IPv4
  * HTTP clients).
  */
@@ -48,9 +59,7 @@ export function miniupnpdConfig(plan: LabPlan, options: MiniupnpdConfigOptions =
   return [
     'ext_ifname=wan0',
     `listening_ip=${plan.lan.bridge}`,
-    'ext_perform_stun=yes',
-    `ext_stun_host=${plan.wan.peerIpv4}`,
-    `ext_stun_port=${plan.stunPort}`,
+    ...(plan.upstream ? ['ext_perform_stun=no'] : ['ext_perform_stun=yes', `ext_stun_host=${plan.wan.peerIpv4}`, `ext_stun_port=${plan.stunPort}`]),
     `http_port=${plan.upnpHttpPort}`,
     'enable_upnp=yes',
     'enable_natpmp=yes',

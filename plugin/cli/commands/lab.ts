@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { CliCommand, CliIo, UsageError } from '../command';
-import { labDown, labMatterDevice, labRebootRouter, labStatus, labUp, LabStatus } from '../../lab/lab';
+import { labDown, labMatterDevice, labRebootRouter, labStatus, labUp, LabStatus, runningLabPlan } from '../../lab/lab';
 import { labRenumber } from '../../lab/lab-renumber';
 import { labSetPref64 } from '../../lab/lab-ipv6-mostly';
-import { LAB_ROLES, LAN_ROLES, LabLanRole, LabRole, labPlan } from '../../lab/lab-plan';
+import { LAB_NAT_MAPPINGS, LAB_ROLES, LAB_WAN_KINDS, LAN_ROLES, LabLanRole, LabNatMapping, LabRole, LabWanKind } from '../../lab/lab-plan';
 import { labProbe } from '../../lab/lab-probe';
 
 const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router|renumber|pref64|matter> [--prefix P] [--json]
@@ -14,9 +14,16 @@ const USAGE = `homenet lab <up|down|status|exec|probe|reboot-router|renumber|pre
                      --profile ipv6-mostly adds RAs with PREF64, DHCPv4 option 108, DNS64, NAT64;
                      --router homenet runs 'homenet serve --mode gateway' on the router instead of miniupnpd;
                      --pcp-third-party lets miniupnpd accept PCP's THIRD_PARTY option (pcp_allow_thirdparty=yes)
+     [--wan public|cgnat|double-nat] [--udp-timeout S] [--nat-mapping eim|apdm]
+                     the access network: public IPv4 + native IPv6 (default); cgnat puts a carrier
+                     namespace NAT44ing the router's 100.64.0.2 to 198.51.100.1; double-nat an
+                     upstream home router NAT44ing its 192.168.100.2; IPv6 stays native in both.
+                     The NAT is Linux conntrack (port-preserving, address-and-port-dependent
+                     filtering); --udp-timeout sets its UDP conntrack timeouts to S seconds;
+                     --nat-mapping apdm gives a random public port per flow (symmetric NAT)
   down               kill what the lab started and delete its namespaces
   status             what exists and what runs
-  exec ROLE -- CMD   run CMD inside ROLE's namespace (${LAB_ROLES.join(', ')})
+  exec ROLE -- CMD   run CMD inside ROLE's namespace (${LAB_ROLES.join(', ')}, carrier or upstream)
   probe --to ROLE --family ipv6|ipv4 --port N [--protocol udp|tcp] [--external-port N] [--timeout-ms N]
                      send a real packet from the WAN peer; prints delivered or dropped
   reboot-router [--forget-leases]
@@ -39,6 +46,18 @@ export function describeLab(status: LabStatus) {
       present: status.namespaces.find((n) => n.name === host.namespace)?.present ?? false,
       interfaces: host.interfaces,
     })),
+    ...(status.plan.upstream
+      ? {
+          upstream: {
+            role: status.plan.upstream.role,
+            namespace: status.plan.upstream.namespace,
+            present: status.namespaces.find((n) => n.name === status.plan.upstream!.namespace)?.present ?? false,
+            interfaces: status.plan.upstream.interfaces,
+            udpTimeoutSeconds: status.plan.upstream.udpTimeoutSeconds ?? null,
+            natMapping: status.plan.upstream.natMapping,
+          },
+        }
+      : {}),
     processes: status.processes.map((p) => ({ name: p.name, namespace: p.namespace, pid: p.pid, alive: p.alive, log: p.log })),
     profile: status.profile ?? 'default',
     ...(status.matter ? { matter: status.matter } : {}),
@@ -53,8 +72,9 @@ function printStatus(io: CliIo, status: LabStatus, json: boolean): void {
     io.out(JSON.stringify(describeLab(status), null, 2));
     return;
   }
-  io.out(`lab '${status.prefix}': ${status.running ? 'running' : 'not running'}`);
-  for (const host of Object.values(status.plan.hosts)) {
+  io.out(`lab '${status.prefix}': ${status.running ? 'running' : 'not running'} (wan ${status.plan.wan.kind})`);
+  const upstream = status.plan.upstream ? [status.plan.upstream] : [];
+  for (const host of [...Object.values(status.plan.hosts), ...upstream]) {
     const present = status.namespaces.find((n) => n.name === host.namespace)?.present;
     io.out(`  ${host.role.padEnd(8)} ${host.namespace}${present ? '' : ' (absent)'}`);
     for (const iface of host.interfaces) {
@@ -65,10 +85,17 @@ function printStatus(io: CliIo, status: LabStatus, json: boolean): void {
   for (const p of status.processes) io.out(`  ${p.name} pid ${p.pid} in ${p.namespace}: ${p.alive ? 'alive' : 'dead'}`);
 }
 
-function execInRole(prefix: string, role: LabRole, command: string[]): Promise<number> {
-  const plan = labPlan({ prefix });
+async function execInRole(prefix: string, role: LabRole | 'carrier' | 'upstream', command: string[]): Promise<number> {
+  const plan = await runningLabPlan({ prefix });
+  let namespace: string;
+  if (role === 'carrier' || role === 'upstream') {
+    if (plan.upstream?.role !== role) throw new UsageError(`lab '${prefix}' has no ${role} (it runs --wan ${plan.wan.kind})`);
+    namespace = plan.upstream.namespace;
+  } else {
+    namespace = plan.hosts[role].namespace;
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', plan.hosts[role].namespace, ...command], { stdio: 'inherit' });
+    const child = spawn('ip', ['netns', 'exec', namespace, ...command], { stdio: 'inherit' });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });
@@ -99,6 +126,9 @@ export const labCommand: CliCommand = {
         profile: { type: 'string', default: 'default' },
         router: { type: 'string', default: 'miniupnpd' },
         'pcp-third-party': { type: 'boolean', default: false },
+        wan: { type: 'string' },
+        'udp-timeout': { type: 'string' },
+        'nat-mapping': { type: 'string' },
       },
     });
     const [action, role, extra] = positionals;
@@ -107,7 +137,28 @@ export const labCommand: CliCommand = {
       case 'up': {
         if (values.profile !== 'default' && values.profile !== 'ipv6-mostly') throw new UsageError('--profile must be default or ipv6-mostly');
         if (values.router !== 'miniupnpd' && values.router !== 'homenet') throw new UsageError('--router must be miniupnpd or homenet');
-        await labUp({ prefix, matter: values.matter, profile: values.profile, router: values.router, pcpThirdParty: values['pcp-third-party'], log: (l) => io.err(l) });
+        if (values.wan !== undefined && !(LAB_WAN_KINDS as readonly string[]).includes(values.wan)) throw new UsageError(`--wan must be one of ${LAB_WAN_KINDS.join(', ')}`);
+        const udpTimeout = values['udp-timeout'];
+        if (udpTimeout !== undefined) {
+          if (!/^[0-9]+$/.test(udpTimeout) || Number(udpTimeout) < 1 || Number(udpTimeout) > 86400) throw new UsageError('--udp-timeout must be a whole number of seconds, 1-86400');
+          if (values.wan !== 'cgnat' && values.wan !== 'double-nat') throw new UsageError('--udp-timeout needs --wan cgnat or --wan double-nat (the timeout is the upstream NAT\'s)');
+        }
+        const natMapping = values['nat-mapping'];
+        if (natMapping !== undefined) {
+          if (!(LAB_NAT_MAPPINGS as readonly string[]).includes(natMapping)) throw new UsageError(`--nat-mapping must be one of ${LAB_NAT_MAPPINGS.join(', ')}`);
+          if (values.wan !== 'cgnat' && values.wan !== 'double-nat') throw new UsageError('--nat-mapping needs --wan cgnat or --wan double-nat');
+        }
+        await labUp({
+          prefix,
+          matter: values.matter,
+          profile: values.profile,
+          router: values.router,
+          pcpThirdParty: values['pcp-third-party'],
+          ...(values.wan !== undefined ? { wan: values.wan as LabWanKind } : {}),
+          ...(udpTimeout !== undefined ? { udpTimeoutSeconds: Number(udpTimeout) } : {}),
+          ...(natMapping !== undefined ? { natMapping: natMapping as LabNatMapping } : {}),
+          log: (l) => io.err(l),
+        });
         printStatus(io, await labStatus({ prefix }), values.json);
         return 0;
       }
@@ -123,9 +174,9 @@ export const labCommand: CliCommand = {
         return status.running ? 0 : 3;
       }
       case 'exec': {
-        if (!role || !LAB_ROLES.includes(role as LabRole)) throw new UsageError(`exec needs a role: ${LAB_ROLES.join(', ')}`);
+        if (!role || !(LAB_ROLES.includes(role as LabRole) || role === 'carrier' || role === 'upstream')) throw new UsageError(`exec needs a role: ${LAB_ROLES.join(', ')}, carrier, upstream`);
         if (rest.length === 0) throw new UsageError('exec needs a command after --');
-        return execInRole(prefix, role as LabRole, rest);
+        return execInRole(prefix, role as LabRole | 'carrier' | 'upstream', rest);
       }
       case 'probe': {
         const to = values.to as LabLanRole;
@@ -134,7 +185,7 @@ export const labCommand: CliCommand = {
         if (values.protocol !== 'udp' && values.protocol !== 'tcp') throw new UsageError('--protocol must be udp or tcp');
         const port = Number(values.port);
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('--port must be 1-65535');
-        const result = await labProbe(labPlan({ prefix }), {
+        const result = await labProbe(await runningLabPlan({ prefix }), {
           to,
           family: values.family,
           protocol: values.protocol,
