@@ -26,6 +26,7 @@ import { JsonLineAgentEvent, startJsonLineAgent } from '../../../plugin/lab/json
 import { labDown, labRebootRouter, labUp, LabHandle } from '../../../plugin/lab/lab';
 import { labProbe } from '../../../plugin/lab/lab-probe';
 import type { LabPlan } from '../../../plugin/lab/lab-plan';
+import { entryFromAction } from '../../../adapters/nftables/firewall-entry';
 import { runCommand } from '../../../adapters/system/run-command';
 import type { Action } from '../../../policies/model/action';
 import { describeInLab } from '../support/lab-fixture';
@@ -233,18 +234,7 @@ describeInLab('the hub programs and audits the real miniupnpd in the lab', () =>
     await hub.kill();
     expect(await probe('ipv4', 42160)).toMatchObject({ delivered: true }); // the router keeps it: the console keeps its port
     hub = await startHubAgent(lab.plan, secret);
-    const desired = (family: 'ipv4' | 'ipv6', port: number) => ({
-      kind: family === 'ipv4' ? 'port-mapping' : 'pinhole',
-      family,
-      protocol: 'udp',
-      internalClient: family === 'ipv4' ? CONSOLE4 : CONSOLE6,
-      internalPort: port,
-      ...(family === 'ipv4' ? { externalPort: port } : {}),
-      remoteHost: '',
-      remotePort: 0,
-      owner: `grant-${family}-${port}`,
-      leaseSeconds: 600,
-    });
+    const desired = (family: 'ipv4' | 'ipv6', port: number) => entryFromAction(action('add', family, port));
     const taken = await hub.command({ op: 'reconcile', desired: [desired('ipv4', 42160), desired('ipv6', 42161)] });
     expect(taken).toMatchObject({ ok: true, summary: { added: 2, removed: 0 } });
     expect(await probe('ipv4', 42160)).toMatchObject({ delivered: true });
