@@ -29,7 +29,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createNftablesAdapter } from '../../adapters/nftables';
 import { runCommand } from '../../adapters/system/run-command';
-import { LabDaemonPaths, labAdminToken, mergeConfigSections, startLabDaemon } from './lab-daemon';
+import { LabDaemon, LabDaemonOptions, LabDaemonPaths, labAdminToken, mergeConfigSections, startLabDaemon } from './lab-daemon';
 import { LabPlan, labPlan, LabPlanOptions, LabRole } from './lab-plan';
 import { readLabState, writeLabState } from './lab-state';
 import { isLabProcessAlive, LabProcess, stopLabProcess } from './lab-process';
@@ -42,17 +42,9 @@ export const HOMENET_ADMIN_PORT = 8780;
 
 export type HomenetRouterPaths = LabDaemonPaths;
 
-export interface HomenetRouter {
-  readonly process: LabProcess;
-  readonly paths: HomenetRouterPaths;
-  readonly admin: { readonly url: string; readonly token: string };
-}
+export type HomenetRouter = LabDaemon;
 
-export interface HomenetRouterOptions {
-  /** Extra keys merged into the daemon's configuration (e.g. `{ leases: { capSeconds: { 'game-session': 60 } } }`). */
-  readonly config?: Record<string, unknown>;
-  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-}
+export type HomenetRouterOptions = LabDaemonOptions;
 
 export function homenetRouterPaths(plan: LabPlan): HomenetRouterPaths {
   const dir = `${plan.runDir}/homenet-gateway`;

@@ -26,6 +26,20 @@ export interface LabDaemonPaths {
   readonly log: string;
 }
 
+/** A started lab daemon: its process, its files, and where its admin API answers with which token. */
+export interface LabDaemon {
+  readonly process: LabProcess;
+  readonly paths: LabDaemonPaths;
+  readonly admin: { readonly url: string; readonly token: string };
+}
+
+/** How a test or the demo adjusts a lab daemon. */
+export interface LabDaemonOptions {
+  /** Keys merged into the daemon's configuration a section at a time (`mergeConfigSections`), e.g. `{ leases: { capSeconds: { 'game-session': 60 } } }`. */
+  readonly config?: Record<string, unknown>;
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
 /** The admin token kept in `path`; a fresh one (24 random bytes, hex, mode 0600) written there the first time. */
 export async function labAdminToken(path: string): Promise<string> {
   try {

@@ -14,9 +14,9 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homenetCliScript, homenetRouterConfig } from './homenet-router';
-import { LabDaemonPaths, labAdminToken, mergeConfigSections, startLabDaemon } from './lab-daemon';
+import { LabDaemon, LabDaemonOptions, LabDaemonPaths, labAdminToken, mergeConfigSections, startLabDaemon } from './lab-daemon';
 import type { LabPlan } from './lab-plan';
-import { LabProcess, stopLabProcess } from './lab-process';
+import { stopLabProcess } from './lab-process';
 
 /** The lab process name of the hub daemon. */
 export const LAB_HUB_DAEMON = 'homenet-hub';
@@ -27,19 +27,13 @@ export const LAB_HUB_COORDINATION_PORT = 5390;
 
 export type LabHubPaths = LabDaemonPaths;
 
-export interface LabHub {
-  readonly process: LabProcess;
-  readonly paths: LabHubPaths;
-  readonly admin: { readonly url: string; readonly token: string };
+export interface LabHub extends LabDaemon {
   /** The coordination API's base URL (what `homenet open --hub URL` takes). */
   readonly coordinationUrl: string;
 }
 
-export interface LabHubOptions {
-  /** Keys merged into the hub's configuration, a section at a time (e.g. `{ hub: { auditSeconds: 2 } }`). */
-  readonly config?: Record<string, unknown>;
-  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-}
+/** E.g. `{ config: { hub: { auditSeconds: 2 } } }`. */
+export type LabHubOptions = LabDaemonOptions;
 
 export function labHubPaths(plan: LabPlan): LabHubPaths {
   const dir = `${plan.runDir}/homenet-hub`;
