@@ -14,6 +14,7 @@
  * ```
  */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { bindUdpShared } from '../system/udp-bind';
 
 export const MDNS_PORT = 5353;
 export const MDNS_IPV4_GROUP = '224.0.0.251';
@@ -54,16 +55,6 @@ export interface DnssdSockets {
   close(): void;
 }
 
-function bind(socket: Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ port, address, exclusive: false }, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 /** Opens the sockets; an interface the kernel refuses (no multicast, gone) is skipped, and no usable interface at all is an error. */
 export async function openDnssdSockets(init: DnssdSocketsInit): Promise<DnssdSockets> {
   const groupPort = init.groupPort ?? MDNS_PORT;
@@ -83,7 +74,7 @@ export async function openDnssdSockets(init: DnssdSocketsInit): Promise<DnssdSoc
     if (v4Interfaces.length > 0) {
       const s = createSocket({ type: 'udp4', reuseAddr: true });
       v4 = s;
-      await bind(s, init.port, '0.0.0.0');
+      await bindUdpShared(s, init.port, '0.0.0.0');
       s.setMulticastTTL(255);
       s.setMulticastLoopback(true);
       for (const i of v4Interfaces) {
@@ -99,7 +90,7 @@ export async function openDnssdSockets(init: DnssdSocketsInit): Promise<DnssdSoc
     if (v6Interfaces.length > 0) {
       const s = createSocket({ type: 'udp6', reuseAddr: true, ipv6Only: true });
       v6 = s;
-      await bind(s, init.port, '::');
+      await bindUdpShared(s, init.port, '::');
       s.setMulticastTTL(255);
       s.setMulticastLoopback(true);
       for (const i of v6Interfaces) {

@@ -1,4 +1,6 @@
 import { createSocket, Socket } from 'node:dgram';
+import { MDNS_IPV4_GROUP, MDNS_IPV6_GROUP } from '../dnssd/dnssd-sockets';
+import { bindUdpShared } from '../system/udp-bind';
 
 /** Where a packet came from. */
 export interface MdnsSender {
@@ -28,19 +30,6 @@ export interface MdnsTransportOptions {
   readonly port?: number;
 }
 
-const MDNS_IPV6 = 'ff02::fb';
-const MDNS_IPV4 = '224.0.0.251';
-
-function bind(socket: Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ port, address, exclusive: false }, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 /**
  * Opens real mDNS sockets (UDP 5353, shared with any other responder on the
  * host through SO_REUSEADDR) joined to ff02::fb, and 224.0.0.251 when IPv4 is
@@ -60,16 +49,16 @@ export async function openMdnsTransport(options: MdnsTransportOptions): Promise<
   let errorHandler: (error: Error) => void = () => undefined;
   try {
     const v6 = createSocket({ type: 'udp6', reuseAddr: true, ipv6Only: true });
-    sockets.push({ socket: v6, target: `${MDNS_IPV6}%${iface}` });
-    await bind(v6, port, '::');
-    v6.addMembership(MDNS_IPV6, `::%${iface}`);
+    sockets.push({ socket: v6, target: `${MDNS_IPV6_GROUP}%${iface}` });
+    await bindUdpShared(v6, port, '::');
+    v6.addMembership(MDNS_IPV6_GROUP, `::%${iface}`);
     v6.setMulticastInterface(`::%${iface}`);
     v6.setMulticastTTL(255);
     if (options.ipv4 !== false && options.ipv4Address) {
       const v4 = createSocket({ type: 'udp4', reuseAddr: true });
-      sockets.push({ socket: v4, target: MDNS_IPV4 });
-      await bind(v4, port, '0.0.0.0');
-      v4.addMembership(MDNS_IPV4, options.ipv4Address);
+      sockets.push({ socket: v4, target: MDNS_IPV4_GROUP });
+      await bindUdpShared(v4, port, '0.0.0.0');
+      v4.addMembership(MDNS_IPV4_GROUP, options.ipv4Address);
       v4.setMulticastInterface(options.ipv4Address);
       v4.setMulticastTTL(255);
     }

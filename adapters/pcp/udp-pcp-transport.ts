@@ -15,6 +15,7 @@
  */
 import { createSocket, Socket } from 'node:dgram';
 import { canonicalAddress, familyOf, splitZone } from '../../policies/model/address';
+import { bindUdpShared } from '../system/udp-bind';
 import { PcpRequestError } from './pcp-errors';
 import { PCP_ANNOUNCE_GROUP_IPV4, PCP_ANNOUNCE_GROUP_IPV6, PCP_CLIENT_PORT, PCP_SERVER_PORT } from './pcp-message';
 import { PcpDatagramListener, PcpTransport } from './pcp-transport';
@@ -40,17 +41,6 @@ export interface UdpPcpTransportInit {
    * the epoch over its own family.
    */
   readonly announceFamilies?: readonly ('ipv4' | 'ipv6')[];
-}
-
-function bind(socket: Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    socket.once('error', onError);
-    socket.bind({ port, address, exclusive: false }, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
 }
 
 class UdpPcpTransport implements PcpTransport {
@@ -117,7 +107,7 @@ export async function openUdpPcpTransport(init: UdpPcpTransportInit): Promise<Pc
   const type = v6 ? 'udp6' : 'udp4';
   const socket = createSocket({ type, ipv6Only: v6 });
   try {
-    await bind(socket, 0, local);
+    await bindUdpShared(socket, 0, local);
   } catch (error) {
     socket.close();
     throw new PcpRequestError(`cannot send from ${local}: ${(error as Error).message} (is it one of this host's addresses?)`);
@@ -130,7 +120,7 @@ export async function openUdpPcpTransport(init: UdpPcpTransportInit): Promise<Pc
     const announce = createSocket({ type: six ? 'udp6' : 'udp4', reuseAddr: true, ipv6Only: six });
     announceSockets.push(announce);
     try {
-      await bind(announce, port, six ? '::' : '0.0.0.0');
+      await bindUdpShared(announce, port, six ? '::' : '0.0.0.0');
     } catch (error) {
       for (const s of [socket, ...announceSockets]) s.close();
       throw new Error(`cannot listen for PCP announcements on ${family} port ${port}: ${(error as Error).message}`);

@@ -31,6 +31,7 @@ import {
   isCoordinationGrant,
   isCoordinationRefusal,
 } from '../hub/coordination-protocol';
+import { RequestSettlement } from '../../adapters/system/request-settlement';
 import { canonicalAddress, familyOf, splitZone } from '../../policies/model/address';
 
 /** Largest answer the client reads from a hub. */
@@ -174,17 +175,9 @@ export class HubClient implements HubCalls {
       return Promise.reject(new RangeError(`cannot ask the hub at ${this.url} from ${local}: not the same address family`));
     }
     return new Promise<RawAnswer>((resolve, reject) => {
-      let done = false;
-      const finish = (error: Error | undefined, value?: RawAnswer) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        if (error) {
-          req.destroy();
-          reject(error);
-        } else resolve(value!);
-      };
-      const req = request({
+      const settlement = new RequestSettlement<RawAnswer>(resolve, reject);
+      const { finish } = settlement;
+      const req = (settlement.request = request({
         method,
         host,
         port: this.base.port ? Number(this.base.port) : 80,
@@ -196,8 +189,8 @@ export class HubClient implements HubCalls {
           connection: 'close',
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },
-      });
-      const timer = setTimeout(
+      }));
+      settlement.timer = setTimeout(
         () => finish(new HubUnavailableError('timeout', this.url, `no complete answer to ${method} ${path} within ${this.timeoutMs} ms`)),
         this.timeoutMs,
       );
@@ -216,7 +209,7 @@ export class HubClient implements HubCalls {
         res.on('error', (error: NodeJS.ErrnoException) => finish(networkError(this.url, error)));
         res.on('aborted', () => finish(new HubUnavailableError('reset', this.url, `the connection closed in the middle of the answer to ${method} ${path}`)));
         res.on('end', () => {
-          if (done) return;
+          if (settlement.done) return;
           if (!res.complete) {
             finish(new HubUnavailableError('reset', this.url, `the connection closed in the middle of the answer to ${method} ${path}`));
             return;

@@ -23,6 +23,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { RequestSettlement } from '../../adapters/system/request-settlement';
 
 /** Why a call failed: the gateway's `error_code`, or what the transport saw. */
 export type GatewayAdminFailure = 'unreachable' | 'timeout' | 'answer_too_large' | 'bad_answer' | (string & {});
@@ -193,17 +194,9 @@ export class GatewayAdminClient {
     const what = `${method} ${path}`;
     const transport = this.base.protocol === 'https:' ? https : http;
     return new Promise<Answer>((resolve, reject) => {
-      let done = false;
-      const finish = (error: GatewayAdminError | undefined, answer?: Answer) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        if (error) {
-          req.destroy();
-          reject(error);
-        } else resolve(answer as Answer);
-      };
-      const req = transport.request(
+      const settlement = new RequestSettlement<Answer>(resolve, reject);
+      const { finish } = settlement;
+      const req = (settlement.request = transport.request(
         new URL(path, this.base),
         {
           method,
@@ -238,8 +231,8 @@ export class GatewayAdminClient {
             }
           });
         },
-      );
-      const timer = setTimeout(() => finish(new GatewayAdminError(`gateway ${this.url} did not answer ${what} within ${this.timeoutMs} ms`, 'timeout')), this.timeoutMs);
+      ));
+      settlement.timer = setTimeout(() => finish(new GatewayAdminError(`gateway ${this.url} did not answer ${what} within ${this.timeoutMs} ms`, 'timeout')), this.timeoutMs);
       req.on('error', (e: NodeJS.ErrnoException) => {
         const message = `gateway ${this.url} unreachable: ${what}: ${e.code ?? ''}${e.code ? ' ' : ''}${e.message}`;
         finish(req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') ? new StaleConnection(message) : new GatewayAdminError(message, 'unreachable'));

@@ -19,12 +19,12 @@
  * ip netns exec lab-hub node dist/plugin/hub/router-lab-agent.js '{"ipv4":{"localAddress":"192.168.77.5","routerAddress":"192.168.77.1"}}'
  * ```
  */
-import { createInterface } from 'node:readline';
-import { openUdpPcpTransport, PcpClient, PcpResultError } from '../../adapters/pcp';
+import { openUdpPcpTransport, PcpClient } from '../../adapters/pcp';
 import { discoverGateway } from '../../adapters/upnp/gateway-discovery';
 import { WanIpConnectionClient } from '../../adapters/upnp/wan-ip-connection';
 import type { Action } from '../../policies/model/action';
 import type { DesiredEntry } from '../gateway/gateway-firewall';
+import { pcpErrorJson, printJsonLine, serveJsonLineCommands } from '../lab/json-line-agent';
 import { AccountedMapping, ProtectedDevice, RouterAudit, upnpRouterMappings } from './router-audit';
 import { openRouterPcpFirewall, OpenRouterPcpFirewallOptions, RouterPcpApplyError, RouterPcpFirewall } from './router-pcp-firewall';
 import { probeRouterPcp } from './router-pcp-probe';
@@ -41,16 +41,9 @@ interface Command {
   readonly accounted?: AccountedMapping[];
 }
 
-function print(line: unknown): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
 function errorJson(error: unknown): Record<string, unknown> {
-  const e = error as Error;
   return {
-    name: e.name,
-    message: e.message,
-    ...(error instanceof PcpResultError ? { resultCode: error.resultCode, resultName: error.resultName } : {}),
+    ...pcpErrorJson(error),
     ...(error instanceof RouterPcpApplyError ? { failures: error.failures.map((f) => ({ key: f.key, name: f.error.name, message: f.error.message })) } : {}),
   };
 }
@@ -59,7 +52,7 @@ async function main(): Promise<void> {
   const { nonceSecretHex, ...config } = JSON.parse(process.argv[2] ?? '{}') as OpenRouterPcpFirewallOptions & { nonceSecretHex?: string };
   const firewall: RouterPcpFirewall = await openRouterPcpFirewall({ ...config, ...(nonceSecretHex ? { nonceSecret: Buffer.from(nonceSecretHex, 'hex') } : {}) });
   firewall.events$.subscribe((e) =>
-    print({ event: `firewall-${e.type}`, wallMs: Date.now(), entry: e.entry, ...(e.type === 'remapped' ? { elapsedMs: e.elapsedMs, state: e.state } : {}), ...(e.type === 'lost' ? { error: errorJson(e.error) } : {}), ...(e.type === 'delete-shortened' ? { lifetimeSeconds: e.lifetimeSeconds, error: errorJson(e.error) } : {}) }),
+    printJsonLine({ event: `firewall-${e.type}`, wallMs: Date.now(), entry: e.entry, ...(e.type === 'remapped' ? { elapsedMs: e.elapsedMs, state: e.state } : {}), ...(e.type === 'lost' ? { error: errorJson(e.error) } : {}), ...(e.type === 'delete-shortened' ? { lifetimeSeconds: e.lifetimeSeconds, error: errorJson(e.error) } : {}) }),
   );
   let audit: RouterAudit | undefined;
   let accounted: AccountedMapping[] = [];
@@ -109,7 +102,7 @@ async function main(): Promise<void> {
         const protectedDevices = c.protected ?? [];
         audit = new RouterAudit({ source: upnpRouterMappings(ipc), protectedDevices: () => protectedDevices, accountedMappings: () => [...accounted, ...held], periodSeconds: c.periodSeconds ?? 30 });
         audit.events$.subscribe((e) =>
-          print({ event: `audit-${e.type}`, wallMs: Date.now(), text: e.text, ...(e.type === 'audit-failed' ? { error: errorJson(e.error) } : { kind: e.finding.kind, mapping: e.finding.mapping }) }),
+          printJsonLine({ event: `audit-${e.type}`, wallMs: Date.now(), text: e.text, ...(e.type === 'audit-failed' ? { error: errorJson(e.error) } : { kind: e.finding.kind, mapping: e.finding.mapping }) }),
         );
         audit.start();
         return { serviceType: service.serviceType };
@@ -124,25 +117,14 @@ async function main(): Promise<void> {
     }
   };
 
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    let command: Command;
-    try {
-      command = JSON.parse(line) as Command;
-    } catch {
-      print({ id: null, ok: false, error: { name: 'SyntaxError', message: `not JSON: ${line}` } });
-      return;
-    }
-    run(command).then(
-      (result) => print({ id: command.id, ok: true, ...result }),
-      (error: unknown) => print({ id: command.id, ok: false, error: errorJson(error) }),
-    );
+  serveJsonLineCommands(run, {
+    errorJson,
+    onClose: () => {
+      audit?.stop();
+      void firewall.close().then(() => process.exit(0));
+    },
   });
-  lines.on('close', () => {
-    audit?.stop();
-    void firewall.close().then(() => process.exit(0));
-  });
-  print({ ready: true });
+  printJsonLine({ ready: true });
 }
 
 main().catch((error: unknown) => {

@@ -25,14 +25,14 @@
  * await restartHomenetRouter(plan, router.process, 'SIGKILL'); // a crash, then a fresh start
  * ```
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createNftablesAdapter } from '../../adapters/nftables';
 import { runCommand } from '../../adapters/system/run-command';
+import { LabDaemon, LabDaemonOptions, LabDaemonPaths, labAdminToken, mergeConfigSections, startLabDaemon } from './lab-daemon';
 import { LabPlan, labPlan, LabPlanOptions, LabRole } from './lab-plan';
 import { readLabState, writeLabState } from './lab-state';
-import { isLabProcessAlive, isPidRunning, LabProcess, startInNamespace, stopLabProcess } from './lab-process';
+import { isLabProcessAlive, LabProcess, stopLabProcess } from './lab-process';
 import { labScript } from './lab-scripts';
 
 /** The lab process name of the homenet router daemon. */
@@ -40,25 +40,11 @@ export const HOMENET_ROUTER_DAEMON = 'homenet-gateway';
 /** Where the admin API listens: the router's LAN address, so the hub (or a test) can reach it. */
 export const HOMENET_ADMIN_PORT = 8780;
 
-export interface HomenetRouterPaths {
-  readonly dir: string;
-  readonly config: string;
-  readonly journal: string;
-  readonly token: string;
-  readonly log: string;
-}
+export type HomenetRouterPaths = LabDaemonPaths;
 
-export interface HomenetRouter {
-  readonly process: LabProcess;
-  readonly paths: HomenetRouterPaths;
-  readonly admin: { readonly url: string; readonly token: string };
-}
+export type HomenetRouter = LabDaemon;
 
-export interface HomenetRouterOptions {
-  /** Extra keys merged into the daemon's configuration (e.g. `{ leases: { capSeconds: { 'game-session': 60 } } }`). */
-  readonly config?: Record<string, unknown>;
-  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-}
+export type HomenetRouterOptions = LabDaemonOptions;
 
 export function homenetRouterPaths(plan: LabPlan): HomenetRouterPaths {
   const dir = `${plan.runDir}/homenet-gateway`;
@@ -77,11 +63,6 @@ async function macOf(plan: LabPlan, role: LabRole): Promise<string | undefined> 
   } catch {
     return undefined;
   }
-}
-
-async function isListening(namespace: string, port: number): Promise<boolean> {
-  const { stdout } = await runCommand('ip', ['netns', 'exec', namespace, 'ss', '-Hltn', `sport = :${port}`], { allowFailure: true });
-  return stdout.trim().length > 0;
 }
 
 /** The daemon's configuration for this lab. */
@@ -107,10 +88,7 @@ export async function homenetRouterConfig(plan: LabPlan, options: HomenetRouterO
     devices: { known, watchNeighbours: true, observe: { matter: true, ipv6Mostly: true } },
     log: { level: options.logLevel ?? 'info' },
   };
-  for (const [key, value] of Object.entries(options.config ?? {})) {
-    base[key] = value && typeof value === 'object' && !Array.isArray(value) ? { ...(base[key] as object), ...value } : value;
-  }
-  return base;
+  return mergeConfigSections(base, options.config);
 }
 
 /** Lets the packets homenet's table marks through the lab's default-deny forward chain (once). */
@@ -130,27 +108,18 @@ export async function allowHomenetMarks(plan: LabPlan): Promise<void> {
 export async function startHomenetRouter(plan: LabPlan, options: HomenetRouterOptions = {}): Promise<HomenetRouter> {
   const paths = homenetRouterPaths(plan);
   await mkdir(paths.dir, { recursive: true });
-  let token: string;
-  try {
-    token = (await readFile(paths.token, 'utf8')).trim();
-  } catch {
-    token = randomBytes(24).toString('hex');
-    await writeFile(paths.token, `${token}\n`, { mode: 0o600 });
-  }
+  const token = await labAdminToken(paths.token);
   await writeFile(paths.config, `${JSON.stringify(await homenetRouterConfig(plan, options), null, 2)}\n`);
   await allowHomenetMarks(plan);
-  const router = plan.hosts.router.namespace;
-  const proc = startInNamespace(HOMENET_ROUTER_DAEMON, router, [process.execPath, homenetCliScript(), 'serve', '--mode', 'gateway', '--config', paths.config], paths.log);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (!isPidRunning(proc.pid)) throw new Error(`homenet serve exited during start:\n${await tail(paths.log)}`);
-    if ((await isListening(router, plan.upnpHttpPort)) && (await isListening(router, HOMENET_ADMIN_PORT))) break;
-    if (Date.now() > deadline) {
-      await stopLabProcess(proc, 1000, 'SIGKILL');
-      throw new Error(`homenet serve did not listen within 15 s:\n${await tail(paths.log)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  const proc = await startLabDaemon({
+    name: HOMENET_ROUTER_DAEMON,
+    namespace: plan.hosts.router.namespace,
+    command: [process.execPath, homenetCliScript(), 'serve', '--mode', 'gateway', '--config', paths.config],
+    log: paths.log,
+    ports: [plan.upnpHttpPort, HOMENET_ADMIN_PORT],
+    what: 'homenet serve',
+    timeoutMs: 15_000,
+  });
   return { process: proc, paths, admin: { url: `http://${plan.lan.routerIpv4}:${HOMENET_ADMIN_PORT}`, token } };
 }
 
@@ -160,11 +129,6 @@ export async function restartHomenetRouter(plan: LabPlan, running: LabProcess | 
   const router = await startHomenetRouter(plan, options);
   await recordHomenetRouter(plan, router.process);
   return router;
-}
-
-async function tail(file: string): Promise<string> {
-  const { stdout } = await runCommand('tail', ['-n', '30', file], { allowFailure: true });
-  return stdout;
 }
 
 /**

@@ -12,12 +12,11 @@
  * await stopLabHub(hub);
  * ```
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { runCommand } from '../../adapters/system/run-command';
 import { homenetCliScript, homenetRouterConfig } from './homenet-router';
+import { LabDaemon, LabDaemonOptions, LabDaemonPaths, labAdminToken, mergeConfigSections, startLabDaemon } from './lab-daemon';
 import type { LabPlan } from './lab-plan';
-import { isPidRunning, LabProcess, startInNamespace, stopLabProcess } from './lab-process';
+import { stopLabProcess } from './lab-process';
 
 /** The lab process name of the hub daemon. */
 export const LAB_HUB_DAEMON = 'homenet-hub';
@@ -26,27 +25,15 @@ export const LAB_HUB_ADMIN_PORT = 8781;
 /** The hub's coordination port. */
 export const LAB_HUB_COORDINATION_PORT = 5390;
 
-export interface LabHubPaths {
-  readonly dir: string;
-  readonly config: string;
-  readonly journal: string;
-  readonly token: string;
-  readonly log: string;
-}
+export type LabHubPaths = LabDaemonPaths;
 
-export interface LabHub {
-  readonly process: LabProcess;
-  readonly paths: LabHubPaths;
-  readonly admin: { readonly url: string; readonly token: string };
+export interface LabHub extends LabDaemon {
   /** The coordination API's base URL (what `homenet open --hub URL` takes). */
   readonly coordinationUrl: string;
 }
 
-export interface LabHubOptions {
-  /** Keys merged into the hub's configuration, a section at a time (e.g. `{ hub: { auditSeconds: 2 } }`). */
-  readonly config?: Record<string, unknown>;
-  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-}
+/** E.g. `{ config: { hub: { auditSeconds: 2 } } }`. */
+export type LabHubOptions = LabDaemonOptions;
 
 export function labHubPaths(plan: LabPlan): LabHubPaths {
   const dir = `${plan.runDir}/homenet-hub`;
@@ -71,46 +58,24 @@ export async function labHubConfig(plan: LabPlan, options: LabHubOptions = {}): 
     devices: { known, watchNeighbours: true },
     log: { level: options.logLevel ?? 'info' },
   };
-  for (const [key, value] of Object.entries(options.config ?? {})) {
-    base[key] = value && typeof value === 'object' && !Array.isArray(value) ? { ...(base[key] as object), ...value } : value;
-  }
-  return base;
-}
-
-async function isListening(namespace: string, port: number): Promise<boolean> {
-  const { stdout } = await runCommand('ip', ['netns', 'exec', namespace, 'ss', '-Hltn', `sport = :${port}`], { allowFailure: true });
-  return stdout.trim().length > 0;
-}
-
-async function tail(file: string): Promise<string> {
-  const { stdout } = await runCommand('tail', ['-n', '40', file], { allowFailure: true });
-  return stdout;
+  return mergeConfigSections(base, options.config);
 }
 
 /** Starts the hub and waits until its coordination listener and admin API listen (the journal is kept across starts). */
 export async function startLabHub(plan: LabPlan, options: LabHubOptions = {}): Promise<LabHub> {
   const paths = labHubPaths(plan);
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-  let token: string;
-  try {
-    token = (await readFile(paths.token, 'utf8')).trim();
-  } catch {
-    token = randomBytes(24).toString('hex');
-    await writeFile(paths.token, `${token}\n`, { mode: 0o600 });
-  }
+  const token = await labAdminToken(paths.token);
   await writeFile(paths.config, `${JSON.stringify(await labHubConfig(plan, options), null, 2)}\n`);
-  const ns = plan.hosts.hub.namespace;
-  const proc = startInNamespace(LAB_HUB_DAEMON, ns, [process.execPath, homenetCliScript(), 'serve', '--mode', 'hub', '--config', paths.config], paths.log);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (!isPidRunning(proc.pid)) throw new Error(`homenet serve --mode hub exited during start:\n${await tail(paths.log)}`);
-    if ((await isListening(ns, LAB_HUB_COORDINATION_PORT)) && (await isListening(ns, LAB_HUB_ADMIN_PORT))) break;
-    if (Date.now() > deadline) {
-      await stopLabProcess(proc, 1000, 'SIGKILL');
-      throw new Error(`the hub did not listen within 20 s:\n${await tail(paths.log)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  const proc = await startLabDaemon({
+    name: LAB_HUB_DAEMON,
+    namespace: plan.hosts.hub.namespace,
+    command: [process.execPath, homenetCliScript(), 'serve', '--mode', 'hub', '--config', paths.config],
+    log: paths.log,
+    ports: [LAB_HUB_COORDINATION_PORT, LAB_HUB_ADMIN_PORT],
+    what: 'homenet serve --mode hub',
+    timeoutMs: 20_000,
+  });
   const address = hubAddress(plan);
   return { process: proc, paths, admin: { url: `http://${address}:${LAB_HUB_ADMIN_PORT}`, token }, coordinationUrl: `http://${address}:${LAB_HUB_COORDINATION_PORT}/homenet/v1` };
 }

@@ -15,8 +15,8 @@
  * `natpmp-unmap` {protocol, internalPort}.
  */
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { NatPmpClient, openUdpPcpTransport, PcpClient, PcpMapping, PcpResultError, PcpTransport } from '../../adapters/pcp';
+import { NatPmpClient, openUdpPcpTransport, PcpClient, PcpMapping, PcpTransport } from '../../adapters/pcp';
+import { pcpErrorJson as errorJson, printJsonLine, serveJsonLineCommands } from './json-line-agent';
 
 interface Command {
   readonly id: number;
@@ -28,19 +28,6 @@ interface Command {
   readonly suggestedExternalPort?: number;
   readonly firstPort?: number;
   readonly count?: number;
-}
-
-function print(line: unknown): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
-function errorJson(error: unknown): Record<string, unknown> {
-  const e = error as Error;
-  return {
-    name: e.name,
-    message: e.message,
-    ...(error instanceof PcpResultError ? { resultCode: error.resultCode, resultName: error.resultName } : {}),
-  };
 }
 
 async function main(): Promise<void> {
@@ -58,7 +45,7 @@ async function main(): Promise<void> {
     return natpmp;
   };
   const mappings = new Map<string, PcpMapping>();
-  client.events$.subscribe((e) => print({ event: e.type, wallMs: Date.now(), ...(e.type === 'malformed' ? { message: e.error.message } : { epoch: e.epoch }) }));
+  client.events$.subscribe((e) => printJsonLine({ event: e.type, wallMs: Date.now(), ...(e.type === 'malformed' ? { message: e.error.message } : { epoch: e.epoch }) }));
 
   const run = async (c: Command): Promise<Record<string, unknown>> => {
     switch (c.op) {
@@ -74,7 +61,7 @@ async function main(): Promise<void> {
         const ms = performance.now() - t0;
         mappings.set(`${c.protocol ?? 'udp'}/${c.internalPort}`, m);
         m.changes$.subscribe((e) =>
-          print({ event: e.type, wallMs: Date.now(), internalPort: c.internalPort, ...(e.type === 'renewed' || e.type === 'remapped' ? { state: e.state } : {}), ...(e.type === 'remapped' ? { elapsedMs: e.elapsedMs } : {}), ...(e.type === 'failed' ? { error: errorJson(e.error) } : {}) }),
+          printJsonLine({ event: e.type, wallMs: Date.now(), internalPort: c.internalPort, ...(e.type === 'renewed' || e.type === 'remapped' ? { state: e.state } : {}), ...(e.type === 'remapped' ? { elapsedMs: e.elapsedMs } : {}), ...(e.type === 'failed' ? { error: errorJson(e.error) } : {}) }),
         );
         return { state: m.state, ms };
       }
@@ -112,26 +99,15 @@ async function main(): Promise<void> {
     }
   };
 
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    let command: Command;
-    try {
-      command = JSON.parse(line) as Command;
-    } catch {
-      print({ id: null, ok: false, error: { name: 'SyntaxError', message: `not JSON: ${line}` } });
-      return;
-    }
-    run(command).then(
-      (result) => print({ id: command.id, ok: true, ...result }),
-      (error: unknown) => print({ id: command.id, ok: false, error: errorJson(error) }),
-    );
+  serveJsonLineCommands(run, {
+    errorJson,
+    onClose: () => {
+      client.close();
+      void transport.close();
+      void natpmpTransport?.close();
+    },
   });
-  lines.on('close', () => {
-    client.close();
-    void transport.close();
-    void natpmpTransport?.close();
-  });
-  print({ ready: true, localAddress: transport.localAddress });
+  printJsonLine({ ready: true, localAddress: transport.localAddress });
 }
 
 main().catch((error: unknown) => {

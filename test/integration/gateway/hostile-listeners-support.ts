@@ -13,7 +13,7 @@
  * address as source, as the router would send them) plus DISCOVERs from
  * rotating made-up MACs, and a PCP MAP flood on UDP 5351.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
 /** Attacker: argv = host igdPort adminPort slowPerPort webSockets holdMs reconnectMs. Prints "ready" then, at the end, one JSON line of counts. */
@@ -272,10 +272,11 @@ export interface RunningFloods {
   readonly child: ChildProcess;
 }
 
-/** Starts the floods in `namespace` and resolves once they run (bounded to 30 s like the attacker). */
-export async function startFloods(namespace: string, target: FloodTarget): Promise<RunningFloods> {
-  if (target.holdMs > 30_000) throw new RangeError('the floods are bounded to 30 s');
-  const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', FLOODER, JSON.stringify({ ...target, dhcpScript: DHCP_FORGER })]);
+/**
+ * Waits (20 s at most) for `child` to print `ready`, then gives a `done` that waits for its exit and parses its last
+ * stdout line as its counts; `what` names it in the errors.
+ */
+async function whenReady<T>(child: ChildProcessWithoutNullStreams, what: string): Promise<{ child: ChildProcess; done(): Promise<T> }> {
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -285,7 +286,7 @@ export async function startFloods(namespace: string, target: FloodTarget): Promi
   while (!out.includes('ready\n')) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`flooder did not get ready: ${err}`);
+      throw new Error(`${what} did not get ready: ${err}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -293,10 +294,17 @@ export async function startFloods(namespace: string, target: FloodTarget): Promi
     child,
     done: async () => {
       const code = await exited;
-      if (code !== 0) throw new Error(`flooder exited ${code}: ${err}`);
-      return JSON.parse(out.trim().split('\n').pop() ?? '') as FloodCounts;
+      if (code !== 0) throw new Error(`${what} exited ${code}: ${err}`);
+      return JSON.parse(out.trim().split('\n').pop() ?? '') as T;
     },
   };
+}
+
+/** Starts the floods in `namespace` and resolves once they run (bounded to 30 s like the attacker). */
+export async function startFloods(namespace: string, target: FloodTarget): Promise<RunningFloods> {
+  if (target.holdMs > 30_000) throw new RangeError('the floods are bounded to 30 s');
+  const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', FLOODER, JSON.stringify({ ...target, dhcpScript: DHCP_FORGER })]);
+  return whenReady<FloodCounts>(child, 'flooder');
 }
 
 export interface AttackCounts {
@@ -321,28 +329,7 @@ export async function startAttacker(
   if (target.holdMs > 30_000) throw new RangeError('the attack is bounded to 30 s');
   const args = ['-e', ATTACKER, target.host, String(target.igdPort), String(target.adminPort), String(target.slowPerPort), String(target.webSockets), String(target.holdMs), String(target.reconnectMs)];
   const child = namespace ? spawn('ip', ['netns', 'exec', namespace, process.execPath, ...args]) : spawn(process.execPath, args);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('ready\n')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`attacker did not get ready: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    child,
-    done: async () => {
-      const code = await exited;
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) throw new Error(`attacker exited ${code}: ${err}`);
-      return JSON.parse(line) as AttackCounts;
-    },
-  };
+  return whenReady<AttackCounts>(child, 'attacker');
 }
 
 export interface Timed {

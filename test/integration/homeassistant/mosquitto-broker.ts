@@ -8,7 +8,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { connect } from 'mqtt';
+import { connect, MqttClient, OnMessageCallback } from 'mqtt';
 import { join } from 'node:path';
 
 export interface MosquittoBroker {
@@ -119,4 +119,16 @@ export async function retainedOn(url: string, filter = '#', settleMs = 300): Pro
     client.end(true);
   }
   return held;
+}
+
+/**
+ * A subscriber on every topic (`#`, QoS 1) that hands each message to `onMessage`; resolves once it is subscribed.
+ * `client.end(true)` closes it.
+ */
+export async function watchEverything(url: string, onMessage: OnMessageCallback): Promise<MqttClient> {
+  const client = connect(url, { reconnectPeriod: 100 });
+  client.on('message', onMessage);
+  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  await client.subscribeAsync('#', { qos: 1 });
+  return client;
 }

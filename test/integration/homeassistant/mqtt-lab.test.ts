@@ -28,6 +28,7 @@ import { runCommand } from '../../../adapters/system/run-command';
 import { DiscoveryComponent, missingDiscoveryFields } from '../../../plugin/homeassistant/discovery-config';
 import { adminGet, temporaryAddress, upnpc } from '../gateway/gateway-lab-support';
 import { MosquittoBroker, startMosquitto } from './mosquitto-broker';
+import { until } from '../../support/until';
 
 jest.setTimeout(180_000);
 
@@ -95,16 +96,6 @@ class Watcher {
 async function retainedIn(namespace: string, url: string): Promise<Map<string, string>> {
   const { stdout } = await runCommand('ip', ['netns', 'exec', namespace, process.execPath, '-e', RETAINED, url], { cwd: REPO, timeoutMs: 15_000 });
   return new Map(Object.entries(JSON.parse(stdout) as Record<string, string>));
-}
-
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 5): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
 
 interface ApiDecision {

@@ -22,9 +22,11 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { JsonLineAgentEvent, startJsonLineAgent } from '../../../plugin/lab/json-line-agent-client';
 import { labDown, labRebootRouter, labUp, LabHandle } from '../../../plugin/lab/lab';
 import { labProbe } from '../../../plugin/lab/lab-probe';
 import type { LabPlan } from '../../../plugin/lab/lab-plan';
+import { entryFromAction } from '../../../adapters/nftables/firewall-entry';
 import { runCommand } from '../../../adapters/system/run-command';
 import type { Action } from '../../../policies/model/action';
 import { describeInLab } from '../support/lab-fixture';
@@ -38,11 +40,6 @@ const CONSOLE2_4 = '192.168.77.11';
 const PLUG4 = '192.168.77.20';
 
 type Answer = Record<string, unknown> & { ok: boolean; error?: { name: string; message: string; resultName?: string; failures?: { name: string; message: string }[] } };
-interface AgentEvent {
-  readonly event: string;
-  readonly wallMs: number;
-  readonly [key: string]: unknown;
-}
 
 /** The hub's router adapters in the hub namespace, one JSON command per line. */
 async function startHubAgent(plan: LabPlan, nonceSecretHex?: string) {
@@ -55,75 +52,7 @@ async function startHubAgent(plan: LabPlan, nonceSecretHex?: string) {
     ...(nonceSecretHex ? { nonceSecretHex } : {}),
   };
   const child = spawn('ip', ['netns', 'exec', plan.hosts.hub.namespace, process.execPath, AGENT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const pending = new Map<number, (a: Answer) => void>();
-  const events: AgentEvent[] = [];
-  const waiters = new Set<{ match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }>();
-  let stderr = '';
-  let buffer = '';
-  let nextId = 1;
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`router-lab-agent did not start: ${stderr}`)), 20_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`router-lab-agent exited (${code}): ${stderr}`));
-      for (const [, r] of pending) r({ ok: false, error: { name: 'Exited', message: stderr } });
-    });
-    child.stdout.on('data', (b: Buffer) => {
-      buffer += b.toString();
-      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-        const msg = JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
-        buffer = buffer.slice(i + 1);
-        if (msg.ready) {
-          clearTimeout(timer);
-          resolve();
-        } else if (typeof msg.event === 'string') {
-          const e = msg as AgentEvent;
-          events.push(e);
-          for (const w of [...waiters]) {
-            if (!w.match(e)) continue;
-            waiters.delete(w);
-            w.resolve(e);
-          }
-        } else if (typeof msg.id === 'number') {
-          pending.get(msg.id)?.(msg as Answer);
-          pending.delete(msg.id);
-        }
-      }
-    });
-  });
-  return {
-    events,
-    command: (c: Record<string, unknown>) =>
-      new Promise<Answer>((resolve) => {
-        const id = nextId++;
-        pending.set(id, resolve);
-        child.stdin.write(`${JSON.stringify({ ...c, id })}\n`);
-      }),
-    waitForEvent: (match: (e: AgentEvent) => boolean, timeoutMs: number) => {
-      const seen = events.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<AgentEvent>((resolve, reject) => {
-        const w = { match, resolve: (e: AgentEvent) => (clearTimeout(t), resolve(e)) };
-        const t = setTimeout(() => (waiters.delete(w), reject(new Error(`no matching event within ${timeoutMs} ms; events: ${JSON.stringify(events)}`))), timeoutMs);
-        waiters.add(w);
-      });
-    },
-    /** kill -9: no goodbye, the router keeps what the hub made until its lifetimes end. */
-    kill: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => (clearTimeout(kill), resolve()));
-        child.stdin.end();
-      }),
-  };
+  return startJsonLineAgent<Answer>(child, 'router-lab-agent');
 }
 
 function action(op: Action['op'], family: 'ipv4' | 'ipv6', port: number, over: Partial<Action> = {}): Action {
@@ -305,18 +234,7 @@ describeInLab('the hub programs and audits the real miniupnpd in the lab', () =>
     await hub.kill();
     expect(await probe('ipv4', 42160)).toMatchObject({ delivered: true }); // the router keeps it: the console keeps its port
     hub = await startHubAgent(lab.plan, secret);
-    const desired = (family: 'ipv4' | 'ipv6', port: number) => ({
-      kind: family === 'ipv4' ? 'port-mapping' : 'pinhole',
-      family,
-      protocol: 'udp',
-      internalClient: family === 'ipv4' ? CONSOLE4 : CONSOLE6,
-      internalPort: port,
-      ...(family === 'ipv4' ? { externalPort: port } : {}),
-      remoteHost: '',
-      remotePort: 0,
-      owner: `grant-${family}-${port}`,
-      leaseSeconds: 600,
-    });
+    const desired = (family: 'ipv4' | 'ipv6', port: number) => entryFromAction(action('add', family, port));
     const taken = await hub.command({ op: 'reconcile', desired: [desired('ipv4', 42160), desired('ipv6', 42161)] });
     expect(taken).toMatchObject({ ok: true, summary: { added: 2, removed: 0 } });
     expect(await probe('ipv4', 42160)).toMatchObject({ delivered: true });
@@ -338,7 +256,7 @@ describeInLab('the hub programs and audits the real miniupnpd in the lab', () =>
     const madeAt = Date.now();
     const consoleAdd = await upnpc('console2', ['-a', CONSOLE2_4, '42132', '42132', 'UDP', '600']);
     expect(consoleAdd.stdout + consoleAdd.stderr).toMatch(/is redirected to internal 192\.168\.77\.11:42132/);
-    const isNew = (e: AgentEvent) => hub.events.indexOf(e) >= before;
+    const isNew = (e: JsonLineAgentEvent) => hub.events.indexOf(e) >= before;
     const matter = await hub.waitForEvent((e) => isNew(e) && e.event === 'audit-finding' && e.kind === 'mapping-to-matter-device', 5000);
     const unreported = await hub.waitForEvent((e) => isNew(e) && e.event === 'audit-finding' && e.kind === 'mapping-not-reported', 5000);
     console.log(`audit (period 2 s): the plug's upnpc mapping flagged ${matter.wallMs - madeAt} ms after it was made: ${matter.text as string}`);

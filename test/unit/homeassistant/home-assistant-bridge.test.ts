@@ -14,7 +14,8 @@ import { startMqttConnection } from '../../../adapters/mqtt/mqtt-connection';
 import { missingDiscoveryFields, DiscoveryComponent } from '../../../plugin/homeassistant/discovery-config';
 import { PortOpeningSettings } from '../../../plugin/gateway/port-opening-settings';
 import { runAdminCommand } from '../../../plugin/gateway/admin/admin-commands';
-import { MosquittoBroker, retainedOn, startMosquitto } from '../../integration/homeassistant/mosquitto-broker';
+import { MosquittoBroker, retainedOn, startMosquitto, watchEverything } from '../../integration/homeassistant/mosquitto-broker';
+import { until } from '../../support/until';
 import { CONSOLE, PLUG, startTestDaemon, testConfig, testWorld } from '../gateway/support';
 
 jest.setTimeout(30_000);
@@ -24,16 +25,6 @@ interface Seen {
   payload: string;
   retain: boolean;
   at: number;
-}
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('plugin/homeassistant: the bridge in a daemon, real mosquitto', () => {
@@ -46,13 +37,10 @@ describe('plugin/homeassistant: the bridge in a daemon, real mosquitto', () => {
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    sub = connect(broker.url, { reconnectPeriod: 100 });
-    sub.on('message', (topic, payload, packet) => {
+    sub = await watchEverything(broker.url, (topic, payload, packet) => {
       seen.push({ topic, payload: payload.toString(), retain: packet.retain, at: Date.now() });
       last.set(topic, payload.toString());
     });
-    await new Promise<void>((resolve) => sub.once('connect', () => resolve()));
-    await sub.subscribeAsync('#', { qos: 1 });
   });
   afterAll(async () => {
     await daemon?.stop();

@@ -3,23 +3,14 @@
  * section, a real mosquitto on loopback, a console asking the hub for a port
  * and the Matter plug refused, the switch refusing the console's next ask.
  */
-import { connect, MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { HubDaemon } from '../../../plugin/hub/hub-daemon';
 import { missingDiscoveryFields, DiscoveryComponent } from '../../../plugin/homeassistant/discovery-config';
-import { MosquittoBroker, startMosquitto } from '../../integration/homeassistant/mosquitto-broker';
+import { MosquittoBroker, startMosquitto, watchEverything } from '../../integration/homeassistant/mosquitto-broker';
+import { until } from '../../support/until';
 import { CONSOLE, PLUG, call, hubConfig, startTestHub } from '../hub/hub-support';
 
 jest.setTimeout(30_000);
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('plugin/homeassistant in hub mode', () => {
   let broker: MosquittoBroker;
@@ -31,13 +22,10 @@ describe('plugin/homeassistant in hub mode', () => {
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    sub = connect(broker.url, { reconnectPeriod: 100 });
-    sub.on('message', (topic, payload) => {
+    sub = await watchEverything(broker.url, (topic, payload) => {
       last.set(topic, payload.toString());
       if (topic === 'hn/home/decision') events.push(JSON.parse(payload.toString()) as Record<string, unknown>);
     });
-    await new Promise<void>((resolve) => sub.once('connect', () => resolve()));
-    await sub.subscribeAsync('#', { qos: 1 });
   });
   afterAll(async () => {
     await hub?.stop();

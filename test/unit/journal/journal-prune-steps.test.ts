@@ -4,50 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Action } from '../../../policies/model/action';
-import type { Decision } from '../../../policies/model/decision';
-import type { NeedRequest } from '../../../policies/model/need';
 import { APPLICATION_ID, fairShares, Journal, JournalInputError, JournalRetention, MIGRATIONS, openJournal, PruneStep, SCHEMA_VERSION } from '../../../plugin/gateway/journal';
 import { openSqliteGatewayJournal } from '../../../plugin/gateway/sqlite-gateway-journal';
 import { createLogger } from '../../../plugin/gateway/structured-log';
-import { action } from '../nftables/support';
+import { cycle, decision, need } from './support';
 
-const need = (id: string, deviceId = 'console-a'): NeedRequest => ({
-  id,
-  requester: { deviceId, address: '192.168.77.20' },
-  protocol: 'udp',
-  internalPort: 3074,
-  family: 'ipv4',
-  class: 'game-session',
-  leaseSeconds: 3600,
-});
-const decision = (needId: string, seq: number, deviceId = 'console-a'): Decision => ({
-  type: 'decision',
-  seq,
-  at: 5,
-  cause: 'need-submitted',
-  needId,
-  deviceId,
-  verdict: 'denied',
-  reasons: [{ rule: 'lease-cap', code: 'granted', detail: 'x'.repeat(200) }] as unknown as Decision['reasons'],
-  changes: [],
-  grants: [],
-});
 const DAY = 86_400_000;
-
-function cycle(j: Journal, i: number): void {
-  const id = `n${i}`;
-  j.saveNeed(need(id));
-  j.appendDecision(decision(id, 2 * i));
-  const add: Action = action({ key: `k${i}`, grantId: `g${i}`, needId: id });
-  j.recordIntents([add]);
-  j.markAppliedMany([add.key]);
-  j.endNeed(id, 'deleted');
-  const del: Action = action({ key: `k${i}-del`, op: 'delete', grantId: `g${i}`, needId: id });
-  j.recordIntents([del]);
-  j.markAppliedMany([del.key]);
-  j.appendDecision(decision(id, 2 * i + 1));
-}
 
 describe('fairShares', () => {
   it('takes from the largest holder first, lowering the largest to a common level', () => {

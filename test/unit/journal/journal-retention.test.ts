@@ -3,52 +3,14 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Action } from '../../../policies/model/action';
-import type { Decision } from '../../../policies/model/decision';
-import type { NeedRequest } from '../../../policies/model/need';
 import { APPLICATION_ID, Journal, JournalInputError, JournalOpenError, JournalRetention, MIGRATIONS, openJournal, SCHEMA_VERSION } from '../../../plugin/gateway/journal';
 import { openSqliteGatewayJournal } from '../../../plugin/gateway/sqlite-gateway-journal';
 import { createLogger } from '../../../plugin/gateway/structured-log';
 import { action } from '../nftables/support';
+import { cycle, decision, need } from './support';
 
-const need = (id: string): NeedRequest => ({
-  id,
-  requester: { deviceId: 'console-a', address: '192.168.77.20' },
-  protocol: 'udp',
-  internalPort: 3074,
-  family: 'ipv4',
-  class: 'game-session',
-  leaseSeconds: 3600,
-});
-const decision = (needId: string, seq: number): Decision => ({
-  type: 'decision',
-  seq,
-  at: 5,
-  cause: 'need-submitted',
-  needId,
-  deviceId: 'console-a',
-  verdict: 'granted',
-  reasons: [{ rule: 'lease-cap', code: 'granted', detail: 'x'.repeat(200) }] as unknown as Decision['reasons'],
-  changes: [],
-  grants: [],
-});
 const mode = (path: string) => statSync(path).mode & 0o777;
 const DAY = 86_400_000;
-
-/** One open + close as the daemon makes it: need, decision, intent, applied; then ended, delete intent, applied, decision. */
-function cycle(j: Journal, i: number): void {
-  const id = `n${i}`;
-  j.saveNeed(need(id));
-  j.appendDecision(decision(id, 2 * i));
-  const add: Action = action({ key: `k${i}`, grantId: `g${i}`, needId: id });
-  j.recordIntents([add]);
-  j.markAppliedMany([add.key]);
-  j.endNeed(id, 'deleted');
-  const del: Action = action({ key: `k${i}-del`, op: 'delete', grantId: `g${i}`, needId: id });
-  j.recordIntents([del]);
-  j.markAppliedMany([del.key]);
-  j.appendDecision(decision(id, 2 * i + 1));
-}
 
 describe('journal retention', () => {
   let dir: string;
