@@ -144,9 +144,16 @@ describeInLab('the dashboard in Chromium, in the lab with the homenet gateway (i
   it('reconnects by itself when the daemon restarts, and shows the grant the journal restored', async () => {
     const startedBefore = await page.textContent('[data-fact="started"] dd');
     const status = () => page.getAttribute('body', 'data-status');
+    // Every status the page shows is recorded in the page: the restart can be over (and the page live
+    // again) before restartHomenetRouter returns, so polling from here could miss the non-live spell.
+    await page.evaluate(`(() => {
+      window.seenStatuses = [];
+      new MutationObserver(() => window.seenStatuses.push(document.body.dataset.status)).observe(document.body, { attributes: true, attributeFilter: ['data-status'] });
+    })()`);
     router = await restartHomenetRouter(lab!.plan, router.process);
     // The socket closed while the daemon was down: the page said so, then came back by itself.
-    await waitUntil(async () => (await status()) !== 'live', 10_000, 'the page to notice the restart');
+    const seen = () => page.evaluate<string[]>('window.seenStatuses');
+    await waitUntil(async () => (await seen()).some((s) => s !== 'live'), 10_000, 'the page to notice the restart');
     await waitUntil(async () => (await status()) === 'live', 20_000, 'the page to reconnect');
     await waitUntil(async () => (await page.textContent('[data-fact="started"] dd')) !== startedBefore, 5000, 'the new start time in the report');
     expect(await page.$('[data-grant][data-port="41500"]')).not.toBeNull();
