@@ -60,9 +60,10 @@ export function mergeConfigSections(base: Record<string, unknown>, extra: Record
   return merged;
 }
 
-/** Whether something in `namespace` listens on TCP `port`. */
-export async function isListeningTcp(namespace: string, port: number): Promise<boolean> {
-  const { stdout } = await runCommand('ip', ['netns', 'exec', namespace, 'ss', '-Hltn', `sport = :${port}`], { allowFailure: true });
+/** Whether something in `namespace` listens on `port` (TCP by default). */
+export async function isListeningOn(namespace: string, port: number, protocol: 'tcp' | 'udp' = 'tcp'): Promise<boolean> {
+  const flag = protocol === 'tcp' ? '-Hltn' : '-Hlun';
+  const { stdout } = await runCommand('ip', ['netns', 'exec', namespace, 'ss', flag, `sport = :${port}`], { allowFailure: true });
   return stdout.trim().length > 0;
 }
 
@@ -94,7 +95,7 @@ export async function startLabDaemon(start: LabDaemonStart): Promise<LabProcess>
     if (!isPidRunning(proc.pid)) throw new Error(`${start.what} exited during start:\n${await tailOfFile(start.log)}`);
     let listening = true;
     for (const port of start.ports) {
-      listening = await isListeningTcp(start.namespace, port);
+      listening = await isListeningOn(start.namespace, port);
       if (!listening) break;
     }
     if (listening) return proc;

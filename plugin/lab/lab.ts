@@ -31,6 +31,7 @@ import { startIpv6Mostly } from './lab-ipv6-mostly';
 import { loadUpstreamNat } from './upstream-nat';
 // Gateway mode (issue 5): the router can run homenet instead of miniupnpd.
 import { HOMENET_ROUTER_DAEMON, homenetRouterPaths, restartHomenetRouter, startHomenetRouter, useHomenetRouter } from './homenet-router';
+import { isListeningOn, tailOfFile } from './lab-daemon';
 
 export interface LabUpOptions extends LabPlanOptions {
   readonly log?: (line: string) => void;
@@ -107,10 +108,8 @@ export async function labStatus(options: LabPlanOptions): Promise<LabStatus> {
   };
 }
 
-async function tailOf(file: string): Promise<string> {
-  const { stdout } = await runCommand('tail', ['-n', '20', file], { allowFailure: true });
-  return stdout;
-}
+/** The last 20 lines of a lab process's log. */
+const tailOf = (file: string): Promise<string> => tailOfFile(file, 20);
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -122,11 +121,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   throw new Error(`${what} did not come up within ${timeoutMs} ms${tail}`);
 }
 
-async function isListening(namespace: string, protocol: 'tcp' | 'udp', port: number): Promise<boolean> {
-  const flag = protocol === 'tcp' ? '-Hltn' : '-Hlun';
-  const { stdout } = await runCommand('ip', ['netns', 'exec', namespace, 'ss', flag, `sport = :${port}`], { allowFailure: true });
-  return stdout.trim().length > 0;
-}
+const isListening = (namespace: string, protocol: 'tcp' | 'udp', port: number): Promise<boolean> => isListeningOn(namespace, port, protocol);
 
 async function startStun(plan: LabPlan): Promise<LabProcess> {
   const wan = plan.hosts.wan.namespace;
