@@ -65,7 +65,19 @@ export async function probeRouterFacts(config: GatewayConfig, log: Logger): Prom
 }
 
 /** The hub's own addresses on its LAN link: IPv4, and a stable global IPv6 one (PCP from the hub). */
-async function hubAddresses(config: GatewayConfig): Promise<{ ipv4?: string; ipv6?: string }> {
+function hubAddresses(config: GatewayConfig): Promise<{ ipv4?: string; ipv6?: string }> {
+  // Read once per start: the PCP probe and the PCP applier both need them (the config object is the start's).
+  let read = addressesRead.get(config);
+  if (!read) {
+    read = readHubAddresses(config);
+    addressesRead.set(config, read);
+  }
+  return read;
+}
+
+const addressesRead = new WeakMap<GatewayConfig, Promise<{ ipv4?: string; ipv6?: string }>>();
+
+async function readHubAddresses(config: GatewayConfig): Promise<{ ipv4?: string; ipv6?: string }> {
   const { readHostAddresses } = require('../../adapters/observe/host-addresses') as typeof import('../../adapters/observe/host-addresses');
   const lan = config.lan.interfaces[0];
   const all = (await readHostAddresses()).filter((a) => a.interface === lan && !a.tentative && !a.deprecated);
